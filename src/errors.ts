@@ -1,0 +1,75 @@
+/** Machine-readable error codes; `message` is for people. */
+export type ErrorCode =
+  | "config"
+  | "store_locked"
+  | "store_corrupt"
+  | "store"
+  | "validation"
+  | "not_found"
+  | "permission"
+  | "auth"
+  | "rate_limit"
+  | "network"
+  | "cancelled"
+  | "timeout"
+  | "not_implemented"
+  | "workflow";
+
+/** The base of every error chatflow throws on purpose. Messages never contain secrets. */
+export class ChatflowError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Invalid configuration: the message names the file and field, or the environment variable. */
+export class ConfigError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("config", message, options);
+  }
+}
+
+/** Another process holds the data directory. */
+export class StoreLockedError extends ChatflowError {
+  constructor(message: string) {
+    super("store_locked", message);
+  }
+}
+
+/** A store file can't be read; it is left untouched. */
+export class StoreCorruptError extends ChatflowError {
+  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+    super("store_corrupt", `The store file ${file} is corrupt (${detail}). chatflow did not change it: restore it from a backup or move it away, then start again.`, options);
+  }
+}
+
+/** A step error that must not be retried. */
+export class NonRetriableError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("workflow", message, options);
+  }
+}
+
+/** The task was cancelled (thrown inside workflows at step boundaries). */
+export class TaskCancelledError extends ChatflowError {
+  constructor() {
+    super("cancelled", "The task was cancelled.");
+  }
+}
+
+/** The task ran longer than its timeout. */
+export class TaskTimeoutError extends ChatflowError {
+  constructor(timeoutMs: number) {
+    super("timeout", `The task ran longer than its timeout of ${Math.round(timeoutMs / 1000)} s.`);
+  }
+}
+
+/** An adapter lacks an optional capability. */
+export class NotImplementedError extends ChatflowError {
+  constructor(feature: string) {
+    super("not_implemented", `This adapter does not support ${feature}.`);
+  }
+}

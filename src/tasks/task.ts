@@ -1,0 +1,84 @@
+import type { Address, Link } from "../model.ts";
+
+/** `queued → running → waiting → running → completed | failed | cancelled` */
+export type TaskStatus = "queued" | "running" | "waiting" | "completed" | "failed" | "cancelled";
+
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ["queued", "running", "waiting"];
+export const FINISHED_STATUSES: readonly TaskStatus[] = ["completed", "failed", "cancelled"];
+
+export function isFinished(status: TaskStatus): boolean {
+  return FINISHED_STATUSES.includes(status);
+}
+
+/** A question or review the task is parked on. */
+export interface PendingWait {
+  kind: "ask" | "review";
+  /** Journal key the answer is stored under (`ask#0`, `review#1`, ...). */
+  key: string;
+  /** Short random token carried in action ids; a stale button can never answer a newer wait. */
+  token: string;
+  question: string;
+  choices?: string[];
+  /** The draft under review. */
+  data?: string;
+  /** Review sub-state: waiting for a verdict, for the corrected text, or for feedback. */
+  phase?: "verdict" | "edit-text" | "feedback";
+  /** The corrected text, kept while the feedback is asked for. */
+  edited?: string;
+  /** Whether the verdict collected so far approves. */
+  approved?: boolean;
+  askedAt: number;
+}
+
+export interface TaskLease {
+  /** Instance id of the process that runs the task. */
+  owner: string;
+  /** Epoch ms after which another process may take the task over. */
+  until: number;
+}
+
+export interface TaskResult {
+  text: string;
+  links?: Link[];
+}
+
+export interface Task {
+  id: string;
+  /** Revision, bumped by every update; conditional updates compare it. */
+  rev: number;
+  sessionId: string;
+  address: Address;
+  /** The user who started the task. */
+  owner: string;
+  workflow: string;
+  input: unknown;
+  status: TaskStatus;
+  percent: number;
+  step?: string;
+  waiting?: PendingWait;
+  createdAt: number;
+  updatedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** How many times the task was (re)started by the runner. */
+  attempts: number;
+  /** Running time spent so far, for the per-task timeout. */
+  elapsedMs: number;
+  lease?: TaskLease;
+  cancelRequested?: boolean;
+  result?: TaskResult;
+  error?: string;
+}
+
+/** A journaled step result or answer: stored before the workflow goes on. */
+export interface JournalEntry {
+  value: unknown;
+  at: number;
+}
+
+/** A platform side effect already done for a task: the posted message's id. */
+export interface OutboxRecord {
+  messageId: string;
+  platform: string;
+  at: number;
+}
