@@ -33,6 +33,12 @@ export interface Adapter {
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;
   edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void>;
+  /**
+   * Finds a message sent earlier with `message.key` (Slack message metadata, a Discord nonce):
+   * after a crash between posting and recording the post, the engine asks before posting again.
+   * Without it, such a post may be repeated (at-least-once).
+   */
+  recall?(address: Address, key: string): Promise<SentMessage | undefined>;
   /** Shows a typing indicator, where the platform has one. */
   typing?(address: Address): Promise<void>;
 }

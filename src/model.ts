@@ -138,6 +138,8 @@ export interface OutboundMessage {
   expectsText?: boolean;
   /** The task this message belongs to. */
   taskId?: string;
+  /** Idempotency key (task + purpose), for adapters that can `recall` a message by it. */
+  key?: string;
 }
 
 /** What an adapter returns for a posted message. */

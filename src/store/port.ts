@@ -83,4 +83,6 @@ export interface Store {
    * expires at `expiresAt`), false for a re-delivery.
    */
   claimEvent(key: string, expiresAt: number): Promise<boolean>;
+  /** Whether an event key was claimed and has not expired (read-only). */
+  hasEvent(key: string): Promise<boolean>;
 }

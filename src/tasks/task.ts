@@ -66,6 +66,10 @@ export interface Task {
   elapsedMs: number;
   lease?: TaskLease;
   cancelRequested?: boolean;
+  /** An accepted answer not yet journaled: set atomically with `waiting → queued`, journaled when the task runs. */
+  answer?: { key: string; value: unknown };
+  /** The inbound event that gave the last accepted answer, so a re-delivered event is not taken as a new request. */
+  lastAnswerEvent?: string;
   result?: TaskResult;
   error?: string;
 }
@@ -78,7 +82,10 @@ export interface JournalEntry {
 
 /** A platform side effect already done for a task: the posted message's id. */
 export interface OutboxRecord {
+  /** Empty while the post is in flight (`pending`). */
   messageId: string;
+  /** Written before posting: after a crash, the post may or may not have happened. */
+  pending?: boolean;
   platform: string;
   at: number;
 }

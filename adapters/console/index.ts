@@ -1,0 +1,145 @@
+import { userInfo } from "node:os";
+import { createInterface, type Interface } from "node:readline";
+import type { Adapter, AdapterCapabilities, InboundHandler } from "../../src/adapter.ts";
+import { ChatflowError, ConfigError } from "../../src/errors.ts";
+import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
+import { parseLine, TypedAnswers } from "./input.ts";
+import { LineQueue } from "./line-queue.ts";
+import { isProgressMessage, renderMessage, renderProgressLine } from "./render.ts";
+import { ConsoleScreen } from "./screen.ts";
+import { createTextStyle } from "./style.ts";
+
+export interface ConsoleAdapterOptions {
+  /** Where the person types. Default: `process.stdin`. */
+  input?: NodeJS.ReadableStream;
+  /** Where the bot writes. Default: `process.stdout`. */
+  output?: NodeJS.WritableStream;
+  /**
+   * Whether `output` is an interactive terminal: progress is redrawn in place and lines go
+   * straight to the bot. When false (pipe mode), each line waits for the bot's answer to the
+   * previous one, and progress is printed as plain lines. Default: `output.isTTY`.
+   */
+  tty?: boolean;
+  /** The user id in event addresses. Default: the OS user name (`os.userInfo().username`). */
+  user?: string;
+  /** The channel id in event addresses; one session per channel. Default: `"local"`. */
+  channel?: string;
+  /** ANSI colors and bold/italic. Default: `tty`, unless the `NO_COLOR` environment variable is set. */
+  color?: boolean;
+}
+
+/** The console adapter: a person chats with the bot in the terminal. */
+export type ConsoleAdapter = Adapter & {
+  /** Resolves when input ended (EOF) and the bot has answered the last line; also on `stop()`. */
+  readonly ended: Promise<void>;
+};
+
+/**
+ * Creates the console adapter (platform `console`). Lines starting with `/` become commands,
+ * typed answers (`1`, a choice label, `approve`, `reject <reason>`, `edit`) become actions on
+ * the last question or review, anything else a message.
+ */
+export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): ConsoleAdapter {
+  const input = options.input ?? process.stdin;
+  const output = options.output ?? process.stdout;
+  const tty = options.tty ?? isTty(output);
+  const style = createTextStyle(options.color ?? (tty && !process.env.NO_COLOR));
+  const address: Address = {
+    platform: "console",
+    channel: nonEmpty("channel", options.channel ?? "local"),
+    user: nonEmpty("user", options.user ?? defaultUser()),
+  };
+  const capabilities: AdapterCapabilities = { editIntervalMs: tty ? 100 : 250, maxTextLength: 100_000, persistentMessages: false };
+  // Start time in ids keeps them unique across restarts (the engine de-duplicates on event ids).
+  const idBase = `console-${Date.now()}`;
+  let events = 0;
+  let messages = 0;
+  const screen = new ConsoleScreen(output, tty);
+  const answers = new TypedAnswers();
+  let handler: InboundHandler | undefined;
+  let reader: Interface | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const queue = new LineQueue({
+    paced: !tty,
+    async deliver(line) {
+      const payload = parseLine(line, answers);
+      // Piped lines are not echoed by a terminal: show them so the transcript reads as a chat.
+      if (!tty) screen.print([style.dim("you> ") + line]);
+      await handler?.({ ...payload, id: `${idBase}-${++events}`, address: { ...address }, raw: { line } });
+    },
+    onError(error, line) {
+      const reason = error instanceof Error ? error.message : String(error);
+      screen.print([style.failure(`! could not handle "${line}": ${reason}`)]);
+    },
+  });
+
+  function show(id: string, message: OutboundMessage): void {
+    answers.observe(message);
+    if (isProgressMessage(message)) screen.progress(id, renderProgressLine(message, style, tty ? columns(output) : undefined));
+    else screen.print(renderMessage(message, style), id);
+    queue.botSent(message.kind);
+  }
+
+  return {
+    platform: "console",
+    capabilities,
+    ended: queue.ended,
+
+    async start(onEvent) {
+      if (handler) throw new ChatflowError("validation", "The console adapter is already started: call start() once.");
+      handler = onEvent;
+      const echoes = isTty(input);
+      reader = createInterface({ input, crlfDelay: Infinity, terminal: false });
+      reader.on("line", (line) => {
+        if (echoes) screen.inputEchoed();
+        if (line.trim() !== "") queue.push(line.trim());
+      });
+      reader.on("close", () => queue.endInput());
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        reader?.close();
+        await queue.close();
+        screen.end();
+      })();
+      return stopping;
+    },
+
+    async send(_to: Address, message: OutboundMessage): Promise<SentMessage> {
+      const id = `${idBase}-m${++messages}`;
+      show(id, message);
+      return { id };
+    },
+
+    async edit(_to: Address, messageId: string, message: OutboundMessage): Promise<void> {
+      show(messageId, message);
+    },
+  };
+}
+
+function isTty(stream: NodeJS.ReadableStream | NodeJS.WritableStream): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
+
+function columns(output: NodeJS.WritableStream): number | undefined {
+  const value = (output as { columns?: number }).columns;
+  return typeof value === "number" && value > 0 ? value : undefined;
+}
+
+function defaultUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // userInfo() throws where the uid has no passwd entry (some containers).
+    return process.env.USER ?? process.env.USERNAME ?? "user";
+  }
+}
+
+function nonEmpty(option: "channel" | "user", value: string): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(`Expected console adapter option \`${option}\` to be a non-empty string, got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}

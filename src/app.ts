@@ -1,0 +1,129 @@
+import path from "node:path";
+import type { Adapter } from "./adapter.ts";
+import { parseConfig } from "./config/load.ts";
+import type { Config, ConfigInput } from "./config/schema.ts";
+import { Delivery } from "./engine/delivery.ts";
+import { Engine } from "./engine/engine.ts";
+import { startMaintenance, sweep } from "./engine/maintenance.ts";
+import { routedWorkflows } from "./engine/routes.ts";
+import { Sessions } from "./engine/sessions.ts";
+import { ConfigError } from "./errors.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import type { Address, InboundEvent, Session } from "./model.ts";
+import type { Page, PageRequest, SessionFilter, Store } from "./store/port.ts";
+import { Answers } from "./tasks/answers.ts";
+import { TaskRunner } from "./tasks/runner.ts";
+import type { Workflow } from "./tasks/workflow.ts";
+import { createDemoWorkflow } from "./workflows/demo.ts";
+
+export interface BotOptions {
+  /** Configuration (validated); default: the embedded defaults. */
+  config?: Config | ConfigInput;
+  /** Use this store instead of the one `config.store` describes. */
+  store?: Store;
+  /** Use these adapters instead of the ones `config.adapters` enables. */
+  adapters?: Adapter[];
+  /** Workflows besides the built-in ones; a workflow with a built-in's name replaces it. */
+  workflows?: Workflow<any>[];
+  /** Logger; default from `config.log`. */
+  logger?: Logger;
+}
+
+export interface Bot {
+  readonly config: Config;
+  readonly store: Store;
+  readonly runner: TaskRunner;
+  readonly adapters: readonly Adapter[];
+  readonly log: Logger;
+  /** Opens the store, resumes tasks, starts the adapters. */
+  start(): Promise<void>;
+  /** Stops the adapters, interrupts running tasks (they resume at the next start), closes the store. */
+  stop(): Promise<void>;
+  /** Hands an inbound event to the engine, as an adapter does. */
+  handle(event: InboundEvent): Promise<void>;
+  /** The open session of an address (created when there is none). */
+  openSession(address: Address): Promise<Session>;
+  /** Sessions with filters and pages, newest activity first. */
+  listSessions(filter?: SessionFilter, page?: PageRequest): Promise<Page<Session>>;
+  /** Removes expired tasks and closes idle sessions now. */
+  sweep(): Promise<{ tasksRemoved: number; sessionsClosed: number }>;
+}
+
+async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
+  if (config.store.driver === "memory") {
+    const { createMemoryStore } = await import("./store/memory.ts");
+    return createMemoryStore();
+  }
+  const { createLowdbStore } = await import("./store/lowdb/index.ts");
+  return createLowdbStore({ dir: path.resolve(config.store.dir), logger: log });
+}
+
+/** Adapters enabled in config, imported lazily so an unused SDK costs nothing. */
+async function adaptersFromConfig(config: Config): Promise<Adapter[]> {
+  const adapters: Adapter[] = [];
+  if (config.adapters.console.enabled) {
+    const { createConsoleAdapter } = await import("../adapters/console/index.ts");
+    adapters.push(createConsoleAdapter({ channel: config.adapters.console.channel }));
+  }
+  return adapters;
+}
+
+/** Composition root: config → store → engine → adapters. */
+export async function createBot(options: BotOptions = {}): Promise<Bot> {
+  const config = parseConfig(options.config ?? {});
+  const log = options.logger ?? createLogger(config.log);
+  const workflows = new Map<string, Workflow<any>>([["demo", createDemoWorkflow(config.workflows.demo)]]);
+  for (const workflow of options.workflows ?? []) workflows.set(workflow.name, workflow);
+  for (const name of routedWorkflows(config.routes)) {
+    if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);
+  }
+  const store = options.store ?? (await storeFromConfig(config, log));
+  const adapters = options.adapters ?? (await adaptersFromConfig(config));
+  const delivery = new Delivery(adapters, log);
+  const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
+  const runner = new TaskRunner({
+    store,
+    delivery,
+    workflows,
+    log,
+    concurrency: config.tasks.concurrency,
+    timeoutMs: config.tasks.timeoutMinutes * 60_000,
+    leaseMs: config.tasks.leaseSeconds * 1000,
+    stepRetries: config.tasks.stepRetries,
+    retryBaseMs: config.tasks.retryBaseMs,
+    historyWindow: config.history.window,
+    onSessionState: (sessionId, state) => {
+      if (state !== "closed") void sessions.setState(sessionId, state).catch((error: unknown) => log.warn({ err: error }, "session state not saved"));
+    },
+  });
+  const answers = new Answers(store, delivery, runner, config.reviewers);
+  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log });
+  const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
+  let stopMaintenance: (() => void) | undefined;
+
+  return {
+    config,
+    store,
+    runner,
+    adapters,
+    log,
+    async start() {
+      await store.open();
+      await runner.recover();
+      for (const adapter of adapters) await adapter.start(engine.handle);
+      stopMaintenance = startMaintenance(maintenance);
+      log.info({ adapters: adapters.map((a) => a.platform), store: config.store.driver }, "chatflow started");
+    },
+    async stop() {
+      stopMaintenance?.();
+      for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, "adapter stop failed"));
+      await runner.stop();
+      await store.close();
+      log.info("chatflow stopped");
+    },
+    handle: engine.handle,
+    openSession: (address) => sessions.open(address),
+    listSessions: (filter, page) => sessions.list(filter, page),
+    sweep: () => sweep(maintenance),
+  };
+}

@@ -1,0 +1,102 @@
+import { z } from "zod";
+
+/** Routes for one adapter: which workflow handles plain messages and which handles each command. */
+export const routeSchema = z
+  .object({
+    /** Workflow for plain messages; `null` turns plain messages into a /help hint. */
+    message: z.string().min(1).nullable().optional(),
+    /** Command name (without `/`) → workflow name. */
+    commands: z.record(z.string().regex(/^[a-z0-9_-]+$/, "command names are lower-case letters, digits, - or _"), z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    store: z
+      .object({
+        /** `lowdb` (default, files under `dir`) or `memory` (nothing kept across restarts). */
+        driver: z.enum(["lowdb", "memory"]).default("lowdb"),
+        /** Data directory, relative to the working directory. Default `data`. */
+        dir: z.string().min(1).default("data"),
+      })
+      .strict()
+      .prefault({}),
+    sessions: z
+      .object({
+        /** Hours of inactivity after which a session is closed. Default 24. */
+        maxIdleHours: z.number().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
+    history: z
+      .object({
+        /** How many recent messages a workflow sees. Default 50. */
+        window: z.number().int().min(1).max(10_000).default(50),
+        /** Longest accepted message, in characters. Default 10,000. */
+        maxMessageLength: z.number().int().min(1).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    tasks: z
+      .object({
+        /** Tasks running at once across all sessions. Default 5. */
+        concurrency: z.number().int().min(1).max(1000).default(5),
+        /** Longest running time of one task, in minutes (time spent waiting for people not counted). Default 30. */
+        timeoutMinutes: z.number().positive().default(30),
+        /** Hours a finished task is kept before cleanup. Default 24. */
+        retentionHours: z.number().positive().default(24),
+        /** Lease length of a running task, in seconds. Default 30. */
+        leaseSeconds: z.number().positive().default(30),
+        /** Retries of a step that throws a retryable error. Default 3. */
+        stepRetries: z.number().int().min(0).max(20).default(3),
+        /** First retry delay in ms, doubled each retry. Default 500. */
+        retryBaseMs: z.number().int().min(0).default(500),
+        /** A new message while a task runs: `queue` it as the next task, or `reject` it with a hint. Default `queue`. */
+        busy: z.enum(["queue", "reject"]).default("queue"),
+      })
+      .strict()
+      .prefault({}),
+    /** Users, as `platform:userId`, who may answer, review or cancel any task. */
+    reviewers: z.array(z.string().regex(/^[a-z0-9_-]+:.+$/, "expected platform:userId, e.g. telegram:12345")).default([]),
+    /** Routing: `default` applies to every adapter, a key per adapter overrides it. */
+    routes: z.record(z.string(), routeSchema).default({ default: { message: "demo", commands: { demo: "demo" } } }),
+    adapters: z
+      .object({
+        console: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Chat id of the console conversation. Default `local`. */
+            channel: z.string().min(1).default("local"),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .catchall(z.record(z.string(), z.unknown()))
+      .prefault({}),
+    workflows: z
+      .object({
+        demo: z
+          .object({
+            /** Delay of each demo step, in ms. Default 800. */
+            stepDelayMs: z.number().int().min(0).default(800),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .catchall(z.record(z.string(), z.unknown()))
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+        /** Log file; `-` for stderr. Default `data/chatflow.log` (the console chat owns stdout). */
+        file: z.string().min(1).default("data/chatflow.log"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** Configuration as written in a file (every field optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Configuration after validation, with every default filled in. */
+export type Config = z.output<typeof configSchema>;

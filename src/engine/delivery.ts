@@ -1,0 +1,66 @@
+import type { Adapter, AdapterCapabilities } from "../adapter.ts";
+import { ChatflowError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Address, OutboundMessage, SentMessage } from "../model.ts";
+
+const FALLBACK_CAPABILITIES: AdapterCapabilities = { editIntervalMs: 1000, maxTextLength: 4000, persistentMessages: true };
+
+/** Routes outbound messages to the adapter of the address's platform. */
+export class Delivery {
+  readonly #adapters = new Map<string, Adapter>();
+  readonly #log: Logger;
+
+  constructor(adapters: Adapter[], log: Logger) {
+    for (const adapter of adapters) this.#adapters.set(adapter.platform, adapter);
+    this.#log = log;
+  }
+
+  get adapters(): Adapter[] {
+    return [...this.#adapters.values()];
+  }
+
+  capabilities(platform: string): AdapterCapabilities {
+    return this.#adapters.get(platform)?.capabilities ?? FALLBACK_CAPABILITIES;
+  }
+
+  #adapter(platform: string): Adapter {
+    const adapter = this.#adapters.get(platform);
+    if (!adapter) throw new ChatflowError("not_found", `No adapter is configured for platform "${platform}".`);
+    return adapter;
+  }
+
+  send(address: Address, message: OutboundMessage): Promise<SentMessage> {
+    return this.#adapter(address.platform).send(address, message);
+  }
+
+  /** Edits a message; adapters without `edit` get the new state as a new message. */
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
+    const adapter = this.#adapter(address.platform);
+    if (adapter.edit) await adapter.edit(address, messageId, message);
+    else await adapter.send(address, message);
+  }
+
+  /** A message posted earlier with this idempotency key, where the adapter can tell. */
+  async recall(address: Address, key: string): Promise<SentMessage | undefined> {
+    return this.#adapters.get(address.platform)?.recall?.(address, key);
+  }
+
+  /** Best effort: a failed typing indicator is logged, never thrown. */
+  async typing(address: Address): Promise<void> {
+    try {
+      await this.#adapters.get(address.platform)?.typing?.(address);
+    } catch (error) {
+      this.#log.debug({ err: error, platform: address.platform }, "typing indicator failed");
+    }
+  }
+
+  /** Sends, logging instead of throwing: for replies whose loss must not break the caller. */
+  async reply(address: Address, message: OutboundMessage): Promise<SentMessage | undefined> {
+    try {
+      return await this.send(address, message);
+    } catch (error) {
+      this.#log.warn({ err: error, platform: address.platform, kind: message.kind }, "reply could not be delivered");
+      return undefined;
+    }
+  }
+}

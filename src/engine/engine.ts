@@ -1,0 +1,193 @@
+import { createHash } from "node:crypto";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../logger.ts";
+import type { Address, InboundCommand, InboundEvent, InboundMessage, Message, Session } from "../model.ts";
+import type { Store } from "../store/port.ts";
+import type { Answers } from "../tasks/answers.ts";
+import type { TaskRunner } from "../tasks/runner.ts";
+import type { Task } from "../tasks/task.ts";
+import type { Workflow } from "../tasks/workflow.ts";
+import { BUILTIN_COMMANDS } from "./commands.ts";
+import type { Delivery } from "./delivery.ts";
+import { routeFor } from "./routes.ts";
+import type { Sessions } from "./sessions.ts";
+
+/** How long an event id is remembered for de-duplication (Slack retries for up to ~5 min). */
+const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface EngineParts {
+  config: Config;
+  store: Store;
+  delivery: Delivery;
+  sessions: Sessions;
+  runner: TaskRunner;
+  answers: Answers;
+  workflows: ReadonlyMap<string, Workflow<any>>;
+  log: Logger;
+}
+
+/** A short deterministic id derived from an event key: re-processing an event reuses its ids. */
+function derivedId(prefix: string, eventKey: string): string {
+  return `${prefix}${createHash("sha256").update(eventKey).digest("base64url").slice(0, 20)}`;
+}
+
+/**
+ * Inbound routing: de-duplication, sessions and history, commands, answers to waiting
+ * tasks, and new tasks. Every effect of an event is idempotent (ids derived from the event),
+ * and the event is marked seen only at the end, so an event re-delivered after a crash is
+ * processed to completion exactly once.
+ */
+export class Engine {
+  readonly #p: EngineParts;
+  /** Event keys being processed now, to drop a concurrent re-delivery. */
+  readonly #inflight = new Set<string>();
+
+  constructor(parts: EngineParts) {
+    this.#p = parts;
+  }
+
+  /** The adapters' inbound handler. Never rejects: failures are logged and answered. */
+  readonly handle = async (event: InboundEvent): Promise<void> => {
+    const key = `${event.address.platform}:${event.id}`;
+    if (this.#inflight.has(key)) return;
+    this.#inflight.add(key);
+    try {
+      if (await this.#p.store.hasEvent(key)) {
+        this.#p.log.debug({ eventKey: key }, "duplicate event ignored");
+        return;
+      }
+      await this.#dispatch(event, key);
+      await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
+    } catch (error) {
+      this.#p.log.error({ err: error, eventKey: key, kind: event.kind }, "inbound event failed");
+      await this.#p.delivery.reply(event.address, { kind: "reply", text: "Sorry, something went wrong on my side. Please try again." });
+    } finally {
+      this.#inflight.delete(key);
+    }
+  };
+
+  async #dispatch(event: InboundEvent, key: string): Promise<void> {
+    if (event.kind === "action") return this.#p.answers.handleAction(event, key);
+    const text = event.kind === "message" ? event.text : event.args;
+    const limit = this.#p.config.history.maxMessageLength;
+    if (text.length > limit) {
+      await this.#reply(event.address, `Your message is ${text.length.toLocaleString("en-US")} characters long; the limit is ${limit.toLocaleString("en-US")}. Please send a shorter one.`);
+      return;
+    }
+    const session = await this.#p.sessions.open(event.address);
+    const messageId = derivedId(event.kind === "command" ? "c-" : "u-", key);
+    const seenBefore = await this.#record(session, event, messageId);
+    if (event.kind === "command") return this.#command(event, session);
+    return this.#message(event, session, key, seenBefore);
+  }
+
+  /** Appends the person's message to history unless it is there already; returns whether it was. */
+  async #record(session: Session, event: InboundMessage | InboundCommand, id: string): Promise<boolean> {
+    const tail = await this.#p.store.listMessages(session.id, 20);
+    if (tail.some((message) => message.id === id)) return true;
+    const message: Message = {
+      id,
+      sessionId: session.id,
+      role: "user",
+      source: event.kind === "command" ? "command" : "user",
+      text: event.kind === "command" ? `/${event.name}${event.args ? ` ${event.args}` : ""}` : event.text,
+      user: event.address.user,
+      at: Date.now(),
+      ...(event.platformMessageId ? { platformMessageId: event.platformMessageId } : {}),
+    };
+    await this.#p.store.appendMessage(message);
+    return false;
+  }
+
+  async #message(event: InboundMessage, session: Session, key: string, seenBefore: boolean): Promise<void> {
+    const { runner, answers, config } = this.#p;
+    const active = await this.#activeTask(session.id);
+    if (seenBefore && (await this.#answeredBy(session.id, key))) return;
+    if (active?.status === "waiting" && (await answers.handleText(active, event.address, event.text, key))) return;
+    const route = routeFor(config.routes, event.address.platform);
+    if (!route.message) {
+      await this.#reply(event.address, "Send /help to see what I can do.");
+      return;
+    }
+    if (active && config.tasks.busy === "reject" && !(await this.#p.store.getTask(derivedId("t-", key)))) {
+      await this.#reply(event.address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
+      return;
+    }
+    await this.#start(route.message, { text: event.text }, event.address, session, key, active !== undefined);
+  }
+
+  async #command(event: InboundCommand, session: Session): Promise<void> {
+    const builtin = BUILTIN_COMMANDS.find((command) => command.name === event.name);
+    const { runner, answers, store } = this.#p;
+    if (builtin) {
+      await builtin.run({
+        event,
+        session,
+        store,
+        reply: (text) => this.#reply(event.address, text),
+        activeTask: () => this.#activeTask(session.id),
+        cancel: async (task) => {
+          const ended = await runner.cancel(task.id);
+          await this.#reply(event.address, ended?.status === "cancelled" ? "Cancelled." : "That task has already finished.");
+        },
+        newSession: async () => {
+          await this.#p.sessions.renew(event.address);
+        },
+        mayAct: (task, address) => answers.mayAct(task, address),
+        workflowCommands: routeFor(this.#p.config.routes, event.address.platform).commands,
+        describeWorkflow: (name) => this.#p.workflows.get(name)?.description,
+      });
+      return;
+    }
+    const workflow = routeFor(this.#p.config.routes, event.address.platform).commands[event.name];
+    if (!workflow) {
+      await this.#reply(event.address, `Unknown command /${event.name}. Send /help to see the commands.`);
+      return;
+    }
+    const key = `${event.address.platform}:${event.id}`;
+    const active = await this.#activeTask(session.id);
+    if (active && this.#p.config.tasks.busy === "reject" && !(await store.getTask(derivedId("t-", key)))) {
+      await this.#reply(event.address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
+      return;
+    }
+    await this.#start(workflow, { text: event.args, command: event.name }, event.address, session, key, active !== undefined);
+  }
+
+  /** Validates the input and submits a task; the task id derives from the event. */
+  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string, behind: boolean): Promise<void> {
+    const workflow = this.#p.workflows.get(name);
+    if (!workflow) {
+      this.#p.log.error({ workflow: name }, "route points to an unknown workflow");
+      await this.#reply(address, `The workflow "${name}" is not available. Please tell the bot's operator.`);
+      return;
+    }
+    const raw = workflow.fromRequest ? workflow.fromRequest(request) : { text: request.text };
+    const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      await this.#reply(address, `I can't start ${name}: ${issue ? `${issue.path.join(".") || "input"}: ${issue.message}` : "invalid input"}.`);
+      return;
+    }
+    const id = derivedId("t-", key);
+    const existed = await this.#p.store.getTask(id);
+    await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
+    if (behind && !existed) {
+      await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
+    }
+  }
+
+  async #activeTask(sessionId: string): Promise<Task | undefined> {
+    const id = this.#p.runner.activeTaskId(sessionId);
+    return id ? this.#p.store.getTask(id) : undefined;
+  }
+
+  /** Whether a recent task of the session took this event as an answer (re-delivery after a crash). */
+  async #answeredBy(sessionId: string, key: string): Promise<boolean> {
+    const { items } = await this.#p.store.listTasks({ sessionId }, { limit: 5 });
+    return items.some((task) => task.lastAnswerEvent === key);
+  }
+
+  async #reply(address: Address, text: string): Promise<void> {
+    await this.#p.delivery.reply(address, { kind: "reply", text });
+  }
+}

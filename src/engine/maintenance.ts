@@ -1,0 +1,39 @@
+import type { Logger } from "../logger.ts";
+import type { Store } from "../store/port.ts";
+import type { Sessions } from "./sessions.ts";
+
+export interface MaintenanceOptions {
+  store: Store;
+  sessions: Sessions;
+  log: Logger;
+  /** Finished tasks older than this are removed, in ms. */
+  retentionMs: number;
+  /** How often the sweep runs, in ms. Default 10 minutes. */
+  everyMs?: number;
+}
+
+/** Removes finished tasks past their retention and closes idle sessions; returns what it did. */
+export async function sweep(options: MaintenanceOptions, now = Date.now()): Promise<{ tasksRemoved: number; sessionsClosed: number }> {
+  const { store } = options;
+  let tasksRemoved = 0;
+  for (;;) {
+    const { items } = await store.listTasks({ status: ["completed", "failed", "cancelled"], finishedBefore: now - options.retentionMs }, { limit: 500 });
+    if (items.length === 0) break;
+    await store.deleteTasks(items.map((task) => task.id));
+    tasksRemoved += items.length;
+  }
+  const sessionsClosed = await options.sessions.closeIdle(now);
+  if (tasksRemoved + sessionsClosed > 0) options.log.info({ tasksRemoved, sessionsClosed }, "maintenance sweep");
+  return { tasksRemoved, sessionsClosed };
+}
+
+/** Runs `sweep` now and then periodically; returns a function that stops it. */
+export function startMaintenance(options: MaintenanceOptions): () => void {
+  const run = (): void => {
+    sweep(options).catch((error: unknown) => options.log.error({ err: error }, "maintenance sweep failed"));
+  };
+  run();
+  const timer = setInterval(run, options.everyMs ?? 10 * 60 * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

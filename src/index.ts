@@ -1,0 +1,29 @@
+/**
+ * chatflow's public API: create a bot, define workflows, implement adapters and stores.
+ */
+export { createBot, type Bot, type BotOptions } from "./app.ts";
+export { defineWorkflow } from "./tasks/workflow.ts";
+export type { Workflow, WorkflowContext, WorkflowResult, WorkflowRequest, ReviewVerdict, AskOptions, ReviewOptions, StepOptions } from "./tasks/workflow.ts";
+export type { Adapter, AdapterCapabilities, InboundHandler } from "./adapter.ts";
+export type { Store, SessionFilter, TaskFilter, Page, PageRequest } from "./store/port.ts";
+export type * from "./model.ts";
+export { sessionKey } from "./model.ts";
+export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord } from "./tasks/task.ts";
+export { createMemoryStore } from "./store/memory.ts";
+export { createLowdbStore } from "./store/lowdb/index.ts";
+export { loadConfig, parseConfig } from "./config/load.ts";
+export type { Config, ConfigInput } from "./config/schema.ts";
+export { createLogger } from "./logger.ts";
+export { progressBar } from "./render/progress-bar.ts";
+export {
+  ChatflowError,
+  ConfigError,
+  NonRetriableError,
+  NotImplementedError,
+  StoreCorruptError,
+  StoreLockedError,
+  TaskCancelledError,
+  TaskTimeoutError,
+} from "./errors.ts";
+export { createRecordingAdapter, type RecordingAdapter } from "./testing/recording-adapter.ts";
+export { runWorkflow, type RunWorkflowOptions, type ScriptedAnswer, type WorkflowRun } from "./testing/run-workflow.ts";

@@ -1,0 +1,230 @@
+/**
+ * Message history: one append-only JSONL file per session, `<dir>/history/<sessionId>.jsonl`.
+ *
+ * History is the data that grows without bound, so it stays out of the snapshot: appending
+ * costs one small append to one small file whatever the total size, and listing the last N
+ * reads only the end of one file (backwards, in chunks) or is served from a per-session tail
+ * cache. Appends to the same file from the same tick share one write.
+ */
+import { appendFile, open } from "node:fs/promises";
+import { join } from "node:path";
+import { ChatflowError, StoreCorruptError } from "../../errors.ts";
+import type { Message } from "../../model.ts";
+import { SerialBatcher, Semaphore } from "./batch.ts";
+import { dropTornTail, fsyncDir, readTail, writeAll } from "./jsonl.ts";
+
+/** Session ids are url-safe random ids: anything else could name a file outside the directory. */
+const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** Tails longer than this are read from disk each time rather than cached. */
+const MAX_CACHED_TAIL = 1_000;
+
+export function assertSessionId(id: string): void {
+  if (typeof id !== "string" || !SESSION_ID.test(id)) {
+    throw new ChatflowError("validation", `Invalid session id ${JSON.stringify(id)}: expected 1-128 characters of A-Z, a-z, 0-9, "_" or "-".`);
+  }
+}
+
+export interface HistoryOptions {
+  /** Directory holding the `<sessionId>.jsonl` files. */
+  dir: string;
+  /** fsync each append (survives OS crashes, slower). Default false. */
+  fsync?: boolean;
+  /** Messages kept in memory per cached session; default 100 (covers the default window of 50). */
+  tailSize?: number;
+  /** Sessions whose tails are cached (least recently used are dropped); default 256. */
+  cachedSessions?: number;
+  /** File operations in flight at once, across all sessions; default 32. */
+  ioSlots?: number;
+  warn: (obj: object, msg: string) => void;
+}
+
+interface Pending {
+  line: string;
+  /** Parsed back from `line`: a private copy, shaped exactly as a later read returns it. */
+  msg: Message;
+}
+
+/** One session's file, its write queue and its cached tail. */
+class SessionHistory {
+  /** The last messages, oldest first; undefined until first read. */
+  tail: Message[] | undefined;
+  /** True when `tail` holds the whole history. */
+  complete = false;
+  cap: number;
+  readonly batcher: SerialBatcher<Pending>;
+
+  constructor(
+    readonly id: string,
+    readonly file: string,
+    cap: number,
+    flush: (self: SessionHistory, items: Pending[]) => Promise<void>,
+  ) {
+    this.cap = cap;
+    this.batcher = new SerialBatcher((items) => flush(this, items));
+  }
+
+  /** From the cache, if it has enough; copies. */
+  serve(limit: number): Message[] | undefined {
+    const tail = this.tail;
+    if (!tail || (tail.length < limit && !this.complete)) return undefined;
+    return tail.slice(-limit).map((m) => structuredClone(m));
+  }
+
+  remember(msg: Message): void {
+    const tail = this.tail;
+    if (!tail) return;
+    tail.push(msg);
+    // Trim in batches (not one shift per append) to keep appends O(1).
+    if (tail.length > 2 * this.cap) {
+      tail.splice(0, tail.length - this.cap);
+      this.complete = false;
+    }
+  }
+}
+
+export class History {
+  /** Insertion order is recency: the first entries are the least recently used. */
+  readonly #sessions = new Map<string, SessionHistory>();
+  /** Sessions whose file end was checked for a torn line in this run. */
+  readonly #checked = new Set<string>();
+  /** Sessions whose file is corrupt: never written again, every call fails the same way. */
+  readonly #corrupt = new Map<string, StoreCorruptError>();
+  readonly #io: Semaphore;
+  readonly #tailSize: number;
+  readonly #cachedSessions: number;
+
+  constructor(private readonly options: HistoryOptions) {
+    this.#io = new Semaphore(options.ioSlots ?? 32);
+    this.#tailSize = options.tailSize ?? 100;
+    this.#cachedSessions = options.cachedSessions ?? 256;
+  }
+
+  fileOf(sessionId: string): string {
+    return join(this.options.dir, `${sessionId}.jsonl`);
+  }
+
+  append(message: Message): Promise<void> {
+    const id = message.sessionId;
+    assertSessionId(id);
+    const bad = this.#corrupt.get(id);
+    if (bad) return Promise.reject(bad);
+    const line = `${JSON.stringify(message)}\n`;
+    const msg = JSON.parse(line) as Message;
+    const s = this.#session(id);
+    s.remember(msg);
+    return s.batcher.push({ line, msg });
+  }
+
+  async list(sessionId: string, limit: number): Promise<Message[]> {
+    const n = Math.floor(limit);
+    if (!(n > 0) || !SESSION_ID.test(sessionId)) return [];
+    const bad = this.#corrupt.get(sessionId);
+    if (bad) throw bad;
+    const s = this.#session(sessionId);
+    const cached = s.serve(n);
+    if (cached) return cached;
+    // Exclusive: no write to this file is in flight while we read it, so disk + pending
+    // (appended, not yet written) is exactly the history.
+    return s.batcher.exclusive(async () => {
+      const again = s.serve(n);
+      if (again) return again;
+      const want = Math.max(n, this.#tailSize);
+      const { values, complete, tornBytes } = await this.#io.use(() => readTail(s.file, want)).catch((error: unknown) => {
+        if (error instanceof StoreCorruptError) this.#corrupt.set(sessionId, error);
+        throw error;
+      });
+      if (tornBytes > 0) this.options.warn({ file: s.file, tornBytes }, "ignoring a torn last line in a history file (the process was stopped mid-write)");
+      for (const v of values) {
+        if (typeof v !== "object" || v === null || typeof (v as Message).id !== "string") {
+          const error = new StoreCorruptError(s.file, "a line is not a message");
+          this.#corrupt.set(sessionId, error);
+          throw error;
+        }
+      }
+      const all = (values as Message[]).concat(s.batcher.pending.map((p) => p.msg));
+      const kept = all.length > want ? all.slice(-want) : all;
+      if (want <= MAX_CACHED_TAIL) {
+        s.tail = kept;
+        s.complete = complete && kept.length === all.length;
+        s.cap = Math.max(s.cap, want);
+        return s.serve(n) ?? [];
+      }
+      return kept.slice(-n).map((m) => structuredClone(m));
+    });
+  }
+
+  /** Resolves once every append made so far is written. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((s) => s.batcher.drain()));
+  }
+
+  #session(id: string): SessionHistory {
+    let s = this.#sessions.get(id);
+    if (s) {
+      this.#sessions.delete(id);
+      this.#sessions.set(id, s);
+      return s;
+    }
+    s = new SessionHistory(id, this.fileOf(id), this.#tailSize, (self, items) => this.#write(self, items));
+    this.#sessions.set(id, s);
+    if (this.#sessions.size > this.#cachedSessions) {
+      // Drop least recently used sessions that have nothing in flight.
+      for (const [key, old] of this.#sessions) {
+        if (this.#sessions.size <= this.#cachedSessions) break;
+        if (old !== s && old.batcher.idle) this.#sessions.delete(key);
+      }
+    }
+    return s;
+  }
+
+  async #write(s: SessionHistory, items: Pending[]): Promise<void> {
+    const bad = this.#corrupt.get(s.id);
+    if (bad) throw bad;
+    const data = items.length === 1 ? items[0]!.line : items.map((i) => i.line).join("");
+    await this.#io.use(async () => {
+      const created = await this.#checkEnd(s);
+      try {
+        if (this.options.fsync) {
+          const fh = await open(s.file, "a");
+          try {
+            await writeAll(fh, Buffer.from(data));
+            await fh.datasync();
+          } finally {
+            await fh.close();
+          }
+          if (created) await fsyncDir(this.options.dir);
+        } else {
+          await appendFile(s.file, data);
+        }
+      } catch (error) {
+        // A partial write may have left a torn line: check the end again before the next append.
+        this.#checked.delete(s.id);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Once per run and file, before the first append: cut off a torn last line left by a
+   * kill mid-append, so the new line doesn't continue it. Returns true when the file is new.
+   */
+  async #checkEnd(s: SessionHistory): Promise<boolean> {
+    if (this.#checked.has(s.id)) return false;
+    let fh;
+    try {
+      fh = await open(s.file, "r+");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      this.#checked.add(s.id);
+      return true;
+    }
+    try {
+      const dropped = await dropTornTail(fh);
+      if (dropped > 0) this.options.warn({ file: s.file, tornBytes: dropped }, "dropped a torn last line of a history file (the process was stopped mid-write)");
+    } finally {
+      await fh.close();
+    }
+    this.#checked.add(s.id);
+    return false;
+  }
+}

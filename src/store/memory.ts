@@ -1,0 +1,154 @@
+/**
+ * The in-memory store, for tests and for `store.driver: memory` (nothing survives a restart).
+ * Same behaviour as the lowdb store (the contract suite in test/store runs against both),
+ * kept deliberately simple: plain maps and scans, no indexes.
+ */
+import { ChatflowError } from "../errors.ts";
+import type { Message, Session } from "../model.ts";
+import type { JournalEntry, OutboxRecord, Task } from "../tasks/task.ts";
+import { matchSession, matchTask, mergePatch, paginate, sessionOrder, taskOrder } from "./lowdb/query.ts";
+import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
+
+/** Copies in and out, so callers never alias store state. */
+const copy = <T>(value: T): T => structuredClone(value);
+
+class MemoryStore implements Store {
+  /** Nothing stops a second process: there is no shared data to protect. */
+  readonly exclusive = false;
+  readonly #sessions = new Map<string, Session>();
+  readonly #messages = new Map<string, Message[]>();
+  readonly #tasks = new Map<string, Task>();
+  readonly #journal = new Map<string, Map<string, JournalEntry>>();
+  readonly #outbox = new Map<string, Map<string, OutboxRecord>>();
+  /** dedupe key → expiresAt (epoch ms). */
+  readonly #events = new Map<string, number>();
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  async createSession(session: Session): Promise<void> {
+    if (this.#sessions.has(session.id)) throw new ChatflowError("store", `A session with id ${session.id} already exists.`);
+    this.#sessions.set(session.id, copy(session));
+  }
+
+  async getSession(id: string): Promise<Session | undefined> {
+    const s = this.#sessions.get(id);
+    return s && copy(s);
+  }
+
+  async findOpenSession(key: string): Promise<Session | undefined> {
+    let best: Session | undefined;
+    for (const s of this.#sessions.values()) {
+      if (s.key === key && s.state !== "closed" && (!best || s.lastActiveAt > best.lastActiveAt)) best = s;
+    }
+    return best && copy(best);
+  }
+
+  async updateSession(id: string, patch: Partial<Omit<Session, "id">>): Promise<Session | undefined> {
+    const current = this.#sessions.get(id);
+    if (!current) return undefined;
+    const next = copy(mergePatch(current, patch, { id }));
+    this.#sessions.set(id, next);
+    return copy(next);
+  }
+
+  async listSessions(filter: SessionFilter = {}, page?: PageRequest): Promise<Page<Session>> {
+    const matching = [...this.#sessions.values()].filter((s) => matchSession(s, filter));
+    const result = paginate(matching, sessionOrder, page);
+    return { ...result, items: result.items.map(copy) };
+  }
+
+  async appendMessage(message: Message): Promise<void> {
+    let list = this.#messages.get(message.sessionId);
+    if (!list) this.#messages.set(message.sessionId, (list = []));
+    list.push(copy(message));
+  }
+
+  async listMessages(sessionId: string, limit: number): Promise<Message[]> {
+    const n = Math.floor(limit);
+    if (!(n > 0)) return [];
+    return (this.#messages.get(sessionId) ?? []).slice(-n).map(copy);
+  }
+
+  async createTask(task: Task): Promise<void> {
+    if (this.#tasks.has(task.id)) throw new ChatflowError("store", `A task with id ${task.id} already exists.`);
+    this.#tasks.set(task.id, copy(task));
+  }
+
+  async getTask(id: string): Promise<Task | undefined> {
+    const t = this.#tasks.get(id);
+    return t && copy(t);
+  }
+
+  async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
+    const current = this.#tasks.get(id);
+    if (!current) return undefined;
+    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
+    const next = copy(mergePatch(current, patch, { id, rev: current.rev + 1 }));
+    this.#tasks.set(id, next);
+    return copy(next);
+  }
+
+  async listTasks(filter: TaskFilter = {}, page?: PageRequest): Promise<Page<Task>> {
+    const matching = [...this.#tasks.values()].filter((t) => matchTask(t, filter));
+    const result = paginate(matching, taskOrder, page);
+    return { ...result, items: result.items.map(copy) };
+  }
+
+  async deleteTasks(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      this.#tasks.delete(id);
+      this.#journal.delete(id);
+      this.#outbox.delete(id);
+    }
+  }
+
+  async getJournal(taskId: string): Promise<Map<string, JournalEntry>> {
+    return copy(this.#journal.get(taskId) ?? new Map<string, JournalEntry>());
+  }
+
+  async appendJournal(taskId: string, key: string, entry: JournalEntry): Promise<void> {
+    let entries = this.#journal.get(taskId);
+    if (!entries) this.#journal.set(taskId, (entries = new Map()));
+    entries.set(key, copy(entry));
+  }
+
+  async getOutbox(taskId: string): Promise<Map<string, OutboxRecord>> {
+    return copy(this.#outbox.get(taskId) ?? new Map<string, OutboxRecord>());
+  }
+
+  async putOutbox(taskId: string, key: string, record: OutboxRecord): Promise<void> {
+    let records = this.#outbox.get(taskId);
+    if (!records) this.#outbox.set(taskId, (records = new Map()));
+    records.set(key, copy(record));
+  }
+
+  async claimEvent(key: string, expiresAt: number): Promise<boolean> {
+    // Check and set in one synchronous step, so two concurrent claims can't both win.
+    if (this.#has(key)) return false;
+    this.#events.set(key, expiresAt);
+    if (this.#events.size % 1024 === 0) this.#dropExpired();
+    return true;
+  }
+
+  async hasEvent(key: string): Promise<boolean> {
+    return this.#has(key);
+  }
+
+  #has(key: string): boolean {
+    const expiresAt = this.#events.get(key);
+    return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  /** Keeps a long-running memory store from growing with every event ever seen. */
+  #dropExpired(): void {
+    const now = Date.now();
+    for (const [key, expiresAt] of this.#events) if (expiresAt <= now) this.#events.delete(key);
+  }
+}
+
+/** A store that keeps everything in memory; `open`/`close` do nothing. */
+export function createMemoryStore(): Store {
+  return new MemoryStore();
+}

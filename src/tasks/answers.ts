@@ -1,0 +1,177 @@
+import type { Delivery } from "../engine/delivery.ts";
+import type { Address, InboundAction } from "../model.ts";
+import type { Store } from "../store/port.ts";
+import { decodeAction, type ActionValue } from "./actions.ts";
+import type { TaskRunner } from "./runner.ts";
+import type { PendingWait, Task } from "./task.ts";
+import type { ReviewVerdict } from "./workflow.ts";
+
+const SKIP_WORDS = new Set(["skip", "-", "no", "none"]);
+
+/**
+ * Turns people's answers into resumed tasks: button presses and free-text replies to
+ * questions and reviews. Each answer is accepted once (a conditional update on the task's
+ * rev), and only from the task's owner or a configured reviewer.
+ */
+export class Answers {
+  readonly #store: Store;
+  readonly #delivery: Delivery;
+  readonly #runner: TaskRunner;
+  readonly #reviewers: ReadonlySet<string>;
+
+  constructor(store: Store, delivery: Delivery, runner: TaskRunner, reviewers: Iterable<string>) {
+    this.#store = store;
+    this.#delivery = delivery;
+    this.#runner = runner;
+    this.#reviewers = new Set(reviewers);
+  }
+
+  /** Whether `address.user` may answer, review or cancel `task`. */
+  mayAct(task: Task, address: Address): boolean {
+    return address.user === task.owner || this.#reviewers.has(`${address.platform}:${address.user}`);
+  }
+
+  async refuse(task: Task, address: Address): Promise<void> {
+    await this.#delivery.reply(address, {
+      kind: "reply",
+      text: "Sorry, only the person who started this task, or a reviewer, can answer or cancel it.",
+    });
+  }
+
+  /** A button press (or form submission) on a question or review. */
+  async handleAction(event: InboundAction, eventKey: string): Promise<void> {
+    const decoded = decodeAction(event.actionId);
+    const task = decoded ? await this.#store.getTask(decoded.taskId) : undefined;
+    if (!decoded || !task) {
+      await this.#reply(event.address, "That button belongs to a task that no longer exists.");
+      return;
+    }
+    if (task.lastAnswerEvent === eventKey) return; // re-delivered after a crash: already applied
+    if (!this.mayAct(task, event.address)) return this.refuse(task, event.address);
+    const wait = task.waiting;
+    if (task.status !== "waiting" || !wait || wait.token !== decoded.token) {
+      if (decoded.value.type === "cancel" && !["completed", "failed", "cancelled"].includes(task.status)) {
+        await this.#cancel(task, event.address);
+        return;
+      }
+      await this.#reply(event.address, "That question was already answered.");
+      return;
+    }
+    await this.#applyAction(task, wait, decoded.value, event, eventKey);
+  }
+
+  async #applyAction(task: Task, wait: PendingWait, value: ActionValue, event: InboundAction, eventKey: string): Promise<void> {
+    switch (value.type) {
+      case "cancel":
+        return this.#cancel(task, event.address);
+      case "choice": {
+        const choice = wait.choices?.[value.index];
+        if (wait.kind !== "ask" || choice === undefined) return this.#reply(event.address, "That choice is not one of the options.");
+        return this.#accept(task, wait, choice, event.address, eventKey);
+      }
+      case "approve":
+        return this.#acceptReview(task, wait, { approved: true, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+      case "reject":
+        return this.#acceptReview(task, wait, { approved: false, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+      case "edit":
+        if (wait.kind !== "review") return this.#reply(event.address, "There is nothing to edit here.");
+        if (event.text) return this.#acceptReview(task, wait, { approved: true, edited: event.text, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+        // No form on this platform: ask for the corrected text as the next message.
+        if (!(await this.#setPhase(task, { ...wait, phase: "edit-text" }, eventKey))) return this.#reply(event.address, "That question was already answered.");
+        await this.#delivery.reply(task.address, { kind: "question", taskId: task.id, text: "Send the corrected text as your next message.", expectsText: true });
+        return;
+    }
+  }
+
+  /**
+   * A plain message in a session whose active task waits. Returns false when the text
+   * is not an answer (so the caller treats it as a new request or hints).
+   */
+  async handleText(task: Task, address: Address, text: string, eventKey: string): Promise<boolean> {
+    const wait = task.waiting;
+    if (task.status !== "waiting" || !wait) return false;
+    if (!this.mayAct(task, address)) {
+      await this.refuse(task, address);
+      return true;
+    }
+    if (wait.kind === "ask") {
+      if (!wait.choices) return this.#accept(task, wait, text, address, eventKey).then(() => true);
+      const choice = matchChoice(wait.choices, text);
+      if (choice !== undefined) return this.#accept(task, wait, choice, address, eventKey).then(() => true);
+      await this.#reply(address, `Please pick one of: ${wait.choices.join(", ")} (or send /cancel).`);
+      return true;
+    }
+    switch (wait.phase ?? "verdict") {
+      case "edit-text":
+        if (!(await this.#setPhase(task, { ...wait, phase: "feedback", edited: text, approved: true }, eventKey))) return true;
+        await this.#delivery.reply(task.address, { kind: "question", taskId: task.id, text: "Thanks. Any feedback for the workflow? Send it, or send `skip`.", expectsText: true });
+        return true;
+      case "feedback": {
+        const feedback = SKIP_WORDS.has(text.trim().toLowerCase()) ? undefined : text;
+        await this.#acceptReview(task, wait, { approved: wait.approved ?? true, ...(wait.edited !== undefined ? { edited: wait.edited } : {}), ...(feedback ? { feedback } : {}) }, address, eventKey);
+        return true;
+      }
+      default:
+        await this.#reply(address, "Please answer the review above: Approve, Reject or Edit (or send /cancel).");
+        return true;
+    }
+  }
+
+  async #acceptReview(task: Task, wait: PendingWait, verdict: ReviewVerdict, address: Address, eventKey: string): Promise<void> {
+    if (wait.kind !== "review") return this.#reply(address, "That button does not belong to a review.");
+    await this.#accept(task, wait, verdict, address, eventKey);
+  }
+
+  /** The once-only `waiting → queued` transition carrying the answer. */
+  async #accept(task: Task, wait: PendingWait, value: unknown, address: Address, eventKey: string): Promise<void> {
+    const accepted = await this.#store.updateTask(
+      task.id,
+      { status: "queued", waiting: undefined, answer: { key: wait.key, value }, lastAnswerEvent: eventKey },
+      { ifRev: task.rev },
+    );
+    if (!accepted) {
+      await this.#reply(address, "That question was already answered.");
+      return;
+    }
+    await this.#acknowledge(accepted, wait, value);
+    this.#runner.resume(task.id);
+  }
+
+  async #setPhase(task: Task, wait: PendingWait, eventKey: string): Promise<boolean> {
+    return (await this.#store.updateTask(task.id, { waiting: wait, lastAnswerEvent: eventKey }, { ifRev: task.rev })) !== undefined;
+  }
+
+  /** Where messages stay visible, marks the question as answered (buttons removed). */
+  async #acknowledge(task: Task, wait: PendingWait, value: unknown): Promise<void> {
+    if (!this.#delivery.capabilities(task.address.platform).persistentMessages) return;
+    const posted = (await this.#store.getOutbox(task.id)).get(`${wait.key}:${wait.token}`);
+    if (!posted) return;
+    const shown = typeof value === "string" ? value : describeVerdict(value as ReviewVerdict);
+    try {
+      await this.#delivery.edit(task.address, posted.messageId, { kind: "notice", taskId: task.id, text: `${wait.question}\n→ ${shown}` });
+    } catch {
+      // Cosmetic only: the answer is already accepted.
+    }
+  }
+
+  async #cancel(task: Task, address: Address): Promise<void> {
+    const ended = await this.#runner.cancel(task.id);
+    await this.#reply(address, ended?.status === "cancelled" ? "Cancelled." : "That task has already finished.");
+  }
+
+  async #reply(address: Address, text: string): Promise<void> {
+    await this.#delivery.reply(address, { kind: "reply", text });
+  }
+}
+
+/** A typed answer to a multiple-choice question: the choice's number or its text. */
+export function matchChoice(choices: readonly string[], text: string): string | undefined {
+  const typed = text.trim().toLowerCase();
+  if (/^\d+$/.test(typed)) return choices[Number(typed) - 1];
+  return choices.find((choice) => choice.toLowerCase() === typed);
+}
+
+function describeVerdict(verdict: ReviewVerdict): string {
+  if (!verdict.approved) return "Rejected";
+  return verdict.edited !== undefined ? "Edited and approved" : "Approved";
+}

@@ -1,0 +1,457 @@
+import PQueue from "p-queue";
+import type { Delivery } from "../engine/delivery.ts";
+import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
+import { newId } from "../ids.ts";
+import type { Logger } from "../logger.ts";
+import type { Address, Message, SessionState } from "../model.ts";
+import { clampPercent } from "../render/progress-bar.ts";
+import type { StatusView } from "../render/status.ts";
+import type { Store } from "../store/port.ts";
+import { questionMessage } from "./actions.ts";
+import { createContext, ParkSignal } from "./context.ts";
+import { SessionLanes } from "./lanes.ts";
+import { StatusMessages } from "./status-message.ts";
+import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "./task.ts";
+import type { Workflow } from "./workflow.ts";
+
+export interface TaskRunnerOptions {
+  store: Store;
+  delivery: Delivery;
+  workflows: ReadonlyMap<string, Workflow<any>>;
+  log: Logger;
+  /** Tasks running at once. */
+  concurrency: number;
+  /** Default running-time limit of a task, in ms. */
+  timeoutMs: number;
+  /** Lease length, in ms. */
+  leaseMs: number;
+  /** Default retries of a failing step. */
+  stepRetries: number;
+  /** First retry delay, in ms. */
+  retryBaseMs: number;
+  /** Messages of history a workflow sees. */
+  historyWindow: number;
+  /** Told whenever a session's state follows from its tasks. */
+  onSessionState?: (sessionId: string, state: SessionState) => void;
+}
+
+export interface SubmitRequest {
+  /** Deterministic id (derived from the inbound event) so a re-delivered event creates no second task. */
+  id?: string;
+  sessionId: string;
+  address: Address;
+  workflow: string;
+  input: unknown;
+}
+
+/** Aborts running tasks when the process stops; they resume at the next start. */
+class ShutdownSignal extends Error {
+  constructor() {
+    super("chatflow is shutting down");
+  }
+}
+
+interface RunState {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Runs tasks durably: a global concurrency limit, one active task per session, leases,
+ * journaled steps replayed after answers and restarts, parked waits, cancel and timeout.
+ * See ARCHITECTURE.md in this folder.
+ */
+export class TaskRunner {
+  /** Identifies this process in task leases. */
+  readonly instanceId = newId(6);
+  readonly status: StatusMessages;
+  readonly #o: TaskRunnerOptions;
+  readonly #queue: PQueue;
+  readonly #lanes = new SessionLanes();
+  readonly #running = new Map<string, RunState>();
+  /** Tasks to run again once their current run unwinds (answered while still parking). */
+  readonly #rerun = new Set<string>();
+  #stopping = false;
+
+  constructor(options: TaskRunnerOptions) {
+    this.#o = options;
+    this.#queue = new PQueue({ concurrency: options.concurrency });
+    this.status = new StatusMessages(options.store, options.delivery, options.log);
+  }
+
+  /** The task holding a session (running or waiting), if any. */
+  activeTaskId(sessionId: string): string | undefined {
+    return this.#lanes.holder(sessionId);
+  }
+
+  /** How many tasks wait behind the active one of a session. */
+  queuedCount(sessionId: string): number {
+    return this.#lanes.queued(sessionId).length;
+  }
+
+  /** Number of tasks running right now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Creates a queued task (or returns the existing one with that id) and starts it when its session is free. */
+  async submit(request: SubmitRequest): Promise<Task> {
+    const id = request.id ?? newId();
+    const existing = await this.#o.store.getTask(id);
+    if (existing) return existing;
+    const now = Date.now();
+    const task: Task = {
+      id,
+      rev: 1,
+      sessionId: request.sessionId,
+      address: request.address,
+      owner: request.address.user,
+      workflow: request.workflow,
+      input: request.input,
+      status: "queued",
+      percent: 0,
+      createdAt: now,
+      updatedAt: now,
+      attempts: 0,
+      elapsedMs: 0,
+    };
+    await this.#o.store.createTask(task);
+    // The status message is the acknowledgement: posted at once, edited when the task starts.
+    void this.status.update(task.address, this.#view(task, "queued"));
+    const next = this.#lanes.enqueue(task.sessionId, task.id);
+    if (next) this.#schedule(next);
+    return task;
+  }
+
+  /**
+   * Resumes work after a start: tasks whose lease expired (with an exclusive store, every
+   * running task of an earlier process) and queued tasks are scheduled; waiting tasks keep
+   * waiting, and their question is posted again where it may not be visible.
+   */
+  async recover(): Promise<{ resumed: number; waiting: number }> {
+    const { store } = this.#o;
+    const active: Task[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listTasks({ status: [...ACTIVE_STATUSES] }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      active.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    // Oldest first; a task that already started (running or waiting) holds its session.
+    active.sort((a, b) => Number(b.startedAt !== undefined) - Number(a.startedAt !== undefined) || a.createdAt - b.createdAt);
+    const now = Date.now();
+    let resumed = 0;
+    let waiting = 0;
+    const toSchedule: string[] = [];
+    for (const task of active) {
+      if (this.#lanes.holder(task.sessionId) === undefined && task.status !== "queued") {
+        this.#lanes.hold(task.sessionId, task.id);
+        if (task.status === "waiting") {
+          waiting++;
+          void this.#reshowQuestion(task);
+          continue;
+        }
+        const expired = store.exclusive || !task.lease || task.lease.until < now;
+        if (!expired) continue;
+        resumed++;
+        toSchedule.push(task.id);
+        continue;
+      }
+      const next = this.#lanes.enqueue(task.sessionId, task.id);
+      if (next) {
+        resumed++;
+        toSchedule.push(next);
+      }
+    }
+    for (const id of toSchedule) this.#schedule(id);
+    void this.#showMissedFinals(now);
+    this.#o.log.info({ resumed, waiting }, "tasks recovered");
+    return { resumed, waiting };
+  }
+
+  /** A task that ended just before a crash may not have shown its final state: show it now. */
+  async #showMissedFinals(now: number): Promise<void> {
+    const recent = now - 24 * 3600_000;
+    let cursor: string | undefined;
+    do {
+      const page = await this.#o.store.listTasks({ status: ["completed", "failed", "cancelled"] }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const task of page.items) {
+        if ((task.finishedAt ?? 0) < recent || (await this.status.shownFinal(task.id))) continue;
+        const state = task.status === "completed" ? "completed" : task.status === "failed" ? "failed" : "cancelled";
+        void this.status.final(task.address, this.#view(task, state, task.error ? { error: task.error } : {}));
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /** Requests cancellation. Queued and waiting tasks end at once; a running task at its next step boundary. */
+  async cancel(taskId: string): Promise<Task | undefined> {
+    const { store } = this.#o;
+    for (;;) {
+      const task = await store.getTask(taskId);
+      if (!task || isFinished(task.status)) return task;
+      const run = this.#running.get(taskId);
+      if (run) {
+        const updated = await store.updateTask(taskId, { cancelRequested: true });
+        run.controller.abort(new TaskCancelledError());
+        await run.done;
+        return (await store.getTask(taskId)) ?? updated;
+      }
+      // Not running: end it now, unless it changed under us (then look again).
+      const ended = await this.#finish(task, "cancelled", {}, task.rev);
+      if (ended) return ended;
+    }
+  }
+
+  /** Schedules a task that was answered (status set to queued by the caller). */
+  resume(taskId: string): void {
+    if (this.#running.has(taskId)) this.#rerun.add(taskId);
+    else this.#schedule(taskId);
+  }
+
+  /** Stops taking work and interrupts running tasks; they keep `running` and resume at the next start. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.#stopping = true;
+    this.#queue.clear();
+    for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
+    const all = Promise.all([...this.#running.values()].map((run) => run.done));
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+  }
+
+  /** Resolves when no task is running or queued to run in this process. */
+  async idle(): Promise<void> {
+    while (this.#queue.size > 0 || this.#queue.pending > 0 || this.#running.size > 0) {
+      await this.#queue.onIdle();
+      await Promise.all([...this.#running.values()].map((run) => run.done));
+    }
+  }
+
+  #schedule(taskId: string): void {
+    if (this.#stopping) return;
+    void this.#queue.add(() => this.#execute(taskId)).catch((error: unknown) => {
+      this.#o.log.error({ err: error, taskId }, "task execution crashed");
+    });
+  }
+
+  #view(task: Task, state: StatusView["state"], extra: Partial<StatusView> = {}): StatusView {
+    return { taskId: task.id, workflow: task.workflow, state, percent: task.percent, ...(task.step ? { step: task.step } : {}), ...extra };
+  }
+
+  async #execute(taskId: string): Promise<void> {
+    if (this.#running.has(taskId)) {
+      this.#rerun.add(taskId);
+      return;
+    }
+    const { store, log } = this.#o;
+    const loaded = await store.getTask(taskId);
+    if (!loaded || isFinished(loaded.status) || loaded.status === "waiting" || this.#stopping) return;
+    if (loaded.cancelRequested) {
+      await this.#finish(loaded, "cancelled", {});
+      return;
+    }
+    const workflow = this.#o.workflows.get(loaded.workflow);
+    if (!workflow) {
+      await this.#finish(loaded, "failed", { error: `There is no workflow named "${loaded.workflow}".` });
+      return;
+    }
+    const controller = new AbortController();
+    let settle!: () => void;
+    const run: RunState = { controller, done: new Promise((resolve) => (settle = resolve)) };
+    this.#running.set(taskId, run);
+    const started = Date.now();
+    const timers: NodeJS.Timeout[] = [];
+    let task = loaded;
+    try {
+      const leased = await store.updateTask(taskId, {
+        status: "running",
+        lease: { owner: this.instanceId, until: started + this.#o.leaseMs },
+        attempts: loaded.attempts + 1,
+        startedAt: loaded.startedAt ?? started,
+      });
+      if (!leased) return;
+      task = leased;
+      this.#o.onSessionState?.(task.sessionId, "running");
+      const journal = await store.getJournal(taskId);
+      if (task.answer) {
+        // The answer was accepted atomically with the status change; journal it before replay.
+        const entry = { value: task.answer.value, at: Date.now() };
+        await store.appendJournal(taskId, task.answer.key, entry);
+        journal.set(task.answer.key, entry);
+        task = (await store.updateTask(taskId, { answer: undefined })) ?? task;
+      }
+      const history = await store.listMessages(task.sessionId, this.#o.historyWindow);
+      void this.status.update(task.address, this.#view(task, "running"));
+      void this.#o.delivery.typing(task.address);
+      timers.push(
+        setInterval(() => {
+          void store.updateTask(taskId, { lease: { owner: this.instanceId, until: Date.now() + this.#o.leaseMs } });
+        }, Math.max(50, this.#o.leaseMs / 3)),
+        setInterval(() => void this.#o.delivery.typing(task.address), 4500),
+      );
+      const timeoutMs = workflow.timeoutMs ?? this.#o.timeoutMs;
+      timers.push(setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), Math.max(0, timeoutMs - task.elapsedMs)));
+      const ctx = createContext({
+        task,
+        journal,
+        store,
+        history,
+        signal: controller.signal,
+        log: log.child({ taskId, workflow: task.workflow }),
+        retries: this.#o.stepRetries,
+        retryBaseMs: this.#o.retryBaseMs,
+        progress: async (percent, step) => {
+          const view = this.#view(task, "running", { percent: clampPercent(percent), ...(step ? { step } : {}) });
+          task = { ...task, percent: view.percent, ...(step ? { step } : {}) };
+          void store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) });
+          void this.status.update(task.address, view);
+        },
+        park: async (wait) => {
+          task = await this.#park(task, wait, started);
+        },
+      });
+      const result = await workflow.run(ctx, task.input as never);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      await this.#complete(task, result);
+    } catch (error) {
+      await this.#settleFailure(task, error, controller.signal, started);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      this.#running.delete(taskId);
+      settle();
+      if (this.#rerun.delete(taskId)) this.#schedule(taskId);
+    }
+  }
+
+  async #settleFailure(task: Task, error: unknown, signal: AbortSignal, started: number): Promise<void> {
+    const { store, log } = this.#o;
+    const reason: unknown = signal.aborted ? signal.reason : error;
+    if (error instanceof ParkSignal && !signal.aborted) return;
+    if (reason instanceof ShutdownSignal) {
+      // Leave it `running` with no lease: the next start resumes it.
+      await store.updateTask(task.id, { lease: undefined, elapsedMs: task.elapsedMs + (Date.now() - started) });
+      this.status.forget(task.id);
+      return;
+    }
+    if (reason instanceof TaskCancelledError) {
+      await this.#finish(task, "cancelled", {});
+      return;
+    }
+    const message = reason instanceof TaskTimeoutError || reason instanceof ChatflowError ? reason.message : "The workflow hit an unexpected error.";
+    log.error({ err: reason, taskId: task.id, workflow: task.workflow }, "task failed");
+    await this.#finish(task, "failed", { error: message });
+  }
+
+  /** Stores the wait and posts the question (once per wait key, via the outbox). */
+  async #park(task: Task, wait: Omit<PendingWait, "token" | "askedAt">, started: number): Promise<Task> {
+    const pending: PendingWait = { ...wait, token: newId(6), askedAt: Date.now() };
+    const parked = await this.#o.store.updateTask(task.id, {
+      status: "waiting",
+      waiting: pending,
+      lease: undefined,
+      elapsedMs: task.elapsedMs + (Date.now() - started),
+    });
+    if (!parked) return task;
+    this.#o.onSessionState?.(task.sessionId, "waiting");
+    void this.status.update(parked.address, this.#view(parked, "waiting"));
+    await this.postQuestion(parked, false);
+    return parked;
+  }
+
+  /**
+   * Posts the pending question of a task; `again` re-posts it (e.g. the console after a restart)
+   * even when the outbox says it was posted.
+   */
+  async postQuestion(task: Task, again: boolean): Promise<void> {
+    const wait = task.waiting;
+    if (!wait) return;
+    const { store, delivery, log } = this.#o;
+    const outboxKey = `${wait.key}:${wait.token}`;
+    const posted = (await store.getOutbox(task.id)).get(outboxKey);
+    if (posted && !again) return;
+    try {
+      const sent = await delivery.send(task.address, questionMessage(task, wait));
+      if (!posted) {
+        await store.putOutbox(task.id, outboxKey, { messageId: sent.id, platform: task.address.platform, at: Date.now() });
+        await this.#record(task, `${task.id}.${wait.key}`, wait.question, sent.id);
+      }
+    } catch (error) {
+      log.warn({ err: error, taskId: task.id }, "question could not be posted; it is posted again at the next start");
+    }
+  }
+
+  async #reshowQuestion(task: Task): Promise<void> {
+    const visible = this.#o.delivery.capabilities(task.address.platform).persistentMessages;
+    await this.postQuestion(task, !visible);
+  }
+
+  /** Appends an assistant message to history once (the id is deterministic, checked against the tail). */
+  async #record(task: Task, id: string, text: string, platformMessageId?: string, links?: Message["links"]): Promise<void> {
+    const { store } = this.#o;
+    const tail = await store.listMessages(task.sessionId, 20);
+    if (tail.some((message) => message.id === id)) return;
+    await store.appendMessage({
+      id,
+      sessionId: task.sessionId,
+      role: "assistant",
+      source: "workflow",
+      text,
+      taskId: task.id,
+      at: Date.now(),
+      ...(platformMessageId ? { platformMessageId } : {}),
+      ...(links && links.length > 0 ? { links } : {}),
+    });
+  }
+
+  async #complete(task: Task, result: TaskResult): Promise<void> {
+    const { store, delivery } = this.#o;
+    const clean: TaskResult = { text: String(result?.text ?? ""), ...(result?.links?.length ? { links: result.links } : {}) };
+    await this.status.final(task.address, this.#view(task, "completed", { percent: 100 }));
+    // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
+    const outbox = await store.getOutbox(task.id);
+    let messageId = outbox.get("result")?.messageId;
+    if (!messageId) {
+      const sent = await delivery.send(task.address, { kind: "result", taskId: task.id, text: clean.text, ...(clean.links ? { links: clean.links } : {}) });
+      messageId = sent.id;
+      await store.putOutbox(task.id, "result", { messageId, platform: task.address.platform, at: Date.now() });
+    }
+    await this.#record(task, `${task.id}.result`, clean.text, messageId, clean.links);
+    await this.#finish(task, "completed", { result: clean });
+  }
+
+  /**
+   * Ends a task in a final status (conditionally on `ifRev` when given), shows the final
+   * status, tells the person when it failed, and frees the session for the next task.
+   */
+  async #finish(task: Task, status: TaskStatus, outcome: { result?: TaskResult; error?: string }, ifRev?: number): Promise<Task | undefined> {
+    const { store, delivery } = this.#o;
+    const now = Date.now();
+    const ended = await store.updateTask(
+      task.id,
+      {
+        status,
+        finishedAt: now,
+        lease: undefined,
+        waiting: undefined,
+        ...(status === "completed" ? { percent: 100 } : {}),
+        ...(outcome.result ? { result: outcome.result } : {}),
+        ...(outcome.error ? { error: outcome.error } : {}),
+      },
+      ifRev === undefined ? undefined : { ifRev },
+    );
+    if (!ended) return undefined;
+    // A completed task showed its final status before its result was posted.
+    if (status !== "completed") void this.status.final(ended.address, this.#view(ended, status === "failed" ? "failed" : "cancelled", outcome.error ? { error: outcome.error } : {}));
+    if (status === "failed") {
+      const text = `Sorry, the task failed: ${outcome.error ?? "unknown error"}`;
+      const outbox = await store.getOutbox(task.id);
+      if (!outbox.has("error")) {
+        const sent = await delivery.reply(ended.address, { kind: "notice", taskId: task.id, text });
+        if (sent) await store.putOutbox(task.id, "error", { messageId: sent.id, platform: ended.address.platform, at: now });
+      }
+    }
+    const next = this.#lanes.release(ended.sessionId, ended.id);
+    if (next) this.#schedule(next);
+    this.#o.onSessionState?.(ended.sessionId, next ? "running" : "idle");
+    return ended;
+  }
+}

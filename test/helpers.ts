@@ -1,0 +1,70 @@
+import { createBot, type Bot } from "../src/app.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
+import { silentLogger } from "../src/logger.ts";
+import type { Address, InboundEvent, OutboundMessage } from "../src/model.ts";
+import { createMemoryStore } from "../src/store/memory.ts";
+import type { Store } from "../src/store/port.ts";
+import type { Task } from "../src/tasks/task.ts";
+import type { Workflow } from "../src/tasks/workflow.ts";
+import { createRecordingAdapter, type RecordingAdapter } from "../src/testing/recording-adapter.ts";
+
+export interface TestBot {
+  bot: Bot;
+  adapter: RecordingAdapter;
+  store: Store;
+  /** Sends a plain message as `user` (default `alice`) in `channel` (default `c1`). */
+  say(text: string, from?: Partial<Address>): Promise<void>;
+  command(name: string, args?: string, from?: Partial<Address>): Promise<void>;
+  press(actionId: string, from?: Partial<Address>, extra?: { text?: string; feedback?: string }): Promise<void>;
+  /** Waits until a message of this kind whose text matches is sent (counting only those after `after` sends). */
+  expectSent(kind: OutboundMessage["kind"], text?: RegExp | string, after?: number): Promise<OutboundMessage>;
+  waitForTask(predicate: (task: Task) => boolean, timeoutMs?: number): Promise<Task>;
+  replies(): string[];
+}
+
+let eventCounter = 0;
+
+export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string } = {}): Promise<TestBot> {
+  const adapter = createRecordingAdapter();
+  const store = options.store ?? createMemoryStore();
+  const route = options.route ?? options.workflows?.[0]?.name ?? "demo";
+  const bot = await createBot({
+    config: {
+      tasks: { retryBaseMs: 1, ...options.config?.tasks },
+      routes: { default: { message: route, commands: Object.fromEntries((options.workflows ?? [{ name: "demo" }]).map((w) => [w.name, w.name])) } },
+      workflows: { demo: { stepDelayMs: 1 } },
+      ...options.config,
+    },
+    store,
+    adapters: [adapter],
+    workflows: options.workflows ?? [],
+    logger: silentLogger(),
+  });
+  await bot.start();
+  const address = (from?: Partial<Address>): Address => ({ platform: "test", channel: "c1", user: "alice", ...from });
+  const deliver = (event: Omit<InboundEvent, "id"> & { id?: string }) => adapter.deliver({ id: `e${++eventCounter}`, ...event } as InboundEvent);
+  return {
+    bot,
+    adapter,
+    store,
+    say: (text, from) => deliver({ kind: "message", address: address(from), text }),
+    command: (name, args = "", from) => deliver({ kind: "command", address: address(from), name, args }),
+    press: (actionId, from, extra) => deliver({ kind: "action", address: address(from), actionId, ...extra }),
+    async expectSent(kind, text, after = 0) {
+      const matches = (m: OutboundMessage) => m.kind === kind && (text === undefined || (typeof text === "string" ? m.text.includes(text) : text.test(m.text)));
+      const found = await adapter.waitFor((m, record) => matches(m) && adapter.sent.indexOf(record) >= after);
+      return found.message;
+    },
+    async waitForTask(predicate, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { items } = await store.listTasks({}, { limit: 1000 });
+        const found = items.find(predicate);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`No task matched within ${timeoutMs} ms: ${JSON.stringify(items.map((t) => [t.workflow, t.status]))}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+    replies: () => adapter.sent.filter((s) => s.message.kind === "reply").map((s) => s.message.text),
+  };
+}
