@@ -42,7 +42,7 @@ describe("commands", () => {
     await t.command("history", "3");
     const lines = t.replies().at(-1)!.split("\n");
     expect(lines).toHaveLength(3);
-    expect(lines.at(-1)).toMatch(/bot: owls/);
+    expect(lines.at(-1)).toMatch(/bot: short summary of owls/);
     await t.command("history", "zero");
     expect(t.replies().at(-1)).toBe("Usage: /history [n], where n is a number from 1 to 200.");
   });
