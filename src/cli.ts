@@ -25,8 +25,6 @@ async function start(configFile: string | undefined): Promise<void> {
   const bot: Bot = await createBot({ config });
   let stopping: Promise<void> | undefined;
   const shutdown = (code: number): Promise<void> => {
-    // The first signal stops gracefully; a second one quits at once.
-    if (stopping) process.exit(code);
     stopping ??= bot
       .stop()
       .catch((error: unknown) => {
@@ -35,8 +33,10 @@ async function start(configFile: string | undefined): Promise<void> {
       .finally(() => process.exit(code));
     return stopping;
   };
-  process.on("SIGINT", () => void shutdown(130));
-  process.on("SIGTERM", () => void shutdown(143));
+  // The first signal stops gracefully; a second one quits at once.
+  const onSignal = (code: number) => () => (stopping ? process.exit(code) : void shutdown(code));
+  process.on("SIGINT", onSignal(130));
+  process.on("SIGTERM", onSignal(143));
   await bot.start();
   if (process.stdout.isTTY) {
     process.stdout.write(`chatflow is running. Type a request, or /help. Ctrl-C quits; unfinished tasks resume at the next start.\n`);
@@ -45,6 +45,9 @@ async function start(configFile: string | undefined): Promise<void> {
   const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
   if (consoleAdapter?.ended && bot.adapters.length === 1) {
     await consoleAdapter.ended;
+    if (stopping) return;
+    // Let running tasks finish or park on a question before leaving.
+    await bot.runner.idle();
     await shutdown(0);
   }
 }
