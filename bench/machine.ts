@@ -1,0 +1,6 @@
+import os from "node:os";
+
+/** The machine a figure was measured on, printed with every benchmark. */
+export function machine(): Record<string, string | number> {
+  return { cpu: os.cpus()[0]?.model ?? "unknown", cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.arch()}` };
+}

@@ -1,0 +1,13 @@
+/**
+ * `npm run bench`: every benchmark in one run, each beside its baseline, as JSON and tables.
+ * Start Node with --expose-gc (the npm script does) for the memory figures.
+ */
+import { runEngineBench } from "./engine.ts";
+import { machine } from "./machine.ts";
+import { runStoreBench } from "./store.ts";
+
+const only = process.argv[2];
+const results: Record<string, unknown> = { machine: machine(), at: new Date().toISOString() };
+if (!only || only === "store") results.store = await runStoreBench();
+if (!only || only === "engine") results.engine = await runEngineBench();
+console.log(JSON.stringify(results, null, 2));
