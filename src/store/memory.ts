@@ -6,7 +6,7 @@
 import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../tasks/task.ts";
-import { matchSession, matchTask, mergePatch, paginate, sessionOrder, taskOrder } from "./lowdb/query.ts";
+import { matchSession, matchTask, mergePatch, paginate, sessionOrder, taskOrder } from "./query.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
 
 /** Copies in and out, so callers never alias store state. */

@@ -119,6 +119,18 @@ describe("lowdb store files", () => {
     }
   });
 
+  it("keeps history right for more sessions than its tail cache holds", async () => {
+    const store = await openStore(await tempDir());
+    const sessions = Array.from({ length: 300 }, (_, i) => `s${i}`);
+    await Promise.all(sessions.flatMap((id) => [0, 1, 2].map((i) => store.appendMessage(message(id, i)))));
+    for (const round of [0, 1]) {
+      for (const id of sessions) {
+        if (round === 1) await store.appendMessage(message(id, 3));
+        expect((await store.listMessages(id, 2)).map((m) => m.id)).toEqual(round === 0 ? [`${id}-m1`, `${id}-m2`] : [`${id}-m2`, `${id}-m3`]);
+      }
+    }
+  });
+
   it("compacts when the log passes compactAfterBytes, keeping changes made meanwhile", async () => {
     const dir = await tempDir();
     const infos: object[] = [];

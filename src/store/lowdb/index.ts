@@ -21,7 +21,7 @@ import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
 import { assertSessionId, History } from "./history.ts";
 import { acquireLock, type DirLock } from "./lock.ts";
-import { mergePatch } from "./query.ts";
+import { mergePatch } from "../query.ts";
 import { SnapshotFile } from "./snapshot.ts";
 import { StateLog } from "./state-log.ts";
 import { emptyState, State, toLogRecord, type LogRecord, type StateData } from "./state.ts";
@@ -83,13 +83,14 @@ class LowdbStore implements Store {
     await mkdir(join(this.#dir, "history"), { recursive: true });
     const warn = (obj: object, msg: string) => this.#logger.warn(obj, msg);
     const lock = await acquireLock(this.#dir, warn);
+    let log: StateLog | undefined;
     try {
       // Nothing below writes before the snapshot and the whole log have been read and checked.
       const snapshot = new SnapshotFile(join(this.#dir, "state.json"), { fsync: this.#fsync });
       const low = new Low<StateData>(snapshot, emptyState());
       await low.read();
       const state = new State(low.data);
-      const log = new StateLog(join(this.#dir, "state.log"), { fsync: this.#fsync, warn, onWritten: (bytes) => this.#maybeCompact(bytes) });
+      log = new StateLog(join(this.#dir, "state.log"), { fsync: this.#fsync, warn, onWritten: (bytes) => this.#maybeCompact(bytes) });
       await log.open((value) => state.apply(toLogRecord(value)));
       this.#history = new History({ dir: join(this.#dir, "history"), fsync: this.#fsync, warn });
       this.#lock = lock;
@@ -100,6 +101,7 @@ class LowdbStore implements Store {
       this.#status = "open";
       this.#maybeCompact(log.bytes);
     } catch (error) {
+      await log?.close().catch(() => undefined);
       await lock.release();
       throw error;
     }

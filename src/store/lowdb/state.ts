@@ -13,7 +13,7 @@
 import type { Session } from "../../model.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
 import type { Page, PageRequest, SessionFilter, TaskFilter } from "../port.ts";
-import { matchSession, matchTask, paginate, sessionOrder, taskOrder } from "./query.ts";
+import { matchSession, matchTask, paginate, sessionOrder, taskOrder } from "../query.ts";
 
 /** One line of `state.log`. */
 export type LogRecord =

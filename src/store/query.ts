@@ -4,10 +4,10 @@
  * Pages are keyed by the last item's (time, id), not by an offset, so a page boundary
  * doesn't shift when records are added meanwhile: no duplicates, no misses.
  */
-import { ChatflowError } from "../../errors.ts";
-import type { Session } from "../../model.ts";
-import type { Task } from "../../tasks/task.ts";
-import type { Page, PageRequest, SessionFilter, TaskFilter } from "../port.ts";
+import { ChatflowError } from "../errors.ts";
+import type { Session } from "../model.ts";
+import type { Task } from "../tasks/task.ts";
+import type { Page, PageRequest, SessionFilter, TaskFilter } from "./port.ts";
 
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE_SIZE = 50;
