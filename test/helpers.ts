@@ -68,3 +68,16 @@ export async function startTestBot(options: { workflows?: Workflow<any>[]; confi
     replies: () => adapter.sent.filter((s) => s.message.kind === "reply").map((s) => s.message.text),
   };
 }
+
+/** Registers an afterEach that stops every bot started through the returned function. */
+export function useTestBots(afterEachHook: (fn: () => Promise<void>) => void): typeof startTestBot {
+  const bots: TestBot[] = [];
+  afterEachHook(async () => {
+    await Promise.all(bots.splice(0).map((t) => t.bot.stop()));
+  });
+  return async (...args) => {
+    const t = await startTestBot(...args);
+    bots.push(t);
+    return t;
+  };
+}

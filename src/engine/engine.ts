@@ -8,6 +8,8 @@ import type { TaskRunner } from "../tasks/runner.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Workflow } from "../tasks/workflow.ts";
 import { BUILTIN_COMMANDS } from "./commands.ts";
+import { inboundEventSchema } from "./inbound-schema.ts";
+import { describeIssues } from "../config/load.ts";
 import type { Delivery } from "./delivery.ts";
 import { routeFor } from "./routes.ts";
 import type { Sessions } from "./sessions.ts";
@@ -48,6 +50,12 @@ export class Engine {
 
   /** The adapters' inbound handler. Never rejects: failures are logged and answered. */
   readonly handle = async (event: InboundEvent): Promise<void> => {
+    const checked = inboundEventSchema.safeParse(event);
+    if (!checked.success) {
+      // A malformed event from an adapter: nobody to answer reliably, so log it and go on.
+      this.#p.log.warn({ issues: describeIssues(checked.error.issues) }, "malformed inbound event ignored");
+      return;
+    }
     const key = `${event.address.platform}:${event.id}`;
     if (this.#inflight.has(key)) return;
     this.#inflight.add(key);
@@ -100,7 +108,7 @@ export class Engine {
   }
 
   async #message(event: InboundMessage, session: Session, key: string, seenBefore: boolean): Promise<void> {
-    const { runner, answers, config } = this.#p;
+    const { answers, config } = this.#p;
     const active = await this.#activeTask(session.id);
     if (seenBefore && (await this.#answeredBy(session.id, key))) return;
     if (active?.status === "waiting" && (await answers.handleText(active, event.address, event.text, key))) return;

@@ -1,15 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestBot, type TestBot } from "../helpers.ts";
+import { useTestBots } from "../helpers.ts";
 
-const bots: TestBot[] = [];
-afterEach(async () => {
-  await Promise.all(bots.splice(0).map((t) => t.bot.stop()));
-});
-async function start(...args: Parameters<typeof startTestBot>): Promise<TestBot> {
-  const t = await startTestBot(...args);
-  bots.push(t);
-  return t;
-}
+const start = useTestBots(afterEach);
 
 describe("commands", () => {
   it("/help lists the built-in and the routed commands", async () => {

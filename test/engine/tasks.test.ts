@@ -1,17 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NonRetriableError } from "../../src/errors.ts";
 import { defineWorkflow } from "../../src/tasks/workflow.ts";
-import { startTestBot, type TestBot } from "../helpers.ts";
+import { useTestBots } from "../helpers.ts";
 
-const bots: TestBot[] = [];
-afterEach(async () => {
-  await Promise.all(bots.splice(0).map((t) => t.bot.stop()));
-});
-async function start(...args: Parameters<typeof startTestBot>): Promise<TestBot> {
-  const t = await startTestBot(...args);
-  bots.push(t);
-  return t;
-}
+const start = useTestBots(afterEach);
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, reject) => {
   const timer = setTimeout(resolve, ms);
@@ -258,5 +250,16 @@ describe("limits", () => {
     const messages = await t.store.listMessages(session.id, 50);
     expect(messages.filter((m) => m.role === "user")).toHaveLength(2);
     expect((await t.store.listTasks()).items).toHaveLength(2);
+  });
+});
+
+describe("bad input", () => {
+  it("ignores a malformed event without crashing and goes on", async () => {
+    const t = await start();
+    await t.adapter.deliver({ kind: "message", id: "x", address: { platform: "test" } } as never);
+    await t.adapter.deliver({ kind: "teleport", id: "y" } as never);
+    expect(t.adapter.sent).toHaveLength(0);
+    await t.command("help");
+    expect(t.replies().at(-1)).toMatch(/^Send a message to start a task/);
   });
 });
