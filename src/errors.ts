@@ -73,3 +73,38 @@ export class NotImplementedError extends ChatflowError {
     super("not_implemented", `This adapter does not support ${feature}.`);
   }
 }
+
+/** The platform asked us to slow down; retry after `retryAfterMs`. */
+export class RateLimitError extends ChatflowError {
+  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown }) {
+    super("rate_limit", message, options);
+  }
+}
+
+/** The platform rejected the credentials; the message names the environment variable to set. */
+export class AuthenticationError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("auth", message, options);
+  }
+}
+
+/** The bot may not act there (blocked, removed from the chat, missing scope): platform 403. */
+export class PermissionError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("permission", message, options);
+  }
+}
+
+/** The target does not exist (chat, channel, message): platform 404 or equivalent. */
+export class NotFoundError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("not_found", message, options);
+  }
+}
+
+/** The platform could not be reached. */
+export class NetworkError extends ChatflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("network", message, options);
+  }
+}

@@ -24,6 +24,11 @@ export {
   StoreLockedError,
   TaskCancelledError,
   TaskTimeoutError,
+  RateLimitError,
+  AuthenticationError,
+  PermissionError,
+  NotFoundError,
+  NetworkError,
 } from "./errors.ts";
 export { createRecordingAdapter, type RecordingAdapter } from "./testing/recording-adapter.ts";
 export { runWorkflow, type RunWorkflowOptions, type ScriptedAnswer, type WorkflowRun } from "./testing/run-workflow.ts";
