@@ -5,6 +5,7 @@
  */
 import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
+import type { Schedule } from "../scheduler/schedule.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../tasks/task.ts";
 import { matchSession, matchTask, mergePatch, paginate, sessionOrder, taskOrder } from "./query.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
@@ -22,6 +23,7 @@ class MemoryStore implements Store {
   readonly #outbox = new Map<string, Map<string, OutboxRecord>>();
   /** dedupe key → expiresAt (epoch ms). */
   readonly #events = new Map<string, number>();
+  readonly #schedules = new Map<string, Schedule>();
 
   async open(): Promise<void> {}
 
@@ -145,6 +147,32 @@ class MemoryStore implements Store {
   #dropExpired(): void {
     const now = Date.now();
     for (const [key, expiresAt] of this.#events) if (expiresAt <= now) this.#events.delete(key);
+  }
+  async createSchedule(schedule: Schedule): Promise<void> {
+    if (this.#schedules.has(schedule.id)) throw new ChatflowError("store", `A schedule with id ${schedule.id} already exists.`);
+    this.#schedules.set(schedule.id, copy(schedule));
+  }
+
+  async getSchedule(id: string): Promise<Schedule | undefined> {
+    const s = this.#schedules.get(id);
+    return s && copy(s);
+  }
+
+  async updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined> {
+    const current = this.#schedules.get(id);
+    if (!current) return undefined;
+    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
+    const next = copy(mergePatch(current, patch, { id, rev: current.rev + 1 }));
+    this.#schedules.set(id, next);
+    return copy(next);
+  }
+
+  async listSchedules(): Promise<Schedule[]> {
+    return [...this.#schedules.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)).map(copy);
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    this.#schedules.delete(id);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Message, Session, SessionState } from "../model.ts";
+import type { Schedule } from "../scheduler/schedule.ts";
 import type { JournalEntry, OutboxRecord, Task, TaskStatus } from "../tasks/task.ts";
 
 export interface SessionFilter {
@@ -85,4 +86,12 @@ export interface Store {
   claimEvent(key: string, expiresAt: number): Promise<boolean>;
   /** Whether an event key was claimed and has not expired (read-only). */
   hasEvent(key: string): Promise<boolean>;
+
+  createSchedule(schedule: Schedule): Promise<void>;
+  getSchedule(id: string): Promise<Schedule | undefined>;
+  /** Like `updateTask`: bumps `rev`; with `ifRev`, only when the stored rev is that one. */
+  updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined>;
+  /** Every schedule, oldest first. */
+  listSchedules(): Promise<Schedule[]>;
+  deleteSchedule(id: string): Promise<void>;
 }

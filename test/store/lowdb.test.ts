@@ -8,6 +8,7 @@ import { StoreCorruptError, StoreLockedError } from "../../src/errors.ts";
 import { createLowdbStore, type LowdbStoreOptions } from "../../src/store/lowdb/index.ts";
 import type { Store } from "../../src/store/port.ts";
 import { message, session, storeContract, task } from "./contract.ts";
+import { scheduleContract } from "./schedule-contract.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -51,6 +52,8 @@ function harness(options: Partial<LowdbStoreOptions>) {
 storeContract("lowdb", harness({}));
 storeContract("lowdb, compacting every few writes", harness({ compactAfterBytes: 2_000 }));
 storeContract("lowdb, fsync", harness({ fsync: true }));
+scheduleContract("lowdb", harness({}));
+scheduleContract("lowdb, compacting every few writes", harness({ compactAfterBytes: 500 }));
 
 /** The files as a killed process would leave them: a copy taken while the store is open. */
 async function crashCopy(dir: string): Promise<string> {

@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { Low } from "lowdb";
 import { ChatflowError } from "../../errors.ts";
 import type { Message, Session } from "../../model.ts";
+import type { Schedule } from "../../scheduler/schedule.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
 import { assertSessionId, History } from "./history.ts";
@@ -275,6 +276,35 @@ class LowdbStore implements Store {
   async hasEvent(key: string): Promise<boolean> {
     const seen = this.#open().data.events.get(key);
     return seen !== undefined && seen > Date.now();
+  }
+
+  async createSchedule(schedule: Schedule): Promise<void> {
+    const state = this.#open();
+    if (state.data.schedules.has(schedule.id)) throw new ChatflowError("store", `A schedule with id ${schedule.id} already exists.`);
+    await this.#commit({ t: "schedule", v: schedule }).written;
+  }
+
+  async getSchedule(id: string): Promise<Schedule | undefined> {
+    const s = this.#open().data.schedules.get(id);
+    return s && structuredClone(s);
+  }
+
+  async updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined> {
+    const current = this.#open().data.schedules.get(id);
+    if (!current) return undefined;
+    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
+    const { value, written } = this.#commit({ t: "schedule", v: mergePatch(current, patch, { id, rev: current.rev + 1 }) });
+    await written;
+    return structuredClone(value.v);
+  }
+
+  async listSchedules(): Promise<Schedule[]> {
+    return [...this.#open().data.schedules.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)).map((s) => structuredClone(s));
+  }
+
+  async deleteSchedule(id: string): Promise<void> {
+    this.#open();
+    await this.#commit({ t: "scheduleDel", k: id }).written;
   }
 }
 

@@ -13,7 +13,7 @@ import type { Adapter } from "lowdb";
 import { StoreCorruptError } from "../../errors.ts";
 import { yieldToLoop } from "./batch.ts";
 import { fsyncDir, writeAll } from "./jsonl.ts";
-import { checkSession, checkTask, emptyState, type StateData } from "./state.ts";
+import { checkSession, checkSchedule, checkTask, emptyState, type StateData } from "./state.ts";
 
 /** Snapshot format version, bumped on incompatible changes. */
 export const SNAPSHOT_VERSION = 1;
@@ -110,6 +110,12 @@ export class SnapshotFile implements Adapter<StateData> {
           }
         }
       }
+      await step(`],\n"schedules":[`);
+      sep = "";
+      for (const schedule of data.schedules.values()) {
+        await step(sep + JSON.stringify(schedule));
+        sep = ",\n";
+      }
       await step(`],\n"events":[`);
       sep = "";
       const now = (this.options.now ?? Date.now)();
@@ -178,6 +184,15 @@ function fromDisk(raw: unknown): StateData {
       entries.set(e[1], e[2]);
     });
   }
+  // Snapshots written before schedules existed have no such list.
+  (raw.schedules === undefined ? [] : list(raw, "schedules")).forEach((v, i) => {
+    try {
+      checkSchedule(v);
+    } catch (error) {
+      throw new Error(`schedules[${i}]: ${(error as Error).message}`);
+    }
+    data.schedules.set(v.id, v);
+  });
   list(raw, "events").forEach((e, i) => {
     if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "number") throw new Error(`events[${i}] is not [key, expiresAt]`);
     data.events.set(e[0], e[1]);

@@ -11,6 +11,7 @@
  * relies on this to serialize live maps while changes continue.
  */
 import type { Session } from "../../model.ts";
+import type { Schedule } from "../../scheduler/schedule.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
 import type { Page, PageRequest, SessionFilter, TaskFilter } from "../port.ts";
 import { matchSession, matchTask, paginate, sessionOrder, taskOrder } from "../query.ts";
@@ -24,7 +25,9 @@ export type LogRecord =
   | { t: "journal"; task: string; key: string; v: JournalEntry }
   | { t: "outbox"; task: string; key: string; v: OutboxRecord }
   /** A dedupe key and when it expires (epoch ms). */
-  | { t: "event"; k: string; x: number };
+  | { t: "event"; k: string; x: number }
+  | { t: "schedule"; v: Schedule }
+  | { t: "scheduleDel"; k: string };
 
 export interface StateData {
   sessions: Map<string, Session>;
@@ -35,10 +38,11 @@ export interface StateData {
   outbox: Map<string, Map<string, OutboxRecord>>;
   /** dedupe key → expiresAt (epoch ms). */
   events: Map<string, number>;
+  schedules: Map<string, Schedule>;
 }
 
 export function emptyState(): StateData {
-  return { sessions: new Map(), tasks: new Map(), journal: new Map(), outbox: new Map(), events: new Map() };
+  return { sessions: new Map(), tasks: new Map(), journal: new Map(), outbox: new Map(), events: new Map(), schedules: new Map() };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -54,6 +58,13 @@ export function checkSession(v: unknown): asserts v is Session {
 export function checkTask(v: unknown): asserts v is Task {
   if (!isObject(v) || typeof v.id !== "string" || typeof v.rev !== "number" || typeof v.status !== "string" || typeof v.createdAt !== "number") {
     throw new Error("not a task (needs id, rev, status, createdAt)");
+  }
+}
+
+/** Throws unless `v` looks like a stored schedule. */
+export function checkSchedule(v: unknown): asserts v is Schedule {
+  if (!isObject(v) || typeof v.id !== "string" || typeof v.rev !== "number" || typeof v.cron !== "string" || !isObject(v.target)) {
+    throw new Error("not a schedule (needs id, rev, cron, target)");
   }
 }
 
@@ -76,6 +87,12 @@ export function toLogRecord(v: unknown): LogRecord {
       break;
     case "event":
       if (typeof v.k === "string" && typeof v.x === "number") return v as LogRecord;
+      break;
+    case "schedule":
+      checkSchedule(v.v);
+      return v as LogRecord;
+    case "scheduleDel":
+      if (typeof v.k === "string") return v as LogRecord;
       break;
   }
   throw new Error(`unknown or incomplete record (t=${JSON.stringify(v.t)})`);
@@ -140,6 +157,12 @@ export class State {
       }
       case "event":
         d.events.set(r.k, r.x);
+        break;
+      case "schedule":
+        d.schedules.set(r.v.id, r.v);
+        break;
+      case "scheduleDel":
+        d.schedules.delete(r.k);
         break;
     }
   }
