@@ -15,6 +15,10 @@ import { Answers } from "./tasks/answers.ts";
 import { TaskRunner } from "./tasks/runner.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
+import { scheduleCommand } from "./scheduler/command.ts";
+import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
+import { cronPattern } from "./scheduler/cron.ts";
+import { routeFor } from "./engine/routes.ts";
 
 export interface BotOptions {
   /** Configuration (validated); default: the embedded defaults. */
@@ -34,6 +38,7 @@ export interface Bot {
   readonly store: Store;
   readonly runner: TaskRunner;
   readonly adapters: readonly Adapter[];
+  readonly scheduler: Scheduler;
   readonly log: Logger;
   /** Opens the store, resumes tasks, starts the adapters. */
   start(): Promise<void>;
@@ -45,6 +50,8 @@ export interface Bot {
   openSession(address: Address): Promise<Session>;
   /** Sessions with filters and pages, newest activity first. */
   listSessions(filter?: SessionFilter, page?: PageRequest): Promise<Page<Session>>;
+  /** The scheduler's state, for a health endpoint: running, and each schedule's next fire. */
+  schedulerState(): Promise<SchedulerState>;
   /** Removes expired tasks and closes idle sessions now. */
   sweep(): Promise<{ tasksRemoved: number; sessionsClosed: number }>;
 }
@@ -77,6 +84,16 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   for (const name of routedWorkflows(config.routes)) {
     if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);
   }
+  config.scheduler.schedules.forEach((schedule, i) => {
+    try {
+      cronPattern(schedule.cron, schedule.timezone ?? config.scheduler.timezone);
+    } catch (error) {
+      throw new ConfigError(`scheduler.schedules[${i}] (${schedule.id}): ${(error as Error).message}`);
+    }
+    if (schedule.workflow !== undefined && !workflows.has(schedule.workflow)) {
+      throw new ConfigError(`scheduler.schedules[${i}].workflow: there is no workflow named "${schedule.workflow}".`);
+    }
+  });
   const store = options.store ?? (await storeFromConfig(config, log));
   const adapters = options.adapters ?? (await adaptersFromConfig(config));
   const delivery = new Delivery(adapters, log);
@@ -97,7 +114,23 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     },
   });
   const answers = new Answers(store, delivery, runner, config.reviewers);
-  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log });
+  const scheduler = new Scheduler({
+    store,
+    delivery,
+    sessions,
+    runner,
+    log,
+    timezone: config.scheduler.timezone,
+    maxCatchUp: config.scheduler.maxCatchUp,
+    maxFailures: config.scheduler.maxFailures,
+    hasWorkflow: (name) => workflows.has(name),
+  });
+  const workflowForCommand = (platform: string, command: string) => {
+    const name = routeFor(config.routes, platform).commands[command];
+    return name ? workflows.get(name) : undefined;
+  };
+  const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
+  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands });
   const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
@@ -106,16 +139,21 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     store,
     runner,
     adapters,
+    scheduler,
     log,
     async start() {
       await store.open();
       await runner.recover();
       for (const adapter of adapters) await adapter.start(engine.handle);
+      if (config.scheduler.enabled) {
+        await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
+      }
       stopMaintenance = startMaintenance(maintenance);
       log.info({ adapters: adapters.map((a) => a.platform), store: config.store.driver }, "chatflow started");
     },
     async stop() {
       stopMaintenance?.();
+      await scheduler.stop();
       for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, "adapter stop failed"));
       await runner.stop();
       await store.close();
@@ -125,5 +163,6 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     openSession: (address) => sessions.open(address),
     listSessions: (filter, page) => sessions.list(filter, page),
     sweep: () => sweep(maintenance),
+    schedulerState: () => scheduler.state(),
   };
 }

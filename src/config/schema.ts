@@ -85,6 +85,38 @@ export const configSchema = z
       })
       .catchall(z.record(z.string(), z.unknown()))
       .prefault({}),
+    scheduler: z
+      .object({
+        /** Run schedules. Default true. */
+        enabled: z.boolean().default(true),
+        /** Timezone of schedules that name none (IANA). Default `UTC`. */
+        timezone: z.string().min(1).default("UTC"),
+        /** Most missed slots fired at start-up under the `all` policy (the latest ones). Default 10. */
+        maxCatchUp: z.number().int().min(1).max(10_000).default(10),
+        /** Failed posts to a gone target (403, 404, no adapter) before a schedule is paused. Default 3. */
+        maxFailures: z.number().int().min(1).default(3),
+        /** Schedules kept in sync with this file (by id). */
+        schedules: z
+          .array(
+            z
+              .object({
+                id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "ids are 1-64 letters, digits, - or _"),
+                cron: z.string().min(1),
+                timezone: z.string().min(1).optional(),
+                target: z.object({ platform: z.string().min(1), channel: z.string().min(1), thread: z.string().min(1).optional() }).strict(),
+                text: z.string().min(1).optional(),
+                workflow: z.string().min(1).optional(),
+                input: z.unknown().optional(),
+                missedPolicy: z.enum(["skip", "latest", "all"]).default("skip"),
+                enabled: z.boolean().default(true),
+              })
+              .strict()
+              .refine((s) => (s.text === undefined) !== (s.workflow === undefined), "give either text or workflow"),
+          )
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

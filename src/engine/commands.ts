@@ -14,6 +14,10 @@ export interface CommandContext {
   cancel(task: Task): Promise<void>;
   newSession(): Promise<void>;
   mayAct(task: Task, address: Address): boolean;
+  /** Whether the address's user is a configured reviewer. */
+  isReviewer(address: Address): boolean;
+  /** Commands added by other parts (e.g. /schedule), for /help. */
+  extraCommands: readonly BuiltinCommand[];
   /** Routed workflow commands, for /help. */
   workflowCommands: Record<string, string>;
   describeWorkflow(name: string): string | undefined;
@@ -46,7 +50,7 @@ export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
       for (const [name, workflow] of Object.entries(ctx.workflowCommands)) {
         lines.push(`/${name} <text> — ${ctx.describeWorkflow(workflow) ?? `run the ${workflow} workflow`}`);
       }
-      for (const command of BUILTIN_COMMANDS) lines.push(`${command.usage} — ${command.description}`);
+      for (const command of [...BUILTIN_COMMANDS, ...ctx.extraCommands]) lines.push(`${command.usage} — ${command.description}`);
       await ctx.reply(lines.join("\n"));
     },
   },

@@ -7,7 +7,7 @@ import type { Answers } from "../tasks/answers.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
 import type { Task } from "../tasks/task.ts";
 import type { Workflow } from "../tasks/workflow.ts";
-import { BUILTIN_COMMANDS } from "./commands.ts";
+import { BUILTIN_COMMANDS, type BuiltinCommand } from "./commands.ts";
 import { inboundEventSchema } from "./inbound-schema.ts";
 import { describeIssues } from "../config/load.ts";
 import type { Delivery } from "./delivery.ts";
@@ -26,6 +26,8 @@ export interface EngineParts {
   answers: Answers;
   workflows: ReadonlyMap<string, Workflow<any>>;
   log: Logger;
+  /** Commands besides the built-in ones (e.g. /schedule). */
+  extraCommands?: readonly BuiltinCommand[];
 }
 
 /** A short deterministic id derived from an event key: re-processing an event reuses its ids. */
@@ -125,7 +127,8 @@ export class Engine {
   }
 
   async #command(event: InboundCommand, session: Session): Promise<void> {
-    const builtin = BUILTIN_COMMANDS.find((command) => command.name === event.name);
+    const extra = this.#p.extraCommands ?? [];
+    const builtin = [...BUILTIN_COMMANDS, ...extra].find((command) => command.name === event.name);
     const { runner, answers, store } = this.#p;
     if (builtin) {
       await builtin.run({
@@ -142,6 +145,8 @@ export class Engine {
           await this.#p.sessions.renew(event.address);
         },
         mayAct: (task, address) => answers.mayAct(task, address),
+        isReviewer: (address) => answers.isReviewer(address),
+        extraCommands: extra,
         workflowCommands: routeFor(this.#p.config.routes, event.address.platform).commands,
         describeWorkflow: (name) => this.#p.workflows.get(name)?.description,
       });

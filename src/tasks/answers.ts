@@ -28,7 +28,12 @@ export class Answers {
 
   /** Whether `address.user` may answer, review or cancel `task`. */
   mayAct(task: Task, address: Address): boolean {
-    return address.user === task.owner || this.#reviewers.has(`${address.platform}:${address.user}`);
+    return address.user === task.owner || this.isReviewer(address);
+  }
+
+  /** Whether the user is listed in `reviewers` as `platform:userId`. */
+  isReviewer(address: Address): boolean {
+    return this.#reviewers.has(`${address.platform}:${address.user}`);
   }
 
   async refuse(task: Task, address: Address): Promise<void> {

@@ -42,6 +42,8 @@ export interface SubmitRequest {
   address: Address;
   workflow: string;
   input: unknown;
+  /** `scheduled` when a schedule starts the task. */
+  source?: "scheduled";
 }
 
 /** Aborts running tasks when the process stops; they resume at the next start. */
@@ -108,6 +110,7 @@ export class TaskRunner {
       owner: request.address.user,
       workflow: request.workflow,
       input: request.input,
+      ...(request.source ? { source: request.source } : {}),
       status: "queued",
       percent: 0,
       createdAt: now,
@@ -393,7 +396,7 @@ export class TaskRunner {
       id,
       sessionId: task.sessionId,
       role: "assistant",
-      source: "workflow",
+      source: task.source ?? "workflow",
       text,
       taskId: task.id,
       at: Date.now(),

@@ -52,6 +52,8 @@ export interface Task {
   owner: string;
   workflow: string;
   input: unknown;
+  /** `scheduled` for tasks started by a schedule: their messages enter history as such. */
+  source?: "scheduled";
   status: TaskStatus;
   percent: number;
   step?: string;
