@@ -1,0 +1,101 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import type { OutboundMessage } from "../../src/model.ts";
+import { createLowdbStore } from "../../src/store/lowdb/index.ts";
+
+/**
+ * Three every-second schedules (`all` policy) on a lowdb file; the process is killed with
+ * SIGKILL at random moments, often in the middle of a fire (after the platform took the post
+ * but before the process heard back), and restarted on the same data. The test plays the
+ * platform (and answers `recall`), then checks every slot was posted exactly once.
+ */
+const RESTARTS = 20;
+const worker = fileURLToPath(new URL("./fixtures/schedule-worker.ts", import.meta.url));
+
+describe("scheduler across SIGKILL restarts", () => {
+  let dir = "";
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`fires every slot once across ${RESTARTS} restarts`, async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "chatflow-sched-"));
+    const posts = new Map<string, number>();
+    let kills = 0;
+    let child: ChildProcess | undefined;
+    let readyChild: ChildProcess | undefined;
+    /** No more kills once set; `stopped`: no more restarts. */
+    let done = false;
+    let stopped = false;
+
+    const killNow = (proc: ChildProcess) => {
+      if (done || child !== proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      kills++;
+      proc.kill("SIGKILL");
+    };
+    const spawn = () => {
+      const proc = fork(worker, [], { execArgv: ["--import", "tsx"], env: { ...process.env, SCHEDULE_DIR: dir }, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      child = proc;
+      proc.on("message", (raw) => {
+        const msg = raw as { type: string; op?: string; id?: number; message?: OutboundMessage; key?: string };
+        if (msg.type === "ready") {
+          readyChild = proc;
+          setTimeout(() => killNow(proc), 400 + Math.random() * 1000);
+          return;
+        }
+        if (msg.type !== "call") return;
+        if (msg.op === "send") {
+          const key = msg.message!.key!;
+          posts.set(key, (posts.get(key) ?? 0) + 1);
+          // Sometimes die in the middle of the fire: the platform has the post, the process never hears back.
+          if (Math.random() < 0.15) return killNow(proc);
+          proc.send({ type: "result", id: msg.id, result: { id: key } });
+        } else if (msg.op === "recall") {
+          proc.send({ type: "result", id: msg.id, result: posts.has(msg.key!) ? { id: msg.key } : null });
+        } else {
+          proc.send({ type: "result", id: msg.id, result: null });
+        }
+      });
+      proc.on("exit", () => {
+        if (child === proc && !stopped) setTimeout(spawn, Math.random() * 800);
+      });
+      return proc;
+    };
+
+    spawn();
+    while (kills < RESTARTS) await new Promise((resolve) => setTimeout(resolve, 50));
+    done = true;
+    // One last clean run that catches up, then a clean stop.
+    while (readyChild !== child || child!.exitCode !== null || child!.signalCode !== null) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    stopped = true;
+    await new Promise<void>((resolve) => {
+      child!.once("exit", () => resolve());
+      child!.kill("SIGTERM");
+    });
+
+    const store = createLowdbStore({ dir });
+    await store.open();
+    try {
+      const schedules = await store.listSchedules();
+      expect(schedules.map((s) => s.id)).toEqual(["a", "b", "c"]);
+      for (const schedule of schedules) {
+        expect(schedule.pendingSlot).toBeUndefined();
+        const first = Math.floor(schedule.createdAt / 1000) * 1000 + 1000;
+        const expected: string[] = [];
+        for (let slot = first; slot <= schedule.lastSlot!; slot += 1000) expected.push(`sched:${schedule.id}:${slot}`);
+        const posted = [...posts.keys()].filter((key) => key.startsWith(`sched:${schedule.id}:`)).sort();
+        expect(posted, `slots of ${schedule.id}`).toEqual(expected);
+        expect(posted.filter((key) => posts.get(key) !== 1), `duplicates of ${schedule.id}`).toEqual([]);
+        expect(expected.length).toBeGreaterThan(20);
+      }
+    } finally {
+      await store.close();
+    }
+    console.log(`scheduler restart test: ${kills} kills, ${posts.size} slots posted`);
+  }, 180_000);
+});
