@@ -52,14 +52,20 @@ function slotId(prefix: string, scheduleId: string, slot: number): string {
 }
 
 /**
- * Cron schedules. croner only ticks (with `catch` and `protect`); the slot (schedule id +
- * slot time) is claimed in the store before anything is posted — a conditional update that
- * also marks the slot pending — so a slot fires once, across restarts too. A pending slot
- * found at start-up is delivered then (asking the adapter to `recall` it first).
+ * Cron schedules. croner only ticks: one job every second (with `catch` and `protect`), while
+ * the scheduler keeps each enabled schedule's next fire in memory (one croner job per
+ * schedule would cost ~80 KiB and a timer each). Before anything is posted, the slot
+ * (schedule id + slot time) is claimed in the store — a conditional update that also marks
+ * the slot pending — so a slot fires once, across restarts too. A pending slot found later is
+ * delivered then (asking the adapter to `recall` it first, so it is not posted twice).
  */
 export class Scheduler {
   readonly #o: SchedulerOptions;
-  readonly #jobs = new Map<string, Cron>();
+  /** Enabled schedule id → its next fire (epoch ms). */
+  readonly #next = new Map<string, number>();
+  /** Parsed patterns by `cron|timezone`, shared by schedules with the same expression. */
+  readonly #patterns = new Map<string, Cron>();
+  #ticker: Cron | undefined;
   /** Per-schedule chain, so two fires of one schedule never overlap. */
   readonly #chains = new Map<string, Promise<void>>();
   #running = false;
@@ -73,17 +79,25 @@ export class Scheduler {
     await this.#syncConfig(fromConfig);
     this.#running = true;
     const now = Date.now();
+    const catchUp: Promise<void>[] = [];
     for (const schedule of await this.#o.store.listSchedules()) {
       if (!schedule.enabled) continue;
-      await this.#serial(schedule.id, () => this.#fireDue(schedule.id, now, schedule.missedPolicy));
-      this.#arm(schedule);
+      const next = this.#nextAfter(schedule);
+      if (schedule.pendingSlot === undefined && (next === null || next > now)) {
+        if (next !== null) this.#next.set(schedule.id, next);
+        continue;
+      }
+      catchUp.push(this.#serial(schedule.id, () => this.#fireDue(schedule.id, now, schedule.missedPolicy)));
     }
+    await Promise.all(catchUp);
+    this.#ticker = new Cron("* * * * * *", { protect: true, catch: (error) => this.#o.log.error({ err: error }, "scheduler tick failed") }, () => this.#tick());
   }
 
   async stop(): Promise<void> {
     this.#running = false;
-    for (const job of this.#jobs.values()) job.stop();
-    this.#jobs.clear();
+    this.#ticker?.stop();
+    this.#ticker = undefined;
+    this.#next.clear();
     await Promise.all(this.#chains.values());
   }
 
@@ -153,16 +167,43 @@ export class Scheduler {
         enabled: s.enabled,
         cron: s.cron,
         timezone: s.timezone,
-        next: s.enabled ? (this.#jobs.get(s.id)?.nextRun()?.toISOString() ?? null) : null,
+        next: s.enabled && this.#next.has(s.id) ? new Date(this.#next.get(s.id)!).toISOString() : null,
         lastSlot: s.lastSlot !== undefined ? new Date(s.lastSlot).toISOString() : null,
         ...(s.pausedReason ? { pausedReason: s.pausedReason } : {}),
       })),
     };
   }
 
-  /** The next fire of a schedule, computed from its expression. */
+  /** The next fire of a schedule from now, computed from its expression. */
   nextFire(schedule: Pick<Schedule, "cron" | "timezone">): Date | null {
-    return cronPattern(schedule.cron, schedule.timezone).nextRun();
+    return this.#pattern(schedule).nextRun();
+  }
+
+  #pattern(schedule: Pick<Schedule, "cron" | "timezone">): Cron {
+    const key = `${schedule.cron}|${schedule.timezone}`;
+    let pattern = this.#patterns.get(key);
+    if (!pattern) {
+      pattern = cronPattern(schedule.cron, schedule.timezone);
+      this.#patterns.set(key, pattern);
+    }
+    return pattern;
+  }
+
+  /** The first slot after the schedule's last claimed one (or its creation). */
+  #nextAfter(schedule: Schedule): number | null {
+    return this.#pattern(schedule).nextRun(new Date(schedule.lastSlot ?? schedule.createdAt))?.getTime() ?? null;
+  }
+
+  /** Every second: fires the schedules whose next slot has come. */
+  async #tick(): Promise<void> {
+    const now = Date.now();
+    const due: Promise<void>[] = [];
+    for (const [id, next] of this.#next) {
+      if (next > now) continue;
+      this.#next.delete(id);
+      due.push(this.#serial(id, () => this.#fireDue(id, now, "all", next)));
+    }
+    await Promise.all(due);
   }
 
   async #syncConfig(specs: ScheduleSpec[]): Promise<void> {
@@ -192,24 +233,16 @@ export class Scheduler {
     }
   }
 
+  /** Puts an enabled schedule on the ticker's list with its next slot. */
   #arm(schedule: Schedule): void {
-    this.#disarm(schedule.id);
-    if (!schedule.enabled) return;
-    const job = new Cron(
-      schedule.cron,
-      {
-        timezone: schedule.timezone,
-        protect: true,
-        catch: (error) => this.#o.log.error({ err: error, scheduleId: schedule.id }, "schedule tick failed"),
-      },
-      () => this.#serial(schedule.id, () => this.#fireDue(schedule.id, Date.now(), "all")),
-    );
-    this.#jobs.set(schedule.id, job);
+    this.#next.delete(schedule.id);
+    if (!schedule.enabled || !this.#running) return;
+    const next = this.#nextAfter(schedule);
+    if (next !== null) this.#next.set(schedule.id, next);
   }
 
   #disarm(id: string): void {
-    this.#jobs.get(id)?.stop();
-    this.#jobs.delete(id);
+    this.#next.delete(id);
   }
 
   #serial(id: string, work: () => Promise<void>): Promise<void> {
@@ -223,8 +256,22 @@ export class Scheduler {
     return next;
   }
 
-  /** Delivers a pending slot, then claims and fires the slots due by `now` under `policy`. */
-  async #fireDue(id: string, now: number, policy: MissedPolicy): Promise<void> {
+  /** Fires what is due, then puts the schedule back on the ticker's list. */
+  async #fireDue(id: string, now: number, policy: MissedPolicy, knownSlot?: number): Promise<void> {
+    try {
+      await this.#fireSlots(id, now, policy, knownSlot);
+    } finally {
+      const schedule = await this.#o.store.getSchedule(id);
+      if (schedule) this.#arm(schedule);
+    }
+  }
+
+  /**
+   * Delivers a pending slot, then claims and fires the slots due by `now` under `policy`.
+   * `knownSlot` (from the ticker's list) is fired first without computing anything, so many
+   * schedules due in the same second go out with little lateness.
+   */
+  async #fireSlots(id: string, now: number, policy: MissedPolicy, knownSlot?: number): Promise<void> {
     const { store, log } = this.#o;
     let schedule = await store.getSchedule(id);
     if (!schedule?.enabled) return;
@@ -233,7 +280,14 @@ export class Scheduler {
       schedule = await store.getSchedule(id);
       if (!schedule?.enabled || schedule.pendingSlot !== undefined) return;
     }
-    const cron = cronPattern(schedule.cron, schedule.timezone);
+    if (knownSlot !== undefined && knownSlot > (schedule.lastSlot ?? schedule.createdAt)) {
+      const claimed = await store.updateSchedule(id, { lastSlot: knownSlot, pendingSlot: knownSlot }, { ifRev: schedule.rev });
+      if (!claimed) return;
+      await this.#deliver(claimed, knownSlot, false);
+      schedule = await store.getSchedule(id);
+      if (!schedule?.enabled || schedule.pendingSlot !== undefined) return;
+    }
+    const cron = this.#pattern(schedule);
     const after = schedule.lastSlot ?? schedule.createdAt;
     const { slots, dropped } = slotsBetween(cron, after, now, policy === "all" ? this.#o.maxCatchUp : 1);
     if (slots.length === 0) return;
@@ -259,8 +313,8 @@ export class Scheduler {
     const { store, delivery, sessions, runner, log } = this.#o;
     const key = `sched:${schedule.id}:${slot}`;
     try {
-      const session = await sessions.open(schedule.target);
       if (schedule.workflow !== undefined) {
+        const session = await sessions.open(schedule.target);
         await runner.submit({
           id: slotId("t-", schedule.id, slot),
           sessionId: session.id,
@@ -272,6 +326,7 @@ export class Scheduler {
       } else {
         const text = schedule.text ?? "";
         const sent = (recovering ? await delivery.recall(schedule.target, key) : undefined) ?? (await delivery.send(schedule.target, { kind: "notice", text, key }));
+        const session = await sessions.open(schedule.target);
         const messageId = slotId("s-", schedule.id, slot);
         const tail = await store.listMessages(session.id, 20);
         if (!tail.some((m) => m.id === messageId)) {

@@ -52,7 +52,7 @@ describe("scheduler across SIGKILL restarts", () => {
           const key = msg.message!.key!;
           posts.set(key, (posts.get(key) ?? 0) + 1);
           // Sometimes die in the middle of the fire: the platform has the post, the process never hears back.
-          if (Math.random() < 0.15) return killNow(proc);
+          if (!done && Math.random() < 0.15) return killNow(proc);
           proc.send({ type: "result", id: msg.id, result: { id: key } });
         } else if (msg.op === "recall") {
           proc.send({ type: "result", id: msg.id, result: posts.has(msg.key!) ? { id: msg.key } : null });
