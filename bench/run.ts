@@ -6,10 +6,12 @@ import { runEngineBench } from "./engine.ts";
 import { machine } from "./machine.ts";
 import { runSchedulerBench } from "./scheduler.ts";
 import { runStoreBench } from "./store.ts";
+import { runTelegramBench } from "./telegram.ts";
 
 const only = process.argv[2];
 const results: Record<string, unknown> = { machine: machine(), at: new Date().toISOString() };
 if (!only || only === "store") results.store = await runStoreBench();
 if (!only || only === "engine") results.engine = await runEngineBench();
 if (!only || only === "scheduler") results.scheduler = await runSchedulerBench();
+if (!only || only === "telegram") results.telegram = await runTelegramBench();
 console.log(JSON.stringify(results, null, 2));

@@ -66,11 +66,21 @@ async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
 }
 
 /** Adapters enabled in config, imported lazily so an unused SDK costs nothing. */
-async function adaptersFromConfig(config: Config): Promise<Adapter[]> {
+async function adaptersFromConfig(config: Config, workflows: ReadonlyMap<string, Workflow<any>>, log: Logger): Promise<Adapter[]> {
   const adapters: Adapter[] = [];
   if (config.adapters.console.enabled) {
     const { createConsoleAdapter } = await import("../adapters/console/index.ts");
     adapters.push(createConsoleAdapter({ channel: config.adapters.console.channel }));
+  }
+  const telegramSection = config.adapters.telegram as { enabled?: unknown } | undefined;
+  if (telegramSection?.enabled === true) {
+    const { telegramAdapterFromConfig } = await import("../adapters/telegram/index.ts");
+    const commands = Object.entries(routeFor(config.routes, "telegram").commands).map(([command, workflow]) => ({
+      command,
+      description: workflows.get(workflow)?.description ?? `Run ${workflow}`,
+    }));
+    const telegram = telegramAdapterFromConfig(telegramSection, process.env, { commands, logger: log });
+    if (telegram) adapters.push(telegram);
   }
   return adapters;
 }
@@ -95,7 +105,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     }
   });
   const store = options.store ?? (await storeFromConfig(config, log));
-  const adapters = options.adapters ?? (await adaptersFromConfig(config));
+  const adapters = options.adapters ?? (await adaptersFromConfig(config, workflows, log));
   const delivery = new Delivery(adapters, log);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
   const runner = new TaskRunner({

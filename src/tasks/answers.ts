@@ -149,6 +149,8 @@ export class Answers {
   /** Where messages stay visible, marks the question as answered (buttons removed). */
   async #acknowledge(task: Task, wait: PendingWait, value: unknown): Promise<void> {
     if (!this.#delivery.capabilities(task.address.platform).persistentMessages) return;
+    // A very quick answer can arrive while the question's post is still being recorded.
+    await this.#runner.questionPosted(task.id);
     const posted = (await this.#store.getOutbox(task.id)).get(`${wait.key}:${wait.token}`);
     if (!posted) return;
     const shown = typeof value === "string" ? value : describeVerdict(value as ReviewVerdict);

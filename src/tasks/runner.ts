@@ -74,6 +74,8 @@ export class TaskRunner {
   /** Tasks to run again once their current run unwinds (answered while still parking). */
   readonly #rerun = new Set<string>();
   #stopping = false;
+  /** Question posts in flight, so an answer can wait for the question's message id. */
+  readonly #posting = new Map<string, Promise<void>>();
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
@@ -204,6 +206,11 @@ export class TaskRunner {
       const ended = await this.#finish(task, "cancelled", {}, task.rev);
       if (ended) return ended;
     }
+  }
+
+  /** Resolves once the pending question of a task has been posted (and its id recorded). */
+  async questionPosted(taskId: string): Promise<void> {
+    await this.#posting.get(taskId);
   }
 
   /** Schedules a task that was answered (status set to queued by the caller). */
@@ -356,7 +363,13 @@ export class TaskRunner {
     if (!parked) return task;
     this.#o.onSessionState?.(task.sessionId, "waiting");
     void this.status.update(parked.address, this.#view(parked, "waiting"));
-    await this.postQuestion(parked, false);
+    const posting = this.postQuestion(parked, false);
+    this.#posting.set(task.id, posting);
+    try {
+      await posting;
+    } finally {
+      if (this.#posting.get(task.id) === posting) this.#posting.delete(task.id);
+    }
     return parked;
   }
 
