@@ -54,6 +54,15 @@ export class Delivery {
     }
   }
 
+  /**
+   * Sends without waiting, logging a failure: replies must not hold up an adapter's update
+   * loop (a throttled chat would delay every other chat). Calls are issued in order, so an
+   * adapter's per-chat queue keeps them in order.
+   */
+  post(address: Address, message: OutboundMessage): void {
+    void this.reply(address, message);
+  }
+
   /** Sends, logging instead of throwing: for replies whose loss must not break the caller. */
   async reply(address: Address, message: OutboundMessage): Promise<SentMessage | undefined> {
     try {

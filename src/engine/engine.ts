@@ -70,7 +70,7 @@ export class Engine {
       await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
     } catch (error) {
       this.#p.log.error({ err: error, eventKey: key, kind: event.kind }, "inbound event failed");
-      await this.#p.delivery.reply(event.address, { kind: "reply", text: "Sorry, something went wrong on my side. Please try again." });
+      this.#p.delivery.post(event.address, { kind: "reply", text: "Sorry, something went wrong on my side. Please try again." });
     } finally {
       this.#inflight.delete(key);
     }
@@ -201,6 +201,6 @@ export class Engine {
   }
 
   async #reply(address: Address, text: string): Promise<void> {
-    await this.#p.delivery.reply(address, { kind: "reply", text });
+    this.#p.delivery.post(address, { kind: "reply", text });
   }
 }

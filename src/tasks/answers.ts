@@ -37,7 +37,7 @@ export class Answers {
   }
 
   async refuse(task: Task, address: Address): Promise<void> {
-    await this.#delivery.reply(address, {
+    this.#delivery.post(address, {
       kind: "reply",
       text: "Sorry, only the person who started this task, or a reviewer, can answer or cancel it.",
     });
@@ -83,7 +83,7 @@ export class Answers {
         if (event.text) return this.#acceptReview(task, wait, { approved: true, edited: event.text, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
         // No form on this platform: ask for the corrected text as the next message.
         if (!(await this.#setPhase(task, { ...wait, phase: "edit-text" }, eventKey))) return this.#reply(event.address, "That question was already answered.");
-        await this.#delivery.reply(task.address, { kind: "question", taskId: task.id, text: "Send the corrected text as your next message.", expectsText: true });
+        this.#delivery.post(task.address, { kind: "question", taskId: task.id, text: "Send the corrected text as your next message.", expectsText: true });
         return;
     }
   }
@@ -109,7 +109,7 @@ export class Answers {
     switch (wait.phase ?? "verdict") {
       case "edit-text":
         if (!(await this.#setPhase(task, { ...wait, phase: "feedback", edited: text, approved: true }, eventKey))) return true;
-        await this.#delivery.reply(task.address, { kind: "question", taskId: task.id, text: "Thanks. Any feedback for the workflow? Send it, or send `skip`.", expectsText: true });
+        this.#delivery.post(task.address, { kind: "question", taskId: task.id, text: "Thanks. Any feedback for the workflow? Send it, or send `skip`.", expectsText: true });
         return true;
       case "feedback": {
         const feedback = SKIP_WORDS.has(text.trim().toLowerCase()) ? undefined : text;
@@ -138,7 +138,8 @@ export class Answers {
       await this.#reply(address, "That question was already answered.");
       return;
     }
-    await this.#acknowledge(accepted, wait, value);
+    // Cosmetic, so not waited for: the update loop goes on while the question is edited.
+    void this.#acknowledge(accepted, wait, value);
     this.#runner.resume(task.id);
   }
 
@@ -167,7 +168,7 @@ export class Answers {
   }
 
   async #reply(address: Address, text: string): Promise<void> {
-    await this.#delivery.reply(address, { kind: "reply", text });
+    this.#delivery.post(address, { kind: "reply", text });
   }
 }
 
