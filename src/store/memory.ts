@@ -7,7 +7,7 @@ import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
 import type { Schedule } from "../scheduler/schedule.ts";
 import type { JournalEntry, OutboxRecord, Task } from "../tasks/task.ts";
-import { matchSession, matchTask, mergePatch, paginate, sessionOrder, taskOrder } from "./query.ts";
+import { matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
 
 /** Copies in and out, so callers never alias store state. */
@@ -84,11 +84,9 @@ class MemoryStore implements Store {
   }
 
   async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
-    const current = this.#tasks.get(id);
-    if (!current) return undefined;
-    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
-    const next = copy(mergePatch(current, patch, { id, rev: current.rev + 1 }));
-    this.#tasks.set(id, next);
+    const next = revise(this.#tasks.get(id), patch, options?.ifRev);
+    if (!next) return undefined;
+    this.#tasks.set(id, copy(next));
     return copy(next);
   }
 
@@ -159,11 +157,9 @@ class MemoryStore implements Store {
   }
 
   async updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined> {
-    const current = this.#schedules.get(id);
-    if (!current) return undefined;
-    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
-    const next = copy(mergePatch(current, patch, { id, rev: current.rev + 1 }));
-    this.#schedules.set(id, next);
+    const next = revise(this.#schedules.get(id), patch, options?.ifRev);
+    if (!next) return undefined;
+    this.#schedules.set(id, copy(next));
     return copy(next);
   }
 

@@ -98,3 +98,13 @@ export function mergePatch<T extends object>(base: T, patch: object, fixed: Part
   }
   return Object.assign(out, fixed) as T;
 }
+
+/**
+ * The next version of a record with a revision after `patch` (rev bumped), or undefined when
+ * it is missing or `ifRev` is given and differs: the conditional update of tasks and schedules.
+ */
+export function revise<T extends { id: string; rev: number }>(current: T | undefined, patch: object, ifRev?: number): T | undefined {
+  if (!current) return undefined;
+  if (ifRev !== undefined && current.rev !== ifRev) return undefined;
+  return mergePatch(current, patch, { id: current.id, rev: current.rev + 1 } as Partial<T>);
+}

@@ -22,7 +22,7 @@ import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
 import { assertSessionId, History } from "./history.ts";
 import { acquireLock, type DirLock } from "./lock.ts";
-import { mergePatch } from "../query.ts";
+import { mergePatch, revise } from "../query.ts";
 import { SnapshotFile } from "./snapshot.ts";
 import { StateLog } from "./state-log.ts";
 import { emptyState, State, toLogRecord, type LogRecord, type StateData } from "./state.ts";
@@ -223,11 +223,10 @@ class LowdbStore implements Store {
   }
 
   async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
-    const current = this.#open().data.tasks.get(id);
-    if (!current) return undefined;
-    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
     // Check and change happen in one synchronous step: no other update can slip in between.
-    const { value, written } = this.#commit({ t: "task", v: mergePatch(current, patch, { id, rev: current.rev + 1 }) });
+    const next = revise(this.#open().data.tasks.get(id), patch, options?.ifRev);
+    if (!next) return undefined;
+    const { value, written } = this.#commit({ t: "task", v: next });
     await written;
     return structuredClone(value.v);
   }
@@ -290,10 +289,9 @@ class LowdbStore implements Store {
   }
 
   async updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined> {
-    const current = this.#open().data.schedules.get(id);
-    if (!current) return undefined;
-    if (options?.ifRev !== undefined && current.rev !== options.ifRev) return undefined;
-    const { value, written } = this.#commit({ t: "schedule", v: mergePatch(current, patch, { id, rev: current.rev + 1 }) });
+    const next = revise(this.#open().data.schedules.get(id), patch, options?.ifRev);
+    if (!next) return undefined;
+    const { value, written } = this.#commit({ t: "schedule", v: next });
     await written;
     return structuredClone(value.v);
   }
