@@ -139,7 +139,7 @@ export class Engine {
         activeTask: () => this.#activeTask(session.id),
         cancel: async (task) => {
           const ended = await runner.cancel(task.id);
-          await this.#reply(event.address, ended?.status === "cancelled" ? "Cancelled." : "That task has already finished.");
+          await this.#reply(event.address, ended?.status === "cancelled" ? "Cancelled." : ended?.cancelRequested ? "Cancelling: the task stops at its next step." : "That task has already finished.");
         },
         newSession: async () => {
           await this.#p.sessions.renew(event.address);

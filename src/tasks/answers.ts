@@ -164,7 +164,7 @@ export class Answers {
 
   async #cancel(task: Task, address: Address): Promise<void> {
     const ended = await this.#runner.cancel(task.id);
-    await this.#reply(address, ended?.status === "cancelled" ? "Cancelled." : "That task has already finished.");
+    await this.#reply(address, ended?.status === "cancelled" ? "Cancelled." : ended?.cancelRequested ? "Cancelling: the task stops at its next step." : "That task has already finished.");
   }
 
   async #reply(address: Address, text: string): Promise<void> {

@@ -46,6 +46,9 @@ export interface SubmitRequest {
   source?: "scheduled";
 }
 
+/** How long `cancel` waits for a running task to unwind before answering. */
+const CANCEL_WAIT_MS = 2000;
+
 /** Aborts running tasks when the process stops; they resume at the next start. */
 class ShutdownSignal extends Error {
   constructor() {
@@ -199,7 +202,8 @@ export class TaskRunner {
       if (run) {
         const updated = await store.updateTask(taskId, { cancelRequested: true });
         run.controller.abort(new TaskCancelledError());
-        await run.done;
+        // Bounded: a step that ignores its signal must not hold up the caller (an adapter's update loop).
+        await Promise.race([run.done, new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
         return (await store.getTask(taskId)) ?? updated;
       }
       // Not running: end it now, unless it changed under us (then look again).

@@ -155,6 +155,26 @@ describe("cancel, timeout, retry", () => {
     expect(task.finishedAt).toBeDefined();
   });
 
+  it("answers /cancel at once even when a step ignores its signal, and ends the task when the step returns", async () => {
+    const stubborn = defineWorkflow({
+      name: "stubborn",
+      async run(ctx) {
+        await ctx.step("deaf", () => sleep(2600));
+        await ctx.step("never", () => "x");
+        return { text: "never" };
+      },
+    });
+    const t = await start({ workflows: [stubborn] });
+    await t.say("go");
+    await t.waitForTask((task) => task.status === "running");
+    const asked = Date.now();
+    await t.command("cancel");
+    expect(Date.now() - asked).toBeLessThan(2500);
+    expect(t.replies().at(-1)).toBe("Cancelling: the task stops at its next step.");
+    await t.waitForTask((x) => x.status === "cancelled");
+    expect(t.adapter.sent.some((s) => s.message.kind === "result")).toBe(false);
+  });
+
   it("cancels a waiting task from its Cancel button", async () => {
     const asking = defineWorkflow({ name: "asking", run: async (ctx) => ({ text: await ctx.ask("Pick", { choices: ["a", "b"] }) }) });
     const t = await start({ workflows: [asking] });
