@@ -79,7 +79,7 @@ export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
         return;
       }
       if (!ctx.mayAct(active, ctx.event.address)) {
-        await ctx.reply("Sorry, only the person who started this task, or a reviewer, can cancel it.");
+        await ctx.reply("Sorry, only the person who started this task, the owner of this conversation, or a reviewer can cancel it.");
         return;
       }
       await ctx.cancel(active);

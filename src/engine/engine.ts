@@ -183,7 +183,7 @@ export class Engine {
     }
     const id = derivedId("t-", key);
     const existed = await this.#p.store.getTask(id);
-    await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
+    await this.#p.runner.submit({ id, sessionId: session.id, sessionOwner: session.owner, address, workflow: name, input: parsed.data });
     if (behind && !existed) {
       await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
     }

@@ -26,9 +26,9 @@ export class Answers {
     this.#reviewers = new Set(reviewers);
   }
 
-  /** Whether `address.user` may answer, review or cancel `task`. */
+  /** Whether `address.user` may answer, review or cancel `task`: who started it, the session's owner, or a reviewer. */
   mayAct(task: Task, address: Address): boolean {
-    return address.user === task.owner || this.isReviewer(address);
+    return address.user === task.owner || address.user === task.sessionOwner || this.isReviewer(address);
   }
 
   /** Whether the user is listed in `reviewers` as `platform:userId`. */
@@ -39,7 +39,7 @@ export class Answers {
   async refuse(task: Task, address: Address): Promise<void> {
     this.#delivery.post(address, {
       kind: "reply",
-      text: "Sorry, only the person who started this task, or a reviewer, can answer or cancel it.",
+      text: "Sorry, only the person who started this task, the owner of this conversation, or a reviewer can answer or cancel it.",
     });
   }
 

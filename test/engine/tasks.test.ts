@@ -68,8 +68,19 @@ describe("ask", () => {
     await t.say("go");
     const question = await t.expectSent("question", "Which period?");
     await t.press(question.actions![0]!.id, { user: "mallory" });
-    expect(t.replies().at(-1)).toMatch(/only the person who started this task, or a reviewer/);
+    expect(t.replies().at(-1)).toMatch(/only the person who started this task, the owner of this conversation, or a reviewer/);
     expect((await t.store.listTasks()).items[0]?.status).toBe("waiting");
+  });
+
+  it("lets the session's owner answer a task someone else started in that chat", async () => {
+    const t = await start({ workflows: [period] });
+    await t.command("help");
+    await t.say("go", { user: "bob" });
+    const question = await t.expectSent("question", "Which period?");
+    await t.press(question.actions![0]!.id, { user: "carol" });
+    expect(t.replies().at(-1)).toMatch(/only the person who started this task/);
+    await t.press(question.actions![0]!.id);
+    await t.expectSent("question", "Your name?");
   });
 
   it("lets a configured reviewer answer", async () => {
