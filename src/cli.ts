@@ -39,7 +39,7 @@ async function start(configFile: string | undefined): Promise<void> {
   process.on("SIGTERM", onSignal(143));
   await bot.start();
   if (process.stdout.isTTY) {
-    process.stdout.write(`chatflow is running. Type a request, or /help. Ctrl-C quits; unfinished tasks resume at the next start.\n`);
+    process.stdout.write(`chatflow is running: type a request, or /help. Ctrl-C quits (tasks resume next time).\n`);
   }
   // The console adapter ends when its input ends (a pipe closed, Ctrl-D): then stop cleanly.
   const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;

@@ -76,8 +76,12 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
 
   function show(id: string, message: OutboundMessage): void {
     answers.observe(message);
-    if (isProgressMessage(message)) screen.progress(id, renderProgressLine(message, style, tty ? columns(output) : undefined));
-    else screen.print(renderMessage(message, style), id);
+    if (isProgressMessage(message)) {
+      // On a terminal, "waiting" printed below the question it waits for adds nothing and
+      // would leave an open line where the person types their answer.
+      const belowQuestion = tty && message.progress?.state === "waiting" && !screen.isOpen(id);
+      if (!belowQuestion) screen.progress(id, renderProgressLine(message, style, tty ? columns(output) : undefined));
+    } else screen.print(renderMessage(message, style), id);
     queue.botSent(message.kind);
   }
 

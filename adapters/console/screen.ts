@@ -49,6 +49,11 @@ export class ConsoleScreen {
     }
   }
 
+  /** Whether message `id` is the open progress line (redrawn in place). */
+  isOpen(id: string): boolean {
+    return this.#openId === id;
+  }
+
   /** The person pressed Enter in the terminal, whose echo moved the cursor to a new line. */
   inputEchoed(): void {
     this.#openId = undefined;
