@@ -67,6 +67,21 @@ describe("commands", () => {
 });
 
 describe("sessions", () => {
+  it("gives workflows the last history.window messages of the session, oldest first", async () => {
+    const { defineWorkflow } = await import("../../src/tasks/workflow.ts");
+    const recall = defineWorkflow({ name: "recall", run: async (ctx) => ({ text: JSON.stringify(ctx.history.map((m) => m.role)) + ctx.history.at(-1)?.text }) });
+    const t = await start({ workflows: [recall], config: { history: { window: 3 } } });
+    await t.say("one");
+    await t.expectSent("result");
+    await t.say("two");
+    await t.expectSent("result", undefined, t.adapter.sent.length);
+    const before = t.adapter.sent.length;
+    await t.say("three");
+    const result = await t.expectSent("result", undefined, before);
+    // Window 3: the previous result, then "three" (oldest first); older messages are cut.
+    expect(result.text).toBe('["user","assistant","user"]three');
+  });
+
   it("lists sessions with filters and pages", async () => {
     const t = await start();
     for (let i = 0; i < 5; i++) await t.command("help", "", { channel: `room${i}`, user: i % 2 ? "bob" : "alice" });
