@@ -18,6 +18,11 @@ const MIN_KILLS = 20;
 const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
 const isCancelTarget = (n: number) => n % 10 === 5;
 
+/** Sends to the child unless it is gone (a killed child's channel closes at any moment). */
+function send(proc: ChildProcess | undefined, message: unknown): void {
+  if (proc?.connected) proc.send(message as object, () => {});
+}
+
 describe("crash safety", () => {
   let dir = "";
   afterAll(async () => {
@@ -45,7 +50,7 @@ describe("crash safety", () => {
 
     const deliver = (event: InboundEvent) => {
       events.set(event.id, event);
-      if (ready) child?.send({ type: "event", event });
+      if (ready) send(child, { type: "event", event });
     };
     const request = (c: number) => {
       const n = nOf(c);
@@ -90,7 +95,7 @@ describe("crash safety", () => {
         const msg = raw as { type: string; op?: string; id?: number; eventId?: string; address?: { channel: string }; message?: OutboundMessage; messageId?: string; key?: string };
         if (msg.type === "ready") {
           ready = true;
-          for (const [eventId, event] of events) if (!acked.has(eventId)) proc.send({ type: "event", event });
+          for (const [eventId, event] of events) if (!acked.has(eventId)) send(proc, { type: "event", event });
           if (!finished) setTimeout(() => {
             if (!finished && child === proc) {
               kills++;
@@ -107,14 +112,14 @@ describe("crash safety", () => {
           const message = msg.message!;
           if (message.kind === "status" && message.taskId) statusPosts.set(message.taskId, (statusPosts.get(message.taskId) ?? 0) + 1);
           if (message.key) keys.set(message.key, id);
-          proc.send({ type: "result", id: msg.id, result: { id } });
+          send(proc, { type: "result", id: msg.id, result: { id } });
           react(message, id, c, true);
         } else if (msg.op === "edit") {
-          proc.send({ type: "result", id: msg.id, result: null });
+          send(proc, { type: "result", id: msg.id, result: null });
           react(msg.message!, msg.messageId!, c, false);
         } else if (msg.op === "recall") {
           const id = keys.get(msg.key!);
-          proc.send({ type: "result", id: msg.id, result: id ? { id } : null });
+          send(proc, { type: "result", id: msg.id, result: id ? { id } : null });
         }
       });
       proc.on("exit", () => {

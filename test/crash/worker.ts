@@ -41,7 +41,8 @@ const crashy = defineWorkflow({
 
 const bot = await createBot({
   config: { tasks: { concurrency: 5, leaseSeconds: 2, retryBaseMs: 5 }, routes: { default: { message: "crashy" } } },
-  store: createLowdbStore({ dir, logger: { warn: () => {} } }),
+  // Small compaction threshold: kills also land in the middle of snapshot writes.
+  store: createLowdbStore({ dir, compactAfterBytes: 32 * 1024, logger: { warn: () => {} } }),
   adapters: [createIpcAdapter()],
   workflows: [crashy],
   logger: silentLogger(),

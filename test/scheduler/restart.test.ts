@@ -16,6 +16,11 @@ import { createLowdbStore } from "../../src/store/lowdb/index.ts";
 const RESTARTS = 20;
 const worker = fileURLToPath(new URL("./fixtures/schedule-worker.ts", import.meta.url));
 
+/** Sends to the child unless it is gone (a killed child's channel closes at any moment). */
+function send(proc: ChildProcess | undefined, message: unknown): void {
+  if (proc?.connected) proc.send(message as object, () => {});
+}
+
 describe("scheduler across SIGKILL restarts", () => {
   let dir = "";
   afterAll(async () => {
@@ -53,11 +58,11 @@ describe("scheduler across SIGKILL restarts", () => {
           posts.set(key, (posts.get(key) ?? 0) + 1);
           // Sometimes die in the middle of the fire: the platform has the post, the process never hears back.
           if (!done && Math.random() < 0.15) return killNow(proc);
-          proc.send({ type: "result", id: msg.id, result: { id: key } });
+          send(proc, { type: "result", id: msg.id, result: { id: key } });
         } else if (msg.op === "recall") {
-          proc.send({ type: "result", id: msg.id, result: posts.has(msg.key!) ? { id: msg.key } : null });
+          send(proc, { type: "result", id: msg.id, result: posts.has(msg.key!) ? { id: msg.key } : null });
         } else {
-          proc.send({ type: "result", id: msg.id, result: null });
+          send(proc, { type: "result", id: msg.id, result: null });
         }
       });
       proc.on("exit", () => {
