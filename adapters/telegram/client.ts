@@ -1,8 +1,8 @@
 import { autoRetry } from "@grammyjs/auto-retry";
-import { apiThrottler } from "@grammyjs/transformer-throttler";
 import { Api, Bot, type Transformer } from "grammy";
 import type { TelegramConfig } from "./config.ts";
 import { toChatflowError } from "./errors.ts";
+import { createThrottler } from "./throttle.ts";
 
 /** What the grammy client needs. */
 export interface ClientSettings {
@@ -31,7 +31,7 @@ export interface GrammyClient {
 /**
  * grammy pointed at `apiRoot`, with retries and pacing done by grammY's plugins:
  * `autoRetry` honours 429 `retry_after` and retries 5xx and network failures with backoff;
- * `apiThrottler` paces calls per chat and globally. The throttler is installed last, so it
+ * the throttler (p-queue sliding windows, see throttle.ts) paces calls per chat and globally. The throttler is installed last, so it
  * is the outer transformer: a call waiting out a 429 keeps its chat's slot, and later
  * messages to that chat stay behind it, in order.
  *
@@ -44,12 +44,7 @@ export function createGrammyClient(settings: ClientSettings): GrammyClient {
   const bot = new Bot(settings.token, { client });
   const api = new Api(settings.token, client);
   api.config.use(autoRetry({ maxRetryAttempts: settings.retry.maxAttempts, maxDelaySeconds: settings.retry.maxRetryAfterSeconds }));
-  const { globalPerSecond, perChatIntervalMs, groupPerMinute } = settings.throttle;
-  const throttle = apiThrottler({
-    global: { reservoir: globalPerSecond, reservoirRefreshAmount: globalPerSecond, reservoirRefreshInterval: 1000 },
-    group: { maxConcurrent: 1, minTime: perChatIntervalMs, reservoir: groupPerMinute, reservoirRefreshAmount: groupPerMinute, reservoirRefreshInterval: 60_000 },
-    out: { maxConcurrent: 1, minTime: perChatIntervalMs },
-  });
+  const throttle = createThrottler(settings.throttle);
   const selective: Transformer = (prev, method, payload, signal) => (UNTHROTTLED.has(method) ? prev(method, payload, signal) : throttle(prev, method, payload, signal));
   api.config.use(selective);
   return { bot, api };

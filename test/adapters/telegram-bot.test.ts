@@ -29,7 +29,8 @@ describe("telegram bot: a whole demo conversation", () => {
 
     // One status message, posted once and edited in place with a bar and the step.
     const status = await h.botMessage((m) => /^(Queued|Working) · demo/.test(m.text));
-    expect(fake.calls.some((c) => c.method === "sendChatAction" && c.params.chat_id === ALICE && c.params.action === "typing")).toBe(true);
+    // "typing…" while the work runs (sent when the task starts, just after the status message).
+    await fake.waitUntil(() => fake.calls.some((c) => c.method === "sendChatAction" && c.params.chat_id === ALICE && c.params.action === "typing"), 2000, "a typing indicator");
 
     // A question with choices: an inline keyboard, one choice per row, cancel on its own row.
     const question = await h.botMessage((m) => m.text === "Which kind of answer do you want?");
