@@ -1,7 +1,8 @@
-import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../logger.ts";
-import type { Address, InboundCommand, InboundEvent, InboundMessage, Message, Session } from "../model.ts";
+import type { Address, InboundCommand, InboundEvent, InboundMessage, Session } from "../model.ts";
+import { derivedId } from "../ids.ts";
+import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { Answers } from "../tasks/answers.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
@@ -28,11 +29,6 @@ export interface EngineParts {
   log: Logger;
   /** Commands besides the built-in ones (e.g. /schedule). */
   extraCommands?: readonly BuiltinCommand[];
-}
-
-/** A short deterministic id derived from an event key: re-processing an event reuses its ids. */
-function derivedId(prefix: string, eventKey: string): string {
-  return `${prefix}${createHash("sha256").update(eventKey).digest("base64url").slice(0, 20)}`;
 }
 
 /**
@@ -93,9 +89,7 @@ export class Engine {
 
   /** Appends the person's message to history unless it is there already; returns whether it was. */
   async #record(session: Session, event: InboundMessage | InboundCommand, id: string): Promise<boolean> {
-    const tail = await this.#p.store.listMessages(session.id, 20);
-    if (tail.some((message) => message.id === id)) return true;
-    const message: Message = {
+    return appendMessageOnce(this.#p.store, {
       id,
       sessionId: session.id,
       role: "user",
@@ -104,9 +98,7 @@ export class Engine {
       user: event.address.user,
       at: Date.now(),
       ...(event.platformMessageId ? { platformMessageId: event.platformMessageId } : {}),
-    };
-    await this.#p.store.appendMessage(message);
-    return false;
+    });
   }
 
   async #message(event: InboundMessage, session: Session, key: string, seenBefore: boolean): Promise<void> {
@@ -117,10 +109,6 @@ export class Engine {
     const route = routeFor(config.routes, event.address.platform);
     if (!route.message) {
       await this.#reply(event.address, "Send /help to see what I can do.");
-      return;
-    }
-    if (active && config.tasks.busy === "reject" && !(await this.#p.store.getTask(derivedId("t-", key)))) {
-      await this.#reply(event.address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
       return;
     }
     await this.#start(route.message, { text: event.text }, event.address, session, key, active !== undefined);
@@ -159,10 +147,6 @@ export class Engine {
     }
     const key = `${event.address.platform}:${event.id}`;
     const active = await this.#activeTask(session.id);
-    if (active && this.#p.config.tasks.busy === "reject" && !(await store.getTask(derivedId("t-", key)))) {
-      await this.#reply(event.address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
-      return;
-    }
     await this.#start(workflow, { text: event.args, command: event.name }, event.address, session, key, active !== undefined);
   }
 
@@ -183,6 +167,10 @@ export class Engine {
     }
     const id = derivedId("t-", key);
     const existed = await this.#p.store.getTask(id);
+    if (behind && !existed && this.#p.config.tasks.busy === "reject") {
+      await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
+      return;
+    }
     await this.#p.runner.submit({ id, sessionId: session.id, sessionOwner: session.owner, address, workflow: name, input: parsed.data });
     if (behind && !existed) {
       await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");

@@ -1,11 +1,11 @@
-import { createHash } from "node:crypto";
 import { Cron } from "croner";
 import type { Delivery } from "../engine/delivery.ts";
 import type { Sessions } from "../engine/sessions.ts";
 import { ChatflowError, NotFoundError, PermissionError } from "../errors.ts";
-import { newId } from "../ids.ts";
+import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Address } from "../model.ts";
+import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
 import { cronPattern, slotsBetween } from "./cron.ts";
@@ -48,7 +48,7 @@ export interface SchedulerState {
 
 /** Ids of what a slot produces, derived from schedule and slot so a replayed slot reuses them. */
 function slotId(prefix: string, scheduleId: string, slot: number): string {
-  return `${prefix}${createHash("sha256").update(`${scheduleId}@${slot}`).digest("base64url").slice(0, 20)}`;
+  return derivedId(prefix, `${scheduleId}@${slot}`);
 }
 
 /**
@@ -218,7 +218,7 @@ export class Scheduler {
         await this.add(spec);
         continue;
       }
-      cronPattern(spec.cron, spec.timezone ?? this.#o.timezone);
+      this.#pattern({ cron: spec.cron, timezone: spec.timezone ?? this.#o.timezone });
       await store.updateSchedule(existing.id, {
         cron: spec.cron,
         timezone: spec.timezone ?? this.#o.timezone,
@@ -327,11 +327,7 @@ export class Scheduler {
         const text = schedule.text ?? "";
         const sent = (recovering ? await delivery.recall(schedule.target, key) : undefined) ?? (await delivery.send(schedule.target, { kind: "notice", text, key }));
         const session = await sessions.open(schedule.target);
-        const messageId = slotId("s-", schedule.id, slot);
-        const tail = await store.listMessages(session.id, 20);
-        if (!tail.some((m) => m.id === messageId)) {
-          await store.appendMessage({ id: messageId, sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
-        }
+        await appendMessageOnce(store, { id: slotId("s-", schedule.id, slot), sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
       }
       await store.updateSchedule(schedule.id, { pendingSlot: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
     } catch (error) {

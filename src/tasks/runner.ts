@@ -6,6 +6,7 @@ import type { Logger } from "../logger.ts";
 import type { Address, Message, SessionState } from "../model.ts";
 import { clampPercent } from "../render/progress-bar.ts";
 import type { StatusView } from "../render/status.ts";
+import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import { questionMessage } from "./actions.ts";
 import { createContext, ParkSignal } from "./context.ts";
@@ -409,10 +410,7 @@ export class TaskRunner {
 
   /** Appends an assistant message to history once (the id is deterministic, checked against the tail). */
   async #record(task: Task, id: string, text: string, platformMessageId?: string, links?: Message["links"]): Promise<void> {
-    const { store } = this.#o;
-    const tail = await store.listMessages(task.sessionId, 20);
-    if (tail.some((message) => message.id === id)) return;
-    await store.appendMessage({
+    await appendMessageOnce(this.#o.store, {
       id,
       sessionId: task.sessionId,
       role: "assistant",

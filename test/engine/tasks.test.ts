@@ -264,6 +264,15 @@ describe("limits", () => {
     expect(t.replies()).toContain("Queued: I'll start on this as soon as the current task is done.");
   });
 
+  it("with tasks.busy: reject, answers a second request with a hint instead of queuing it", async () => {
+    const t = await start({ config: { tasks: { busy: "reject" } } });
+    await t.say("owls");
+    await t.expectSent("question");
+    await t.command("demo", "cats");
+    expect(t.replies().at(-1)).toBe("I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
+    expect((await t.store.listTasks()).items).toHaveLength(1);
+  });
+
   it("answers an oversize message with the limit and starts nothing", async () => {
     const t = await start({ config: { history: { maxMessageLength: 100 } } });
     await t.say("x".repeat(101));
