@@ -11,7 +11,7 @@ import { silentLogger } from "../src/logger.ts";
 import { createLowdbStore } from "../src/store/lowdb/index.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import type { Store } from "../src/store/port.ts";
-import type { Task } from "../src/tasks/task.ts";
+import type { Task } from "../src/store/records.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { createRecordingAdapter, type RecordingAdapter } from "../src/testing/recording-adapter.ts";
 import { machine } from "./machine.ts";

@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
 import { createBot } from "../src/app.ts";
 import { silentLogger } from "../src/logger.ts";
-import type { Schedule } from "../src/scheduler/schedule.ts";
+import type { Schedule } from "../src/store/records.ts";
 import { createLowdbStore } from "../src/store/lowdb/index.ts";
 import { createRecordingAdapter } from "../src/testing/recording-adapter.ts";
 import { machine } from "./machine.ts";

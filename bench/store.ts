@@ -20,7 +20,7 @@ import { JSONFile } from "lowdb/node";
 import type { Message, Session } from "../src/model.ts";
 import { createLowdbStore } from "../src/store/lowdb/index.ts";
 import type { Store } from "../src/store/port.ts";
-import type { JournalEntry, Task } from "../src/tasks/task.ts";
+import type { JournalEntry, Task } from "../src/store/records.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 /** Measured operations per kind for the chatflow store. */

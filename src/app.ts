@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Adapter } from "./adapter.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config, ConfigInput } from "./config/schema.ts";
-import { Delivery } from "./engine/delivery.ts";
+import { Delivery } from "./delivery.ts";
 import { Engine } from "./engine/engine.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
 import { routedWorkflows } from "./engine/routes.ts";

@@ -8,7 +8,7 @@ export type { Adapter, AdapterCapabilities, InboundHandler } from "./adapter.ts"
 export type { Store, SessionFilter, TaskFilter, Page, PageRequest } from "./store/port.ts";
 export type * from "./model.ts";
 export { sessionKey } from "./model.ts";
-export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord } from "./tasks/task.ts";
+export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord } from "./store/records.ts";
 export { createMemoryStore } from "./store/memory.ts";
 export { createLowdbStore } from "./store/lowdb/index.ts";
 export { loadConfig, parseConfig } from "./config/load.ts";

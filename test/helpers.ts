@@ -4,7 +4,7 @@ import { silentLogger } from "../src/logger.ts";
 import type { Address, InboundEvent, OutboundMessage } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import type { Store } from "../src/store/port.ts";
-import type { Task } from "../src/tasks/task.ts";
+import type { Task } from "../src/store/records.ts";
 import type { Workflow } from "../src/tasks/workflow.ts";
 import { createRecordingAdapter, type RecordingAdapter } from "../src/testing/recording-adapter.ts";
 

@@ -1,6 +1,6 @@
 import type { Address, InboundCommand, Session } from "../model.ts";
 import type { Store } from "../store/port.ts";
-import { ACTIVE_STATUSES, type Task } from "../tasks/task.ts";
+import { ACTIVE_STATUSES, type Task } from "../store/records.ts";
 
 /** What a built-in command can use. */
 export interface CommandContext {

@@ -6,12 +6,12 @@ import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { Answers } from "../tasks/answers.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
-import type { Task } from "../tasks/task.ts";
+import type { Task } from "../store/records.ts";
 import type { Workflow } from "../tasks/workflow.ts";
 import { BUILTIN_COMMANDS, type BuiltinCommand } from "./commands.ts";
 import { inboundEventSchema } from "./inbound-schema.ts";
 import { describeIssues } from "../config/load.ts";
-import type { Delivery } from "./delivery.ts";
+import type { Delivery } from "../delivery.ts";
 import { routeFor } from "./routes.ts";
 import type { Sessions } from "./sessions.ts";
 

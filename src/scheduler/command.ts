@@ -1,7 +1,7 @@
 import type { BuiltinCommand, CommandContext } from "../engine/commands.ts";
 import { ChatflowError } from "../errors.ts";
 import type { Workflow } from "../tasks/workflow.ts";
-import type { MissedPolicy, Schedule } from "./schedule.ts";
+import type { MissedPolicy, Schedule } from "../store/records.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 export interface ScheduleCommandDeps {

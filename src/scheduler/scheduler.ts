@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import type { Delivery } from "../engine/delivery.ts";
+import type { Delivery } from "../delivery.ts";
 import type { Sessions } from "../engine/sessions.ts";
 import { ChatflowError, NotFoundError, PermissionError } from "../errors.ts";
 import { derivedId, newId } from "../ids.ts";
@@ -9,7 +9,7 @@ import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
 import { cronPattern, slotsBetween } from "./cron.ts";
-import type { MissedPolicy, Schedule } from "./schedule.ts";
+import type { MissedPolicy, Schedule } from "../store/records.ts";
 
 export interface SchedulerOptions {
   store: Store;

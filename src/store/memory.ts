@@ -5,8 +5,8 @@
  */
 import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
-import type { Schedule } from "../scheduler/schedule.ts";
-import type { JournalEntry, OutboxRecord, Task } from "../tasks/task.ts";
+import type { Schedule } from "./records.ts";
+import type { JournalEntry, OutboxRecord, Task } from "./records.ts";
 import { matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
 import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
 

@@ -1,6 +1,6 @@
 import type { Message, Session, SessionState } from "../model.ts";
-import type { Schedule } from "../scheduler/schedule.ts";
-import type { JournalEntry, OutboxRecord, Task, TaskStatus } from "../tasks/task.ts";
+import type { Schedule } from "./records.ts";
+import type { JournalEntry, OutboxRecord, Task, TaskStatus } from "./records.ts";
 
 export interface SessionFilter {
   platform?: string;

@@ -6,7 +6,7 @@
  */
 import { ChatflowError } from "../errors.ts";
 import type { Session } from "../model.ts";
-import type { Task } from "../tasks/task.ts";
+import type { Task } from "./records.ts";
 import type { Page, PageRequest, SessionFilter, TaskFilter } from "./port.ts";
 
 /** Page size when `limit` is not given. */

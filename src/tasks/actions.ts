@@ -1,5 +1,5 @@
 import type { Action, OutboundMessage } from "../model.ts";
-import type { PendingWait, Task } from "./task.ts";
+import type { PendingWait, Task } from "../store/records.ts";
 
 /** What a button of a question or review means. */
 export type ActionValue = { type: "choice"; index: number } | { type: "approve" } | { type: "reject" } | { type: "edit" } | { type: "cancel" };

@@ -1,9 +1,9 @@
-import type { Delivery } from "../engine/delivery.ts";
+import type { Delivery } from "../delivery.ts";
 import type { Address, InboundAction } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
 import type { TaskRunner } from "./runner.ts";
-import type { PendingWait, Task } from "./task.ts";
+import type { PendingWait, Task } from "../store/records.ts";
 import type { ReviewVerdict } from "./workflow.ts";
 
 const SKIP_WORDS = new Set(["skip", "-", "no", "none"]);

@@ -3,7 +3,7 @@ import { NonRetriableError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Message } from "../model.ts";
 import type { Store } from "../store/port.ts";
-import type { JournalEntry, PendingWait, Task } from "./task.ts";
+import type { JournalEntry, PendingWait, Task } from "../store/records.ts";
 import type { AskOptions, ReviewOptions, ReviewVerdict, StepOptions, WorkflowContext } from "./workflow.ts";
 
 /**

@@ -1,5 +1,5 @@
 import PQueue from "p-queue";
-import type { Delivery } from "../engine/delivery.ts";
+import type { Delivery } from "../delivery.ts";
 import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
@@ -12,7 +12,7 @@ import { questionMessage } from "./actions.ts";
 import { createContext, ParkSignal } from "./context.ts";
 import { SessionLanes } from "./lanes.ts";
 import { StatusMessages } from "./status-message.ts";
-import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "./task.ts";
+import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
 
 export interface TaskRunnerOptions {

@@ -1,4 +1,4 @@
-import type { Delivery } from "../engine/delivery.ts";
+import type { Delivery } from "../delivery.ts";
 import type { Logger } from "../logger.ts";
 import type { Address } from "../model.ts";
 import { statusMessage, type StatusView } from "../render/status.ts";

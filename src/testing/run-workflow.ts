@@ -3,7 +3,7 @@ import type { ConfigInput } from "../config/schema.ts";
 import { silentLogger } from "../logger.ts";
 import type { OutboundMessage } from "../model.ts";
 import { createMemoryStore } from "../store/memory.ts";
-import type { Task } from "../tasks/task.ts";
+import type { Task } from "../store/records.ts";
 import type { ReviewVerdict, Workflow } from "../tasks/workflow.ts";
 import { createRecordingAdapter, type RecordedSend } from "./recording-adapter.ts";
 

@@ -4,7 +4,7 @@ import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { Address } from "../../src/model.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
-import type { Task } from "../../src/tasks/task.ts";
+import type { Task } from "../../src/store/records.ts";
 import type { Workflow } from "../../src/tasks/workflow.ts";
 import { startFakeTelegram, type FakeMessage, type FakeTelegram } from "../fakes/telegram/server.ts";
 

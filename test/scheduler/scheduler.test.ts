@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createBot } from "../../src/app.ts";
 import { ConfigError, PermissionError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/logger.ts";
-import type { Schedule } from "../../src/scheduler/schedule.ts";
+import type { Schedule } from "../../src/store/records.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/port.ts";
 import { createRecordingAdapter } from "../../src/testing/recording-adapter.ts";

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Message, Session } from "../../src/model.ts";
 import type { Store } from "../../src/store/port.ts";
-import type { Task } from "../../src/tasks/task.ts";
+import type { Task } from "../../src/store/records.ts";
 
 export interface StoreHarness {
   /** An opened store on fresh, empty data. */

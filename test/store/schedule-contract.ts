@@ -1,6 +1,6 @@
 /** The Store contract for schedules (see contract.ts for the harness). */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Schedule } from "../../src/scheduler/schedule.ts";
+import type { Schedule } from "../../src/store/records.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { StoreHarness } from "./contract.ts";
 

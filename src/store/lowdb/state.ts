@@ -11,8 +11,8 @@
  * relies on this to serialize live maps while changes continue.
  */
 import type { Session } from "../../model.ts";
-import type { Schedule } from "../../scheduler/schedule.ts";
-import type { JournalEntry, OutboxRecord, Task } from "../../tasks/task.ts";
+import type { Schedule } from "../records.ts";
+import type { JournalEntry, OutboxRecord, Task } from "../records.ts";
 import type { Page, PageRequest, SessionFilter, TaskFilter } from "../port.ts";
 import { matchSession, matchTask, paginate, sessionOrder, taskOrder } from "../query.ts";
 

@@ -1,7 +1,7 @@
-import type { Adapter, AdapterCapabilities } from "../adapter.ts";
-import { ChatflowError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
-import type { Address, OutboundMessage, SentMessage } from "../model.ts";
+import type { Adapter, AdapterCapabilities } from "./adapter.ts";
+import { ChatflowError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import type { Address, OutboundMessage, SentMessage } from "./model.ts";
 
 const FALLBACK_CAPABILITIES: AdapterCapabilities = { editIntervalMs: 1000, maxTextLength: 4000, persistentMessages: true };
 
