@@ -6,7 +6,11 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { configSchema, type Config, type ConfigInput } from "./schema.ts";
 
-/** The documented default configuration shipped with chatflow. */
+/**
+ * The documented default configuration shipped with chatflow: config/chatflow.yaml from
+ * src/config/load.ts, dist/config/chatflow.yaml from the built dist/src/config/load.js (the
+ * build copies config/ there, so the same relative path works for both).
+ */
 export const DEFAULT_CONFIG_FILE = fileURLToPath(new URL("../../config/chatflow.yaml", import.meta.url));
 
 /** Formats zod issues as `field.path: what was expected` lines. */
