@@ -1,5 +1,29 @@
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
 
+/** A command the engine answers, for an adapter's command menu (Telegram's, Discord's slash commands). */
+export interface CommandInfo {
+  /** Without the slash, e.g. `history`. */
+  name: string;
+  /** One line, e.g. "the last n messages of this session". */
+  description: string;
+  /** How it is typed, e.g. `/history [n]`. */
+  usage: string;
+  /** `workflow`: a routed command that starts a workflow with the text after it as the request. */
+  kind: "builtin" | "workflow";
+}
+
+/** What the engine tells an adapter when it starts it. */
+export interface AdapterStartContext {
+  /** The commands the engine answers on this adapter: built-ins, then routed workflow commands. */
+  commands: readonly CommandInfo[];
+}
+
+/** How a private notice is shown. */
+export interface NoticeOptions {
+  /** A refusal or a warning: shown so the person must dismiss it, where the platform can (a Telegram alert). */
+  alert?: boolean;
+}
+
 /**
  * Hands an inbound event to the engine. Resolves once the event is recorded durably
  * (de-duplicated, the user's message in history), so an adapter may then acknowledge
@@ -27,8 +51,11 @@ export interface Adapter {
   /** Platform name used in addresses, e.g. `telegram`. */
   readonly platform: string;
   readonly capabilities: AdapterCapabilities;
-  /** Connects and starts delivering inbound events to `handler`. */
-  start(handler: InboundHandler): Promise<void>;
+  /**
+   * Connects and starts delivering inbound events to `handler`. `context` (given by the
+   * engine) lists the commands to show in the platform's menu.
+   */
+  start(handler: InboundHandler, context?: AdapterStartContext): Promise<void>;
   /** Stops receiving; in-flight sends finish. */
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;
@@ -41,4 +68,12 @@ export interface Adapter {
   recall?(address: Address, key: string): Promise<SentMessage | undefined>;
   /** Shows a typing indicator, where the platform has one. */
   typing?(address: Address): Promise<void>;
+  /**
+   * Shows `text` only to the person behind `event`, in reply to it: refusals, expired buttons
+   * and similar (Telegram: the button's callback answer; Slack: `chat.postEphemeral`; Discord:
+   * an ephemeral reply). Resolves false when this event can't carry one (e.g. a typed message
+   * on Telegram); the engine then replies in the chat. The engine calls it while its handler
+   * is still handling `event` (so an adapter may hold the platform's answer to the event until then).
+   */
+  notify?(event: InboundEvent, text: string, options?: NoticeOptions): Promise<boolean>;
 }

@@ -1,5 +1,6 @@
 import path from "node:path";
-import type { Adapter } from "./adapter.ts";
+import type { Adapter, CommandInfo } from "./adapter.ts";
+import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config, ConfigInput } from "./config/schema.ts";
 import { Delivery } from "./delivery.ts";
@@ -19,6 +20,7 @@ import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
 import { routeFor } from "./engine/routes.ts";
+import { BUILTIN_COMMANDS, type BuiltinCommand } from "./engine/commands.ts";
 
 export interface BotOptions {
   /** Configuration (validated); default: the embedded defaults. */
@@ -65,24 +67,15 @@ async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
   return createLowdbStore({ dir: path.resolve(config.store.dir), logger: log });
 }
 
-/** Adapters enabled in config, imported lazily so an unused SDK costs nothing. */
-async function adaptersFromConfig(config: Config, workflows: ReadonlyMap<string, Workflow<any>>, log: Logger): Promise<Adapter[]> {
-  const adapters: Adapter[] = [];
-  if (config.adapters.console.enabled) {
-    const { createConsoleAdapter } = await import("../adapters/console/index.ts");
-    adapters.push(createConsoleAdapter({ channel: config.adapters.console.channel }));
-  }
-  const telegramSection = config.adapters.telegram as { enabled?: unknown } | undefined;
-  if (telegramSection?.enabled === true) {
-    const { telegramAdapterFromConfig } = await import("../adapters/telegram/index.ts");
-    const commands = Object.entries(routeFor(config.routes, "telegram").commands).map(([command, workflow]) => ({
-      command,
-      description: workflows.get(workflow)?.description ?? `Run ${workflow}`,
-    }));
-    const telegram = telegramAdapterFromConfig(telegramSection, process.env, { commands, logger: log });
-    if (telegram) adapters.push(telegram);
-  }
-  return adapters;
+/** The commands the engine answers on one platform: built-ins (and /schedule), then routed workflows. */
+function commandsFor(platform: string, config: Config, workflows: ReadonlyMap<string, Workflow<any>>, extra: readonly BuiltinCommand[]): CommandInfo[] {
+  const builtins = [...BUILTIN_COMMANDS, ...extra].map((c): CommandInfo => ({ name: c.name, description: c.description, usage: c.usage, kind: "builtin" }));
+  const routed = Object.entries(routeFor(config.routes, platform).commands).map(([name, workflow]): CommandInfo => {
+    const description = workflows.get(workflow)?.description ?? `run the ${workflow} workflow`;
+    return { name, description, usage: `/${name} <text>`, kind: "workflow" };
+  });
+  // A built-in wins over a routed command of the same name (as in the engine).
+  return [...builtins, ...routed.filter((r) => !builtins.some((b) => b.name === r.name))];
 }
 
 /** Composition root: config → store → engine → adapters. */
@@ -105,7 +98,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     }
   });
   const store = options.store ?? (await storeFromConfig(config, log));
-  const adapters = options.adapters ?? (await adaptersFromConfig(config, workflows, log));
+  const adapters = options.adapters ?? (await adaptersFromConfig(config, process.env, { logger: log }));
   const delivery = new Delivery(adapters, log);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
   const runner = new TaskRunner({
@@ -154,7 +147,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     async start() {
       await store.open();
       await runner.recover();
-      for (const adapter of adapters) await adapter.start(engine.handle);
+      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands) });
       if (config.scheduler.enabled) {
         await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
       }

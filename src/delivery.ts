@@ -1,7 +1,7 @@
-import type { Adapter, AdapterCapabilities } from "./adapter.ts";
+import type { Adapter, AdapterCapabilities, NoticeOptions } from "./adapter.ts";
 import { ChatflowError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
-import type { Address, OutboundMessage, SentMessage } from "./model.ts";
+import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
 
 const FALLBACK_CAPABILITIES: AdapterCapabilities = { editIntervalMs: 1000, maxTextLength: 4000, persistentMessages: true };
 
@@ -52,6 +52,21 @@ export class Delivery {
     } catch (error) {
       this.#log.debug({ err: error, platform: address.platform }, "typing indicator failed");
     }
+  }
+
+  /**
+   * A notice only the person behind `event` sees (a refusal, an expired button), through the
+   * adapter's `notify`; where it has none, or this event can't carry one, a reply in the chat.
+   * Never throws.
+   */
+  async notice(event: InboundEvent, text: string, options: NoticeOptions = {}): Promise<void> {
+    const adapter = this.#adapters.get(event.address.platform);
+    try {
+      if (adapter?.notify && (await adapter.notify(event, text, options))) return;
+    } catch (error) {
+      this.#log.debug({ err: error, platform: event.address.platform }, "private notice failed; replying in the chat");
+    }
+    this.post(event.address, { kind: "reply", text });
   }
 
   /**

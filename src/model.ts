@@ -13,6 +13,13 @@ export interface Address {
   thread?: string;
   /** The platform's user id of the person who wrote. */
   user: string;
+  /**
+   * The conversation is a direct (one-to-one) chat between this person and the bot, as the
+   * adapter knows it (a Telegram private chat, a Slack IM, a Discord DM, the console). There
+   * the chat's user may act on every task of the chat; in groups, channels and threads only
+   * the person who started a task (or a reviewer) may.
+   */
+  direct?: boolean;
 }
 
 /** Session key: `platform:channel[:thread]`. One open session per key. */

@@ -20,12 +20,14 @@ export interface TestBot {
   expectSent(kind: OutboundMessage["kind"], text?: RegExp | string, after?: number): Promise<OutboundMessage>;
   waitForTask(predicate: (task: Task) => boolean, timeoutMs?: number): Promise<Task>;
   replies(): string[];
+  /** Private notices: the text and who alone saw it. */
+  notices(): Array<{ text: string; user: string; alert: boolean }>;
 }
 
 let eventCounter = 0;
 
-export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string } = {}): Promise<TestBot> {
-  const adapter = createRecordingAdapter();
+export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string; privateNotices?: boolean } = {}): Promise<TestBot> {
+  const adapter = createRecordingAdapter({ privateNotices: options.privateNotices ?? true });
   const store = options.store ?? createMemoryStore();
   const route = options.route ?? options.workflows?.[0]?.name ?? "demo";
   const bot = await createBot({
@@ -66,6 +68,7 @@ export async function startTestBot(options: { workflows?: Workflow<any>[]; confi
       }
     },
     replies: () => adapter.sent.filter((s) => s.message.kind === "reply").map((s) => s.message.text),
+    notices: () => adapter.notices.map((n) => ({ text: n.text, user: n.event.address.user, alert: n.alert })),
   };
 }
 

@@ -1,6 +1,9 @@
 import { userInfo } from "node:os";
 import { createInterface, type Interface } from "node:readline";
 import type { Adapter, AdapterCapabilities, InboundHandler } from "../../src/adapter.ts";
+import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
+import { parseSection } from "../../src/config/load.ts";
+import { consoleConfigSchema } from "./config.ts";
 import { ChatflowError, ConfigError } from "../../src/errors.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import { parseLine, TypedAnswers } from "./input.ts";
@@ -48,6 +51,8 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
     platform: "console",
     channel: nonEmpty("channel", options.channel ?? "local"),
     user: nonEmpty("user", options.user ?? defaultUser()),
+    // One person at the terminal: a direct chat with the bot.
+    direct: true,
   };
   const capabilities: AdapterCapabilities = { editIntervalMs: tty ? 100 : 250, maxTextLength: 100_000, persistentMessages: false };
   // Start time in ids keeps them unique across restarts (the engine de-duplicates on event ids).
@@ -120,6 +125,12 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
     async edit(_to: Address, messageId: string, message: OutboundMessage): Promise<void> {
       show(messageId, message);
     },
+
+    /** One person at the terminal: a private notice is a reply on their screen. */
+    async notify(_event, text): Promise<boolean> {
+      show(`${idBase}-m${++messages}`, { kind: "reply", text });
+      return true;
+    },
   };
 }
 
@@ -146,4 +157,10 @@ function nonEmpty(option: "channel" | "user", value: string): string {
     throw new ConfigError(`Expected console adapter option \`${option}\` to be a non-empty string, got ${JSON.stringify(value)}.`);
   }
   return value;
+}
+
+/** The console adapter the `adapters.console` section describes (for the adapter table). */
+export function fromConfig(section: unknown, _env: NodeJS.ProcessEnv, _context: AdapterFactoryContext): ConsoleAdapter {
+  const config = parseSection(consoleConfigSchema, section, "adapters.console");
+  return createConsoleAdapter({ channel: config.channel });
 }

@@ -1,3 +1,5 @@
+import type { CommandInfo } from "../../src/adapter.ts";
+
 /** A command shown in Telegram's command menu (setMyCommands). */
 export interface BotCommandOption {
   /** Without the slash, e.g. `report`. */
@@ -5,7 +7,7 @@ export interface BotCommandOption {
   description: string;
 }
 
-/** chatflow's built-in commands, as the menu shows them. */
+/** chatflow's built-in commands, for a menu when the engine gave none (the adapter used on its own). */
 export const BUILTIN_BOT_COMMANDS: readonly BotCommandOption[] = [
   { command: "help", description: "What I can do" },
   { command: "new", description: "Start a fresh session" },
@@ -20,24 +22,35 @@ const NAME = /^[a-z0-9_]{1,32}$/;
 const MAX_COMMANDS = 100;
 
 /**
- * The menu: the built-ins, then `extra` (e.g. routed workflow commands; an extra with a
- * built-in's name replaces its description). Names Telegram does not accept (upper case,
- * `-`, over 32 characters) are left out of the menu and returned in `skipped`: such
- * commands still work when typed.
+ * The commands chatflow answers here: the engine's (built-ins, then routed workflow
+ * commands), or the built-ins when the engine gave none, then `extra`. A later entry with
+ * the same name replaces an earlier one's description.
  */
-export function menuCommands(extra: readonly BotCommandOption[] = []): { commands: BotCommandOption[]; skipped: string[] } {
+export function chatflowCommands(engine: readonly CommandInfo[] | undefined, extra: readonly BotCommandOption[] = []): BotCommandOption[] {
+  const base = engine ? engine.map((c) => ({ command: c.name, description: capitalize(c.description) })) : BUILTIN_BOT_COMMANDS;
   const byName = new Map<string, BotCommandOption>();
-  const skipped: string[] = [];
-  for (const option of [...BUILTIN_BOT_COMMANDS, ...extra]) {
+  for (const option of [...base, ...extra]) {
     const command = option.command.replace(/^\//, "");
-    if (!NAME.test(command)) {
-      skipped.push(command);
-      continue;
-    }
-    const description = option.description.trim().slice(0, 256) || command;
-    byName.set(command, { command, description });
+    byName.set(command, { command, description: option.description });
   }
-  const commands = [...byName.values()];
-  for (const dropped of commands.splice(MAX_COMMANDS)) skipped.push(dropped.command);
-  return { commands, skipped };
+  return [...byName.values()];
+}
+
+/**
+ * The menu: names Telegram does not accept (upper case, `-`, over 32 characters) are left out
+ * and returned in `skipped` (such commands still work when typed); at most 100 commands.
+ */
+export function menuCommands(commands: readonly BotCommandOption[]): { commands: BotCommandOption[]; skipped: string[] } {
+  const menu: BotCommandOption[] = [];
+  const skipped: string[] = [];
+  for (const { command, description } of commands) {
+    if (!NAME.test(command)) skipped.push(command);
+    else menu.push({ command, description: description.trim().slice(0, 256) || command });
+  }
+  for (const dropped of menu.splice(MAX_COMMANDS)) skipped.push(dropped.command);
+  return { commands: menu, skipped };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

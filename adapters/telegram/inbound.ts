@@ -47,7 +47,8 @@ type TelegramMessage = z.infer<typeof message>;
  *   (the mention is removed from the text);
  * - a button press (`callback_query` with data) → `action` with the data as `actionId`
  *   (the caller maps short keys back, see callback-data.ts).
- * Addresses: channel = chat id, user = sender id, thread = forum topic id. The event id is
+ * Addresses: channel = chat id, user = sender id, thread = forum topic id, `direct` in private
+ * chats. The event id is
  * the update_id. Anything else (edits, media, malformed updates) is ignored, with a reason.
  */
 export function toInbound(raw: unknown, me: BotIdentity): Inbound {
@@ -67,7 +68,7 @@ function fromMessage(id: string, value: unknown, me: BotIdentity, raw: unknown):
   if (!msg.from) return { type: "ignored", reason: "message without a sender (channel post or anonymous admin)" };
   if (msg.from.is_bot) return { type: "ignored", reason: "message from a bot" };
   if (msg.text === undefined) return { type: "ignored", reason: "message without text (media, service message)" };
-  const address = addressOf(msg.chat.id, msg.from.id, msg);
+  const address = addressOf(msg.chat, msg.from.id, msg);
   const platformMessageId = String(msg.message_id);
   // Events are built field by field: object spread here measurably slows the hot path.
   const command = parseCommand(msg.text);
@@ -97,7 +98,7 @@ function fromCallback(id: string, value: unknown, raw: unknown): Inbound {
   const query = checked.data;
   if (query.data === undefined || query.data === "") return { type: "answer-only", callbackQueryId: query.id, reason: "callback_query without data (game button)" };
   if (!query.message) return { type: "answer-only", callbackQueryId: query.id, reason: "callback_query on an inline message" };
-  const address = addressOf(query.message.chat.id, query.from.id, query.message);
+  const address = addressOf(query.message.chat, query.from.id, query.message);
   return {
     type: "event",
     callbackQueryId: query.id,
@@ -105,8 +106,9 @@ function fromCallback(id: string, value: unknown, raw: unknown): Inbound {
   };
 }
 
-function addressOf(chatId: number, userId: number, where: { message_thread_id?: number | undefined; is_topic_message?: boolean | undefined }): Address {
-  const address: Address = { platform: "telegram", channel: String(chatId), user: String(userId) };
+function addressOf(chat: { id: number; type: string }, userId: number, where: { message_thread_id?: number | undefined; is_topic_message?: boolean | undefined }): Address {
+  const address: Address = { platform: "telegram", channel: String(chat.id), user: String(userId) };
+  if (chat.type === "private") address.direct = true;
   // Only forum topics are threads; in other groups message_thread_id marks reply chains.
   if (where.is_topic_message && where.message_thread_id !== undefined) address.thread = String(where.message_thread_id);
   return address;

@@ -1,33 +1,41 @@
-import type { Adapter, AdapterCapabilities, InboundHandler } from "../../src/adapter.ts";
-import { AuthenticationError, ChatflowError, ConfigError, NetworkError } from "../../src/errors.ts";
+import type { Bot } from "grammy";
+import type { Adapter, AdapterCapabilities } from "../../src/adapter.ts";
+import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
+import { AuthenticationError, ChatflowError, ConfigError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
-import type { InboundEvent } from "../../src/model.ts";
 import { CallbackData } from "./callback-data.ts";
-import { createGrammyClient, withDeadline } from "./client.ts";
-import { menuCommands, type BotCommandOption } from "./commands.ts";
-import { API_ROOT_ENV, checkToken, DEFAULT_API_ROOT, parseApiRoot, parseTelegramConfig, readTelegramEnv, TOKEN_ENV, WEBHOOK_SECRET_ENV, type TelegramConfig } from "./config.ts";
+import { createGrammyClient } from "./client.ts";
+import { chatflowCommands, menuCommands, type BotCommandOption } from "./commands.ts";
+import { checkToken, DEFAULT_API_ROOT, parseApiRoot, parseTelegramConfig, readTelegramEnv, TOKEN_ENV, WEBHOOK_SECRET_ENV, type TelegramConfig } from "./config.ts";
+import { identify, registerCommands, startPolling, startWebhook, type ConnectionParts } from "./connection.ts";
 import { toChatflowError } from "./errors.ts";
-import { toInbound, type BotIdentity } from "./inbound.ts";
+import type { BotIdentity } from "./inbound.ts";
 import { TelegramOutbound } from "./outbound.ts";
+import { PluginOwnership, type OwnsChat } from "./ownership.ts";
+import { TelegramReceiver } from "./receiver.ts";
 import { MAX_TEXT_LENGTH } from "./render.ts";
-import { startWebhookServer, UpdateRefused, type WebhookServer } from "./webhook.ts";
 
 export { telegramConfigSchema, type TelegramConfig, type TelegramConfigInput } from "./config.ts";
 export type { BotCommandOption } from "./commands.ts";
-
-/** The update types chatflow reads; Telegram then sends no others. */
-const ALLOWED_UPDATES = ["message", "callback_query"] as const;
-/** Longest wait for the API at start (getMe, setWebhook), in s. */
-const START_DEADLINE_SECONDS = 30;
-/** Longest wait for grammy to confirm the update offset at stop, in ms. */
-const STOP_GRACE_MS = 5000;
+export type { OwnsChat, TelegramChatRef } from "./ownership.ts";
 
 export interface TelegramAdapterOptions {
-  /** The bot token from @BotFather (chatflow reads it from TELEGRAM_BOT_TOKEN). */
-  token: string;
-  /** Bot API server, without trailing slash: a self-hosted one, or a fake in tests. Default `https://api.telegram.org`. */
+  /** The bot token from @BotFather (chatflow reads it from TELEGRAM_BOT_TOKEN). Not with `bot`. */
+  token?: string;
+  /**
+   * Plugin mode: an existing grammY `Bot` to share. chatflow adds its middleware to it
+   * (`bot.use`) and takes only its commands, presses of its buttons, replies to its messages
+   * and the chats `owns` names; everything else goes on to your handlers. chatflow never
+   * starts or stops your bot: call `bot.start()` (or serve its webhook) yourself.
+   */
+  bot?: Bot;
+  /** Plugin mode: the chats (or forum topics) whose plain messages are chatflow's. Default: none. */
+  owns?: OwnsChat;
+  /** Plugin mode: whether chatflow sets the bot's command menu (setMyCommands) at start. Default false. */
+  setCommands?: boolean;
+  /** Bot API server, without trailing slash: a self-hosted one, or a fake in tests. Default `https://api.telegram.org` (plugin mode: your bot's). */
   apiRoot?: string;
-  /** `polling` (default) or `webhook`. */
+  /** `polling` (default) or `webhook`. Not in plugin mode. */
   mode?: TelegramConfig["mode"];
   /** Minimum interval between two edits of one message, in ms. Default 1000. */
   editIntervalMs?: number;
@@ -39,7 +47,7 @@ export interface TelegramAdapterOptions {
   retry?: Partial<TelegramConfig["retry"]>;
   /** Deadline of one outgoing call, retries included, in s. Default 120. */
   callTimeoutSeconds?: number;
-  /** Commands for Telegram's menu besides the built-ins (help, new, cancel, status, history, tasks), e.g. routed workflows. */
+  /** Commands besides the engine's (which `start` receives), for the menu and, in plugin mode, to take. */
   commands?: BotCommandOption[];
   /** How many long action ids (over 64 bytes) are remembered for their buttons. Default 10,000. */
   callbackKeys?: number;
@@ -56,19 +64,23 @@ export interface TelegramAdapter extends Adapter {
   readonly webhookPort: number | undefined;
 }
 
-/**
- * Creates the Telegram adapter (platform `telegram`) on grammy. Private chats, and in groups
- * commands, mentions and replies to the bot; progress edited in place; questions and reviews
- * as inline keyboards; HTML text split at 4,096 characters; retries and pacing by grammY's
- * auto-retry and throttler plugins. See README.md in this folder.
- */
-export function createTelegramAdapter(options: TelegramAdapterOptions): TelegramAdapter {
-  if (typeof options.token !== "string" || options.token.trim() === "") {
+/** The options, checked: the token, the API root and the adapter's settings. */
+interface Resolved {
+  token: string;
+  apiRoot: string;
+  config: TelegramConfig;
+  secret: string | undefined;
+}
+
+function resolveOptions(options: TelegramAdapterOptions): Resolved {
+  const shared = options.bot;
+  const rawToken = shared ? shared.token : options.token;
+  if (typeof rawToken !== "string" || rawToken.trim() === "") {
     throw new ConfigError(`The Telegram bot token is empty: set ${TOKEN_ENV} (create a bot with @BotFather).`);
   }
-  const token = options.token.trim();
+  const token = rawToken.trim();
   checkToken(token);
-  const apiRoot = parseApiRoot(options.apiRoot ?? DEFAULT_API_ROOT, "apiRoot");
+  const apiRoot = parseApiRoot(options.apiRoot ?? shared?.api.options?.apiRoot ?? DEFAULT_API_ROOT, "apiRoot");
   const { secret, ...webhookOptions } = options.webhook ?? {};
   const config = parseTelegramConfig(
     {
@@ -78,134 +90,59 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): Telegram
     },
     "createTelegramAdapter options",
   );
-  if (config.mode === "webhook" && !secret) throw new ConfigError(`Webhook mode needs a secret: set ${WEBHOOK_SECRET_ENV}.`);
+  if (shared && options.mode) throw new ConfigError("createTelegramAdapter: `mode` does not apply with `bot`: your bot polls or serves its webhook itself.");
+  if (!shared && config.mode === "webhook" && !secret) throw new ConfigError(`Webhook mode needs a secret: set ${WEBHOOK_SECRET_ENV}.`);
+  return { token, apiRoot, config, secret };
+}
+
+/**
+ * Creates the Telegram adapter (platform `telegram`) on grammY. Private chats, and in groups
+ * commands, mentions and replies to the bot; progress edited in place; questions and reviews
+ * as inline keyboards; HTML text split at 4,096 characters; refusals as callback answers only
+ * the presser sees; retries and pacing by grammY's auto-retry and a p-queue throttler. With
+ * `bot`, chatflow joins an existing grammY bot as a plugin. See README.md in this folder.
+ */
+export function createTelegramAdapter(options: TelegramAdapterOptions): TelegramAdapter {
+  const { token, apiRoot, config, secret } = resolveOptions(options);
   const log = (options.logger ?? createLogger({ level: "warn", file: "-" })).child({ adapter: "telegram" });
-  const { bot, api } = createGrammyClient({ token, apiRoot, throttle: config.throttle, retry: config.retry });
+  const client = createGrammyClient({ token, apiRoot, throttle: config.throttle, retry: config.retry });
+  const bot = options.bot ?? client.bot;
+  const plugin = options.bot ? new PluginOwnership(options.owns ?? (() => false)) : undefined;
   const keys = new CallbackData(options.callbackKeys);
-  const outbound = new TelegramOutbound({ api, token, keys, callTimeoutSeconds: config.callTimeoutSeconds });
+  const outbound = new TelegramOutbound({ api: client.api, token, keys, callTimeoutSeconds: config.callTimeoutSeconds });
+  const receiver = new TelegramReceiver({
+    outbound,
+    keys,
+    log,
+    refuseWhileStopping: !plugin && config.mode === "webhook",
+    ...(plugin ? { claims: (inbound, update) => plugin.claims(inbound, update) } : {}),
+  });
+  bot.use(receiver.middleware());
+  if (!plugin) bot.catch((error) => log.error({ err: error.error }, "telegram update failed"));
+  const parts: ConnectionParts = { bot, api: client.api, token, apiRoot, config, log };
   const capabilities: AdapterCapabilities = { editIntervalMs: config.editIntervalMs, maxTextLength: MAX_TEXT_LENGTH, persistentMessages: true };
 
-  let handler: InboundHandler | undefined;
+  let started = false;
   let me: BotIdentity | undefined;
-  /** Set by stop(): updates not yet taken stay unconfirmed, so Telegram delivers them again. */
-  let stopping = false;
-  let webhook: WebhookServer | undefined;
-  let polling: Promise<void> | undefined;
-  /** Updates being handed over; stop() waits for them (their offset may already be confirmed). */
-  let inflight = 0;
-  let drained: (() => void) | undefined;
+  let transport: { stop(): Promise<void>; port?: number } | undefined;
 
-  async function route(update: unknown): Promise<void> {
-    if (stopping || !handler || !me) return;
-    const inbound = toInbound(update, me);
-    if (inbound.type === "ignored") {
-      log.debug({ updateId: updateIdOf(update), reason: inbound.reason }, "telegram update ignored");
+  /** Plugin mode: the host bot knows who it is, or learns it now (getMe through its own Api). */
+  async function identifyShared(): Promise<BotIdentity> {
+    try {
+      await bot.init();
+    } catch (error) {
+      throw toChatflowError(error, { method: "getMe", token });
+    }
+    return { id: bot.botInfo.id, username: bot.botInfo.username };
+  }
+
+  async function connect(): Promise<void> {
+    if (config.mode === "polling") {
+      transport = await startPolling(parts);
       return;
     }
-    if (inbound.type === "answer-only") {
-      log.debug({ updateId: updateIdOf(update), reason: inbound.reason }, "telegram button press not handed over");
-      await answer(inbound.callbackQueryId);
-      return;
-    }
-    const event: InboundEvent = inbound.event;
-    if (inbound.callbackQueryId !== undefined && event.kind === "action") {
-      const actionId = keys.decode(event.actionId);
-      if (actionId === undefined) {
-        await answer(inbound.callbackQueryId, "This button has expired. Send /status to see where the task is.");
-        return;
-      }
-      // Stop the button's spinner first: the engine may take a while.
-      await answer(inbound.callbackQueryId);
-      event.actionId = actionId;
-    }
-    try {
-      await handler(event);
-    } catch (error) {
-      log.error({ err: error, updateId: event.id }, "inbound handler failed");
-    }
-  }
-
-  async function answer(queryId: string, text?: string): Promise<void> {
-    await outbound.answerCallback(queryId, text).catch((error: unknown) => log.debug({ err: error }, "answerCallbackQuery failed"));
-  }
-
-  // The one middleware: every update goes through route(), which never throws.
-  bot.use(async (ctx) => {
-    // Stopping: a polled update not taken stays unconfirmed; a webhook update must not get a
-    // 2xx, so Telegram delivers it again (webhook.ts answers 503).
-    if (stopping && config.mode === "webhook") throw new UpdateRefused();
-    inflight++;
-    try {
-      await route(ctx.update);
-    } finally {
-      if (--inflight === 0) drained?.();
-    }
-  });
-  bot.catch((error) => log.error({ err: error.error }, "telegram update failed"));
-
-  async function identify(): Promise<BotIdentity> {
-    try {
-      const info = await withDeadline((signal) => api.getMe(signal), { method: "getMe", token, seconds: Math.min(START_DEADLINE_SECONDS, config.callTimeoutSeconds) });
-      bot.botInfo = info;
-      return { id: info.id, username: info.username };
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw error;
-      if (error instanceof ChatflowError && error.code === "not_found") {
-        throw new AuthenticationError(`Telegram answered 404 Not Found to getMe: ${TOKEN_ENV} does not hold a valid bot token, or ${API_ROOT_ENV} does not point at a Bot API server. Check the token with @BotFather.`);
-      }
-      if (error instanceof NetworkError) {
-        const where = apiRoot === DEFAULT_API_ROOT ? apiRoot : `${new URL(apiRoot).origin} (from ${API_ROOT_ENV})`;
-        throw new NetworkError(`Could not reach the Telegram Bot API at ${where}: ${error.message}`);
-      }
-      throw error;
-    }
-  }
-
-  async function registerCommands(): Promise<void> {
-    const { commands, skipped } = menuCommands(options.commands);
-    if (skipped.length > 0) log.warn({ skipped }, "commands left out of Telegram's menu (names must be 1-32 of a-z, 0-9, _); they still work when typed");
-    try {
-      await withDeadline((signal) => api.setMyCommands(commands, {}, signal), { method: "setMyCommands", token, seconds: Math.min(START_DEADLINE_SECONDS, config.callTimeoutSeconds) });
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw error;
-      log.warn({ err: error }, "setMyCommands failed; the command menu is not updated");
-    }
-  }
-
-  function startPolling(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let running = false;
-      polling = bot
-        .start({
-          drop_pending_updates: false,
-          allowed_updates: [...ALLOWED_UPDATES],
-          onStart: () => {
-            running = true;
-            resolve();
-          },
-        })
-        .catch((error: unknown) => {
-          const mapped = toChatflowError(error, { method: "getUpdates", token });
-          if (!running) return reject(mapped);
-          const conflict = error instanceof Error && /409/.test(error.message);
-          log.error({ err: mapped }, conflict ? "Telegram long polling stopped: another process polls with this token, or a webhook is set (409)" : "Telegram long polling stopped");
-        });
-    });
-  }
-
-  async function startWebhook(): Promise<void> {
-    const { host, port, path, url } = config.webhook;
-    webhook = await startWebhookServer({ bot, host, port, path, secret: secret!, log });
-    try {
-      await withDeadline(
-        (signal) => api.setWebhook(url!, { secret_token: secret!, allowed_updates: [...ALLOWED_UPDATES], drop_pending_updates: false }, signal),
-        { method: "setWebhook", token, seconds: Math.min(START_DEADLINE_SECONDS, config.callTimeoutSeconds) },
-      );
-    } catch (error) {
-      await webhook.close();
-      webhook = undefined;
-      throw error;
-    }
+    const server = await startWebhook(parts, secret!);
+    transport = { stop: () => server.close(), port: server.port };
   }
 
   return {
@@ -215,63 +152,58 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): Telegram
       return me;
     },
     get webhookPort() {
-      return webhook?.port;
+      return transport?.port;
     },
 
-    async start(onEvent) {
-      if (handler) throw new ChatflowError("validation", "The Telegram adapter is already started: call start() once.");
-      handler = onEvent;
-      stopping = false;
+    async start(handler, context) {
+      if (started) throw new ChatflowError("validation", "The Telegram adapter is already started: call start() once.");
+      started = true;
+      const commands = chatflowCommands(context?.commands, options.commands);
       try {
-        me = await identify();
-        await registerCommands();
-        if (config.mode === "polling") await startPolling();
-        else await startWebhook();
-        log.info({ bot: me.username, mode: config.mode }, "telegram adapter started");
+        me = plugin ? await identifyShared() : await identify(parts);
+        plugin?.setCommands(commands.map((c) => c.command));
+        if (!plugin || options.setCommands) {
+          const menu = menuCommands(commands);
+          if (menu.skipped.length > 0) log.warn({ skipped: menu.skipped }, "commands left out of Telegram's menu (names must be 1-32 of a-z, 0-9, _); they still work when typed");
+          await registerCommands(parts, menu.commands);
+        }
+        receiver.open(handler, me);
+        if (!plugin) await connect();
+        log.info({ bot: me.username, mode: plugin ? "plugin" : config.mode }, "telegram adapter started");
       } catch (error) {
-        handler = undefined;
-        throw error;
+        started = false;
+        await receiver.close();
+        throw error instanceof AuthenticationError || error instanceof ChatflowError ? error : toChatflowError(error, { method: "getMe", token });
       }
     },
 
     async stop() {
-      if (!handler) return;
-      stopping = true;
-      if (polling) {
-        // Aborts the long poll and confirms the offset of the update in hand (bounded: a slow
-        // network must not hold up shutdown; an unconfirmed update only comes again).
-        await Promise.race([bot.stop().catch((error: unknown) => log.warn({ err: toChatflowError(error, { method: "getUpdates", token }) }, "could not confirm the update offset")), delay(STOP_GRACE_MS)]);
-        await polling;
-        polling = undefined;
-      }
-      if (webhook) {
-        await webhook.close();
-        webhook = undefined;
-      }
-      if (inflight > 0) await new Promise<void>((resolve) => (drained = resolve));
-      drained = undefined;
-      handler = undefined;
+      if (!started) return;
+      receiver.beginStop();
+      await transport?.stop();
+      transport = undefined;
+      await receiver.close();
+      started = false;
     },
 
-    send: (address, message) => outbound.send(address, message),
+    async send(address, message) {
+      const sent = await outbound.send(address, message);
+      plugin?.sent(address.channel, sent.id);
+      return sent;
+    },
     edit: (address, messageId, message) => outbound.edit(address, messageId, message),
     typing: (address) => outbound.typing(address),
+    notify: (event, text, notice) => receiver.notify(event, text, notice),
   };
 }
 
 /**
- * The adapter the `adapters.telegram` config section describes, with secrets from `env`
- * (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT, TELEGRAM_WEBHOOK_SECRET). Undefined when the
- * section is absent or `enabled` is false. Throws a ConfigError naming the field
- * (`adapters.telegram.<field>`) or the environment variable.
+ * The adapter the `adapters.telegram` section describes, with secrets from `env`
+ * (TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT, TELEGRAM_WEBHOOK_SECRET): the adapter table's
+ * factory. Throws a ConfigError naming the field (`adapters.telegram.<field>`) or the variable.
  */
-export function telegramAdapterFromConfig(
-  section: unknown,
-  env: NodeJS.ProcessEnv,
-  options: { commands?: BotCommandOption[]; logger?: Logger } = {},
-): TelegramAdapter | undefined {
+export function fromConfig(section: unknown, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): TelegramAdapter {
   const config = parseTelegramConfig(section);
-  if (!config.enabled) return undefined;
   const secrets = readTelegramEnv(env, config.mode);
   return createTelegramAdapter({
     token: secrets.token,
@@ -282,18 +214,10 @@ export function telegramAdapterFromConfig(
     throttle: config.throttle,
     retry: config.retry,
     callTimeoutSeconds: config.callTimeoutSeconds,
-    ...options,
+    logger: context.logger,
   });
-}
-
-function updateIdOf(update: unknown): unknown {
-  return (update as { update_id?: unknown } | null)?.update_id;
 }
 
 function defined<T extends Record<string, unknown>>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

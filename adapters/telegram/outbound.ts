@@ -78,9 +78,10 @@ export class TelegramOutbound {
     await this.#call("sendChatAction", chat, (signal) => this.#o.api.sendChatAction(chat, "typing", threadOf(address), signal), TYPING_DEADLINE_SECONDS);
   }
 
-  /** Stops a button's spinner (answerCallbackQuery), with an optional notice. */
-  async answerCallback(queryId: string, text?: string): Promise<void> {
-    await this.#call("answerCallbackQuery", undefined, (signal) => this.#o.api.answerCallbackQuery(queryId, text ? { text } : {}, signal), TYPING_DEADLINE_SECONDS);
+  /** Stops a button's spinner (answerCallbackQuery), with an optional notice (`alert`: one the person must dismiss). */
+  async answerCallback(queryId: string, text?: string, alert = false): Promise<void> {
+    const options = text ? { text, ...(alert ? { show_alert: true } : {}) } : {};
+    await this.#call("answerCallbackQuery", undefined, (signal) => this.#o.api.answerCallbackQuery(queryId, options, signal), TYPING_DEADLINE_SECONDS);
   }
 
   #call<T>(method: string, chat: string | number | undefined, run: (signal: ApiSignal) => Promise<T>, seconds = this.#o.callTimeoutSeconds): Promise<T> {

@@ -23,6 +23,19 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string {
     .join("\n");
 }
 
+/**
+ * Validates one section of the configuration (an adapter's, say) with its own schema. Errors
+ * name each field under `where`, e.g. `adapters.console.channel: expected string`.
+ */
+export function parseSection<S extends z.ZodType>(schema: S, section: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(section ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${[where, ...issue.path.map(String)].join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration of ${where}:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
 /** Validates a configuration object; `source` names where it came from in error messages. */
 export function parseConfig(input: unknown, source = "configuration"): Config {
   const result = configSchema.safeParse(input ?? {});

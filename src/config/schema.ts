@@ -60,19 +60,19 @@ export const configSchema = z
     reviewers: z.array(z.string().regex(/^[a-z0-9_-]+:.+$/, "expected platform:userId, e.g. telegram:12345")).default([]),
     /** Routing: `default` applies to every adapter, a key per adapter overrides it. */
     routes: z.record(z.string(), routeSchema).default({ default: { message: "demo", commands: { demo: "demo" } } }),
+    /**
+     * One section per adapter, by name (`console`, `telegram`, …; see src/adapter-table.ts).
+     * Each adapter validates its own section when it is enabled; here only `enabled` is read.
+     */
     adapters: z
-      .object({
-        console: z
-          .object({
-            enabled: z.boolean().default(true),
-            /** Chat id of the console conversation. Default `local`. */
-            channel: z.string().min(1).default("local"),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .catchall(z.record(z.string(), z.unknown()))
-      .prefault({}),
+      .record(
+        z.string(),
+        z.looseObject({
+          /** Whether the adapter runs. Default: true for `console`, false for the others. */
+          enabled: z.boolean().optional(),
+        }),
+      )
+      .default({}),
     workflows: z
       .object({
         demo: z

@@ -9,6 +9,8 @@ export interface CommandContext {
   store: Store;
   /** Replies to the person. */
   reply(text: string): Promise<void>;
+  /** A notice only this person sees, where the platform has one (else a reply). */
+  notify(text: string): Promise<void>;
   /** The session's active task (running, queued or waiting), if any. */
   activeTask(): Promise<Task | undefined>;
   cancel(task: Task): Promise<void>;
@@ -79,7 +81,7 @@ export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
         return;
       }
       if (!ctx.mayAct(active, ctx.event.address)) {
-        await ctx.reply("Sorry, only the person who started this task, the owner of this conversation, or a reviewer can cancel it.");
+        await ctx.notify("Sorry, only the person who started this task, or a reviewer, can cancel it.");
         return;
       }
       await ctx.cancel(active);

@@ -105,7 +105,7 @@ export class Engine {
     const { answers, config } = this.#p;
     const active = await this.#activeTask(session.id);
     if (seenBefore && (await this.#answeredBy(session.id, key))) return;
-    if (active?.status === "waiting" && (await answers.handleText(active, event.address, event.text, key))) return;
+    if (active?.status === "waiting" && (await answers.handleText(active, event, key))) return;
     const route = routeFor(config.routes, event.address.platform);
     if (!route.message) {
       await this.#reply(event.address, "Send /help to see what I can do.");
@@ -124,6 +124,7 @@ export class Engine {
         session,
         store,
         reply: (text) => this.#reply(event.address, text),
+        notify: (text) => this.#p.delivery.notice(event, text, { alert: true }),
         activeTask: () => this.#activeTask(session.id),
         cancel: async (task) => {
           const ended = await runner.cancel(task.id);
@@ -171,7 +172,7 @@ export class Engine {
       await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
       return;
     }
-    await this.#p.runner.submit({ id, sessionId: session.id, sessionOwner: session.owner, address, workflow: name, input: parsed.data });
+    await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
     if (behind && !existed) {
       await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
     }

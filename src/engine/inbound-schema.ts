@@ -5,6 +5,7 @@ const address = z.object({
   channel: z.string().min(1),
   thread: z.string().min(1).optional(),
   user: z.string().min(1),
+  direct: z.boolean().optional(),
 });
 
 const base = { id: z.string().min(1).max(512), address, raw: z.unknown().optional(), platformMessageId: z.string().optional() };

@@ -77,7 +77,7 @@ export function scheduleCommand(deps: ScheduleCommandDeps): BuiltinCommand {
     const { address } = ctx.event;
     const maker = schedule.origin === "chat" && schedule.target.platform === address.platform && schedule.target.user === address.user;
     if (!maker && !ctx.isReviewer(address)) {
-      await ctx.reply("Sorry, only the person who made this schedule, or a reviewer, can change it.");
+      await ctx.notify("Sorry, only the person who made this schedule, or a reviewer, can change it.");
       return undefined;
     }
     return schedule;

@@ -54,8 +54,6 @@ export interface Task {
   address: Address;
   /** The user who started the task. */
   owner: string;
-  /** The owner of the session the task runs in (may also answer, review and cancel). */
-  sessionOwner?: string;
   workflow: string;
   input: unknown;
   /** `scheduled` for tasks started by a schedule: their messages enter history as such. */

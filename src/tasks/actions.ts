@@ -21,6 +21,11 @@ export interface DecodedAction {
   value: ActionValue;
 }
 
+/** Whether an action id was made by the engine (an adapter sharing a bot with other code tells its buttons apart by it). */
+export function isActionId(actionId: string): boolean {
+  return actionId.startsWith(`${PREFIX}:`);
+}
+
 /** Parses an action id; undefined when it isn't one of ours or is malformed. */
 export function decodeAction(actionId: string): DecodedAction | undefined {
   const parts = actionId.split(":");

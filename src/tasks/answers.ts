@@ -1,5 +1,5 @@
 import type { Delivery } from "../delivery.ts";
-import type { Address, InboundAction } from "../model.ts";
+import type { Address, InboundAction, InboundEvent, InboundMessage } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
 import type { TaskRunner } from "./runner.ts";
@@ -8,10 +8,14 @@ import type { ReviewVerdict } from "./workflow.ts";
 
 const SKIP_WORDS = new Set(["skip", "-", "no", "none"]);
 
+/** What someone hears who may not act on a task. */
+export const REFUSAL = "Sorry, only the person who started this task, or a reviewer, can answer or cancel it.";
+
 /**
  * Turns people's answers into resumed tasks: button presses and free-text replies to
  * questions and reviews. Each answer is accepted once (a conditional update on the task's
- * rev), and only from the task's owner or a configured reviewer.
+ * rev), and only from someone who may act on the task (see `mayAct`). Refusals and notes
+ * about a pressed button go to the person who pressed it only (the adapter's private notice).
  */
 export class Answers {
   readonly #store: Store;
@@ -26,9 +30,14 @@ export class Answers {
     this.#reviewers = new Set(reviewers);
   }
 
-  /** Whether `address.user` may answer, review or cancel `task`: who started it, the session's owner, or a reviewer. */
+  /**
+   * Whether `address.user` may answer, review or cancel `task`: the person who started it (for
+   * a schedule's task, the schedule's maker), a configured reviewer, or, in a direct chat with
+   * the bot, the chat's user. In groups, channels and threads nobody else may, whoever spoke first.
+   */
   mayAct(task: Task, address: Address): boolean {
-    return address.user === task.owner || address.user === task.sessionOwner || this.isReviewer(address);
+    if (address.user === task.owner || this.isReviewer(address)) return true;
+    return address.direct === true && address.platform === task.address.platform && address.channel === task.address.channel;
   }
 
   /** Whether the user is listed in `reviewers` as `platform:userId`. */
@@ -36,11 +45,9 @@ export class Answers {
     return this.#reviewers.has(`${address.platform}:${address.user}`);
   }
 
-  async refuse(task: Task, address: Address): Promise<void> {
-    this.#delivery.post(address, {
-      kind: "reply",
-      text: "Sorry, only the person who started this task, the owner of this conversation, or a reviewer can answer or cancel it.",
-    });
+  /** Tells the person behind `event`, and only them, that the task is not theirs to act on. */
+  async refuse(event: InboundEvent): Promise<void> {
+    await this.#delivery.notice(event, REFUSAL, { alert: true });
   }
 
   /** A button press (or form submission) on a question or review. */
@@ -48,18 +55,18 @@ export class Answers {
     const decoded = decodeAction(event.actionId);
     const task = decoded ? await this.#store.getTask(decoded.taskId) : undefined;
     if (!decoded || !task) {
-      await this.#reply(event.address, "That button belongs to a task that no longer exists.");
+      await this.#delivery.notice(event, "This question has expired: its task no longer exists.");
       return;
     }
     if (task.lastAnswerEvent === eventKey) return; // re-delivered after a crash: already applied
-    if (!this.mayAct(task, event.address)) return this.refuse(task, event.address);
+    if (!this.mayAct(task, event.address)) return this.refuse(event);
     const wait = task.waiting;
     if (task.status !== "waiting" || !wait || wait.token !== decoded.token) {
       if (decoded.value.type === "cancel" && !["completed", "failed", "cancelled"].includes(task.status)) {
         await this.#cancel(task, event.address);
         return;
       }
-      await this.#reply(event.address, "That question was already answered.");
+      await this.#delivery.notice(event, "That question was already answered.");
       return;
     }
     await this.#applyAction(task, wait, decoded.value, event, eventKey);
@@ -71,18 +78,18 @@ export class Answers {
         return this.#cancel(task, event.address);
       case "choice": {
         const choice = wait.choices?.[value.index];
-        if (wait.kind !== "ask" || choice === undefined) return this.#reply(event.address, "That choice is not one of the options.");
-        return this.#accept(task, wait, choice, event.address, eventKey);
+        if (wait.kind !== "ask" || choice === undefined) return this.#delivery.notice(event, "That choice is not one of the options.");
+        return this.#accept(task, wait, choice, event, eventKey);
       }
       case "approve":
-        return this.#acceptReview(task, wait, { approved: true, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+        return this.#acceptReview(task, wait, { approved: true, ...(event.feedback ? { feedback: event.feedback } : {}) }, event, eventKey);
       case "reject":
-        return this.#acceptReview(task, wait, { approved: false, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+        return this.#acceptReview(task, wait, { approved: false, ...(event.feedback ? { feedback: event.feedback } : {}) }, event, eventKey);
       case "edit":
-        if (wait.kind !== "review") return this.#reply(event.address, "There is nothing to edit here.");
-        if (event.text) return this.#acceptReview(task, wait, { approved: true, edited: event.text, ...(event.feedback ? { feedback: event.feedback } : {}) }, event.address, eventKey);
+        if (wait.kind !== "review") return this.#delivery.notice(event, "There is nothing to edit here.");
+        if (event.text) return this.#acceptReview(task, wait, { approved: true, edited: event.text, ...(event.feedback ? { feedback: event.feedback } : {}) }, event, eventKey);
         // No form on this platform: ask for the corrected text as the next message.
-        if (!(await this.#setPhase(task, { ...wait, phase: "edit-text" }, eventKey))) return this.#reply(event.address, "That question was already answered.");
+        if (!(await this.#setPhase(task, { ...wait, phase: "edit-text" }, eventKey))) return this.#delivery.notice(event, "That question was already answered.");
         this.#delivery.post(task.address, { kind: "question", taskId: task.id, text: "Send the corrected text as your next message.", expectsText: true });
         return;
     }
@@ -92,17 +99,18 @@ export class Answers {
    * A plain message in a session whose active task waits. Returns false when the text
    * is not an answer (so the caller treats it as a new request or hints).
    */
-  async handleText(task: Task, address: Address, text: string, eventKey: string): Promise<boolean> {
+  async handleText(task: Task, event: InboundMessage, eventKey: string): Promise<boolean> {
     const wait = task.waiting;
+    const { address, text } = event;
     if (task.status !== "waiting" || !wait) return false;
     if (!this.mayAct(task, address)) {
-      await this.refuse(task, address);
+      await this.refuse(event);
       return true;
     }
     if (wait.kind === "ask") {
-      if (!wait.choices) return this.#accept(task, wait, text, address, eventKey).then(() => true);
+      if (!wait.choices) return this.#accept(task, wait, text, event, eventKey).then(() => true);
       const choice = matchChoice(wait.choices, text);
-      if (choice !== undefined) return this.#accept(task, wait, choice, address, eventKey).then(() => true);
+      if (choice !== undefined) return this.#accept(task, wait, choice, event, eventKey).then(() => true);
       await this.#reply(address, `Please pick one of: ${wait.choices.join(", ")} (or send /cancel).`);
       return true;
     }
@@ -113,7 +121,7 @@ export class Answers {
         return true;
       case "feedback": {
         const feedback = SKIP_WORDS.has(text.trim().toLowerCase()) ? undefined : text;
-        await this.#acceptReview(task, wait, { approved: wait.approved ?? true, ...(wait.edited !== undefined ? { edited: wait.edited } : {}), ...(feedback ? { feedback } : {}) }, address, eventKey);
+        await this.#acceptReview(task, wait, { approved: wait.approved ?? true, ...(wait.edited !== undefined ? { edited: wait.edited } : {}), ...(feedback ? { feedback } : {}) }, event, eventKey);
         return true;
       }
       default:
@@ -122,20 +130,20 @@ export class Answers {
     }
   }
 
-  async #acceptReview(task: Task, wait: PendingWait, verdict: ReviewVerdict, address: Address, eventKey: string): Promise<void> {
-    if (wait.kind !== "review") return this.#reply(address, "That button does not belong to a review.");
-    await this.#accept(task, wait, verdict, address, eventKey);
+  async #acceptReview(task: Task, wait: PendingWait, verdict: ReviewVerdict, event: InboundEvent, eventKey: string): Promise<void> {
+    if (wait.kind !== "review") return this.#delivery.notice(event, "That button does not belong to a review.");
+    await this.#accept(task, wait, verdict, event, eventKey);
   }
 
   /** The once-only `waiting → queued` transition carrying the answer. */
-  async #accept(task: Task, wait: PendingWait, value: unknown, address: Address, eventKey: string): Promise<void> {
+  async #accept(task: Task, wait: PendingWait, value: unknown, event: InboundEvent, eventKey: string): Promise<void> {
     const accepted = await this.#store.updateTask(
       task.id,
       { status: "queued", waiting: undefined, answer: { key: wait.key, value }, lastAnswerEvent: eventKey },
       { ifRev: task.rev },
     );
     if (!accepted) {
-      await this.#reply(address, "That question was already answered.");
+      await this.#delivery.notice(event, "That question was already answered.");
       return;
     }
     // Cosmetic, so not waited for: the update loop goes on while the question is edited.

@@ -40,8 +40,6 @@ export interface SubmitRequest {
   /** Deterministic id (derived from the inbound event) so a re-delivered event creates no second task. */
   id?: string;
   sessionId: string;
-  /** The session's owner, who may act on the task besides the person who started it. */
-  sessionOwner?: string;
   address: Address;
   workflow: string;
   input: unknown;
@@ -116,7 +114,6 @@ export class TaskRunner {
       sessionId: request.sessionId,
       address: request.address,
       owner: request.address.user,
-      ...(request.sessionOwner && request.sessionOwner !== request.address.user ? { sessionOwner: request.sessionOwner } : {}),
       workflow: request.workflow,
       input: request.input,
       ...(request.source ? { source: request.source } : {}),

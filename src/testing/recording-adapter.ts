@@ -15,9 +15,19 @@ export interface RecordedEdit {
   at: number;
 }
 
+export interface RecordedNotice {
+  /** The event the notice answers; its `address.user` is the only person who sees it. */
+  event: InboundEvent;
+  text: string;
+  alert: boolean;
+  at: number;
+}
+
 export interface RecordingAdapter extends Adapter {
   readonly sent: RecordedSend[];
   readonly edits: RecordedEdit[];
+  /** Private notices (refusals, expired buttons), when `privateNotices` is on. */
+  readonly notices: RecordedNotice[];
   /** Hands an event to the engine as the platform would; resolves when the engine recorded it. */
   deliver(event: InboundEvent): Promise<void>;
   /** Resolves with the first sent message (from now on, or already sent) matching `match`. */
@@ -26,19 +36,23 @@ export interface RecordingAdapter extends Adapter {
 
 /**
  * An adapter that records what the engine sends and lets a test deliver events: for tests
- * of workflows and the engine, and for benchmarks. Platform name default `test`.
+ * of workflows and the engine, and for benchmarks. Platform name default `test`. With
+ * `privateNotices` (default true) it has the `notify` capability and records notices in
+ * `notices`; without it the engine falls back to replies in the chat.
  */
-export function createRecordingAdapter(options: { platform?: string; capabilities?: Partial<AdapterCapabilities> } = {}): RecordingAdapter {
+export function createRecordingAdapter(options: { platform?: string; capabilities?: Partial<AdapterCapabilities>; privateNotices?: boolean } = {}): RecordingAdapter {
   const sent: RecordedSend[] = [];
   const edits: RecordedEdit[] = [];
+  const notices: RecordedNotice[] = [];
   const waiters = new Set<{ match: (message: OutboundMessage, send: RecordedSend) => boolean; resolve: (send: RecordedSend) => void }>();
   let handler: InboundHandler | undefined;
   let counter = 0;
-  return {
+  const adapter: RecordingAdapter = {
     platform: options.platform ?? "test",
     capabilities: { editIntervalMs: 0, maxTextLength: 100_000, persistentMessages: true, ...options.capabilities },
     sent,
     edits,
+    notices,
     async start(h) {
       handler = h;
     },
@@ -76,4 +90,11 @@ export function createRecordingAdapter(options: { platform?: string; capabilitie
       });
     },
   };
+  if (options.privateNotices !== false) {
+    adapter.notify = async (event, text, notice) => {
+      notices.push({ event, text, alert: notice?.alert === true, at: Date.now() });
+      return true;
+    };
+  }
+  return adapter;
 }

@@ -45,6 +45,11 @@ adapterContract("console (streams)", async () => {
       await settled();
       return plain(screen);
     },
+    // One person at the terminal: what is on the screen is seen by them alone.
+    async privateNotices() {
+      await settled();
+      return plain(screen).split("\n");
+    },
     cleanup: async () => {
       input.end();
     },

@@ -79,7 +79,7 @@ describe("console adapter: input", () => {
     expect(new Set(events.map((event) => event.id)).size).toBe(4);
     for (const event of events) {
       expect(event.id).toMatch(/^console-\d+-\d+$/);
-      expect(event.address).toEqual({ platform: "console", channel: "test", user: "ada" });
+      expect(event.address).toEqual({ platform: "console", channel: "test", user: "ada", direct: true });
     }
     expect(adapter.platform).toBe("console");
     expect(adapter.capabilities).toEqual({ editIntervalMs: 250, maxTextLength: 100_000, persistentMessages: false });

@@ -25,7 +25,27 @@ export interface AdapterHarness {
   lastSent(): Promise<{ text: string; buttons: string[] }>;
   /** Everything the person sees, oldest first, as plain text. */
   transcript(): Promise<string>;
+  /** The notices the person saw that nobody else did (`notify`), oldest first. */
+  privateNotices(): Promise<string[]>;
+  /**
+   * A chat several people share (a group, a channel), where the platform has them; the
+   * harness's people there are `users` (two of them), and messages to the bot address it as
+   * the platform requires (a mention).
+   */
+  shared?: SharedChatHarness;
   cleanup(): Promise<void>;
+}
+
+export interface SharedChatHarness {
+  users: readonly [string, string];
+  /** Where `user` writes in the shared chat. */
+  address(user: string): Address;
+  deliverTextAs(user: string, text: string): Promise<void>;
+  pressActionAs(user: string, action: Action): Promise<void>;
+  /** What everyone in the shared chat sees, as plain text. */
+  transcript(): Promise<string>;
+  /** The notices `user` alone saw. */
+  privateNotices(user: string): Promise<string[]>;
 }
 
 const question = (ids: { a: string; b: string; cancel: string }): OutboundMessage => ({
@@ -45,6 +65,19 @@ export function adapterContract(name: string, make: () => Promise<AdapterHarness
     let h: AdapterHarness;
     let events: InboundEvent[];
     let waiters: Array<() => boolean>;
+    /** Runs inside the handler, as the engine answers an event while handling it (e.g. `notify`). */
+    let react: ((event: InboundEvent) => Promise<void>) | undefined;
+
+    /** Calls `notify` for the next event that matches, from inside the handler. */
+    function notifyNext(match: (event: InboundEvent) => boolean, text: string, alert = false): Promise<boolean> {
+      return new Promise((resolve, reject) => {
+        react = async (event) => {
+          if (!match(event)) return;
+          react = undefined;
+          await h.adapter.notify!(event, text, { alert }).then(resolve, reject);
+        };
+      });
+    }
 
     /** Resolves with the first event (from all received) that matches. */
     function nextEvent(match: (event: InboundEvent) => boolean, timeoutMs = 5000): Promise<InboundEvent> {
@@ -64,10 +97,12 @@ export function adapterContract(name: string, make: () => Promise<AdapterHarness
     beforeEach(async () => {
       events = [];
       waiters = [];
+      react = undefined;
       h = await make();
       await h.adapter.start(async (event) => {
         events.push(event);
         waiters = waiters.filter((check) => !check());
+        await react?.(event);
       });
     });
     afterEach(async () => {
@@ -143,6 +178,53 @@ export function adapterContract(name: string, make: () => Promise<AdapterHarness
       await h.adapter.send(h.address, { kind: "result", text });
       const seen = (await h.transcript()).match(/w\d{4}/g) ?? [];
       expect(seen).toEqual(words);
+    });
+
+    it("shows a private notice in answer to a button press only to the person who pressed", async () => {
+      // `notify` is optional: without it the engine replies in the chat (test/engine/permissions.test.ts).
+      if (!h.adapter.notify) return;
+      const asked = question({ a: "cf:t-contract:tok3:0", b: "cf:t-contract:tok3:1", cancel: "cf:t-contract:tok3:cancel" });
+      await h.adapter.send(h.address, asked);
+      const notified = notifyNext((e) => e.kind === "action", "Only for you 333", true);
+      await h.pressAction(asked.actions![0]!);
+      expect(await notified).toBe(true);
+      expect(await h.privateNotices()).toContain("Only for you 333");
+    });
+
+    it("declines or shows privately a notice for a typed message, never both", async () => {
+      if (!h.adapter.notify) return; // optional capability, as above
+      const notified = notifyNext((e) => e.kind === "message", "Typed notice 555");
+      await h.deliverText("a typed message");
+      const shown = await notified;
+      expect((await h.privateNotices()).includes("Typed notice 555")).toBe(shown);
+    });
+
+    it("in a shared chat: tells people apart, marks no one's chat direct, and keeps a notice to one person from the others", async () => {
+      // Platforms without shared chats (the console) have nothing to check here.
+      const shared = h.shared;
+      if (!shared) return;
+      const [first, second] = shared.users;
+      await shared.deliverTextAs(first, "from the first");
+      await shared.deliverTextAs(second, "from the second");
+      const one = await nextEvent((e) => e.kind === "message" && e.text === "from the first");
+      const two = await nextEvent((e) => e.kind === "message" && e.text === "from the second");
+      expect(one.address).toEqual(shared.address(first));
+      expect(two.address).toEqual(shared.address(second));
+      expect(one.address.channel).toBe(two.address.channel);
+      expect(one.address.user).not.toBe(two.address.user);
+      expect(one.address.direct).not.toBe(true);
+
+      const asked = question({ a: "cf:t-shared:tok4:0", b: "cf:t-shared:tok4:1", cancel: "cf:t-shared:tok4:cancel" });
+      await h.adapter.send(shared.address(first), asked);
+      const notified = h.adapter.notify ? notifyNext((e) => e.kind === "action", "Not yours 444", true) : undefined;
+      await shared.pressActionAs(second, asked.actions![1]!);
+      const pressed = await nextEvent((e) => e.kind === "action" && e.actionId === "cf:t-shared:tok4:1");
+      expect(pressed.address).toEqual(shared.address(second));
+      if (!notified) return; // optional capability, as above
+      expect(await notified).toBe(true);
+      expect(await shared.privateNotices(second)).toContain("Not yours 444");
+      expect(await shared.privateNotices(first)).not.toContain("Not yours 444");
+      expect(await shared.transcript()).not.toContain("Not yours 444");
     });
 
     it("stops delivering after stop()", async () => {

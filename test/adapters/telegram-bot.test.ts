@@ -38,13 +38,11 @@ describe("telegram bot: a whole demo conversation", () => {
     await h.recorded(question);
     const queryId = fake.press({ chatId: ALICE, messageId: question.message_id, label: "Detailed report" });
 
-    // Answered at once, then the question edited to show the choice, without its buttons.
-    await fake.waitUntil(() => fake.message(ALICE, question.message_id)?.text.endsWith("→ Detailed report"));
-    expect(fake.answered(queryId)).toBe(true);
-    const answeredAt = fake.calls.findIndex((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === queryId);
-    const editedAt = fake.calls.findIndex((c) => c.method === "editMessageText" && c.params.message_id === question.message_id);
-    expect(answeredAt).toBeGreaterThanOrEqual(0);
-    expect(answeredAt).toBeLessThan(editedAt);
+    // The press answered (the spinner stops, no notice: the answer was taken), and the
+    // question edited to show the choice, without its buttons.
+    await fake.waitUntil(() => fake.answered(queryId) && fake.message(ALICE, question.message_id)?.text.endsWith("→ Detailed report"));
+    const answer = fake.calls.find((c) => c.method === "answerCallbackQuery" && c.params.callback_query_id === queryId);
+    expect(answer?.params.text).toBeUndefined();
     expect(keyboardOf(fake.message(ALICE, question.message_id))).toEqual([]);
 
     // The review: the draft quoted, Approve / Reject / Edit in one row.
@@ -90,12 +88,49 @@ describe("telegram bot: a whole demo conversation", () => {
     expect(h.fake.violations).toEqual([]);
   });
 
-  it("registers the built-in commands and the routed workflow commands with setMyCommands", async () => {
-    const h = await bot({ adapter: { commands: [{ command: "demo", description: "Run the demo" }] } });
-    expect(h.fake.commands.map((c) => c.command)).toEqual(["help", "new", "cancel", "status", "history", "tasks", "demo"]);
+  it("registers the engine's commands (built-ins, /schedule, the routed workflows) with setMyCommands", async () => {
+    const h = await bot();
+    expect(h.fake.commands.map((c) => c.command)).toEqual(["help", "new", "cancel", "status", "history", "tasks", "schedule", "demo"]);
+    expect(h.fake.commands.find((c) => c.command === "demo")?.description).toMatch(/^[A-Z]/);
     // /start (a person opening the bot) shows the help.
     h.say("/start");
     await h.botMessage((m) => m.text.startsWith("Send a message to start a task"));
+  });
+});
+
+describe("telegram bot: shared chats", () => {
+  const GROUP = -100_555;
+  const STARTER = 2002;
+  const BYSTANDER = 3003;
+
+  it("a press by someone else is refused with an alert only they see; the group sees nothing; the starter's press counts", async () => {
+    const h = await bot();
+    const { fake } = h;
+    h.say(`@${fake.bot.username} tell me about owls`, { chatId: GROUP, userId: STARTER });
+    const question = await h.botMessage((m) => m.text === "Which kind of answer do you want?", GROUP);
+    await h.recorded(question);
+    const shown = () => fake.messages(GROUP).map((m) => `${m.message_id}:${m.text}`);
+    const before = shown();
+
+    const refused = fake.press({ chatId: GROUP, userId: BYSTANDER, messageId: question.message_id, label: "Detailed report" });
+    await fake.waitUntil(() => fake.answered(refused));
+    expect(fake.noticesFor(BYSTANDER)).toEqual([{ text: expect.stringMatching(/^Sorry, only the person who started this task, or a reviewer/), alert: true }]);
+    expect(shown()).toEqual(before);
+    expect(keyboardOf(fake.message(GROUP, question.message_id)).flat()).toContain("Detailed report");
+
+    const taken = fake.press({ chatId: GROUP, userId: STARTER, messageId: question.message_id, label: "Detailed report" });
+    await fake.waitUntil(() => fake.answered(taken) && fake.message(GROUP, question.message_id)?.text.endsWith("→ Detailed report"));
+    expect(fake.noticesFor(STARTER)).toEqual([]);
+  });
+
+  it("/cancel from someone else in a group is refused in the group (Telegram has no private reply to a typed command)", async () => {
+    const h = await bot();
+    const { fake } = h;
+    h.say(`@${fake.bot.username} tell me about owls`, { chatId: GROUP, userId: STARTER });
+    await h.botMessage((m) => m.text === "Which kind of answer do you want?", GROUP);
+    h.say("/cancel", { chatId: GROUP, userId: BYSTANDER });
+    await h.botMessage((m) => /only the person who started this task/.test(m.text), GROUP);
+    expect((await h.waitForTask(() => true)).status).toBe("waiting");
   });
 });
 

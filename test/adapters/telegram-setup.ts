@@ -13,7 +13,7 @@ export const FAST_THROTTLE = { globalPerSecond: 10_000, perChatIntervalMs: 0, gr
 
 /** A private chat with user 1001 (private chat id = user id on Telegram). */
 export const ALICE = 1001;
-export const aliceAddress: Address = { platform: "telegram", channel: String(ALICE), user: String(ALICE) };
+export const aliceAddress: Address = { platform: "telegram", channel: String(ALICE), user: String(ALICE), direct: true };
 
 /** Stops everything a test started, in reverse order. */
 export function cleanupList(): { add(fn: () => Promise<unknown>): void; run(): Promise<void> } {

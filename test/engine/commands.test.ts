@@ -60,7 +60,7 @@ describe("commands", () => {
     await t.say("cats");
     await t.expectSent("question");
     await t.command("cancel", "", { user: "mallory" });
-    expect(t.replies().at(-1)).toMatch(/only the person who started this task/);
+    expect(t.notices().at(-1)).toEqual({ text: expect.stringMatching(/only the person who started this task/), user: "mallory", alert: true });
     await t.command("cancel");
     expect(t.replies().at(-1)).toBe("Cancelled.");
   });

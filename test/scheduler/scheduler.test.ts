@@ -62,7 +62,7 @@ describe("scheduler", () => {
     await t.command("schedule", "list");
     expect(t.replies().at(-1)).toBe(`${id} · "0 9 * * *" Europe/Berlin · next 2027-01-05 08:00 UTC · "Stand-up"`);
     await t.command("schedule", `pause ${id}`, { user: "mallory" });
-    expect(t.replies().at(-1)).toMatch(/only the person who made this schedule, or a reviewer/);
+    expect(t.notices().at(-1)).toMatchObject({ text: expect.stringMatching(/only the person who made this schedule, or a reviewer/), alert: true });
     await t.command("schedule", `pause ${id}`);
     expect(t.replies().at(-1)).toMatch(/paused \(paused by alice\)/);
     await vi.advanceTimersByTimeAsync(26 * 60 * MIN);

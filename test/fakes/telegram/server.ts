@@ -48,7 +48,8 @@ export class FakeTelegram {
   readonly #polls = new Set<{ offset: number; limit: number; res: ServerResponse; timer: NodeJS.Timeout }>();
   readonly #rules: Array<FailureRule & { until?: number; left: number }> = [];
   readonly #messages = new Map<string, Map<number, FakeMessage>>();
-  readonly #queries = new Map<string, { answered: boolean }>();
+  /** Callback queries of presses: who pressed, and the answer (its text is shown to that person only). */
+  readonly #queries = new Map<string, { userId: number; answered: boolean; text?: string; alert?: boolean }>();
   #nextUpdateId = 500_001;
   #nextMessageId = 100;
   #nextQueryId = 1;
@@ -127,7 +128,7 @@ export class FakeTelegram {
     const button = rows.flat().find((b) => (options.label !== undefined ? b.text === options.label : b.callback_data === options.data));
     if (!button?.callback_data) throw new Error(`Message ${options.messageId} has no button ${options.label ?? options.data}; it has ${rows.flat().map((b) => b.text).join(", ") || "none"}.`);
     const id = `cq${this.#nextQueryId++}`;
-    this.#queries.set(id, { answered: false });
+    this.#queries.set(id, { userId: options.userId ?? options.chatId, answered: false });
     this.queueUpdate({
       callback_query: {
         id,
@@ -179,6 +180,11 @@ export class FakeTelegram {
   /** Whether a callback query was answered. */
   answered(queryId: string): boolean {
     return this.#queries.get(queryId)?.answered ?? false;
+  }
+
+  /** The notices a person saw on their own screen: callback answers with text (a toast, or an alert). */
+  noticesFor(userId: number): Array<{ text: string; alert: boolean }> {
+    return [...this.#queries.values()].filter((q) => q.userId === userId && q.text !== undefined).map((q) => ({ text: q.text!, alert: q.alert === true }));
   }
 
   /** Updates not yet confirmed by an offset. */
@@ -379,6 +385,8 @@ export class FakeTelegram {
         const query = this.#queries.get(String(p.callback_query_id));
         if (!query || query.answered) return [400, { ok: false, error_code: 400, description: "Bad Request: query is too old and response timeout expired or query ID is invalid" }];
         query.answered = true;
+        if (typeof p.text === "string" && p.text !== "") query.text = p.text;
+        if (p.show_alert === true) query.alert = true;
         return ok(true);
       }
       case "sendMessage": {

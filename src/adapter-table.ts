@@ -1,0 +1,83 @@
+import type { Adapter } from "./adapter.ts";
+import type { Config } from "./config/schema.ts";
+import { ConfigError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** What the composition root hands an adapter's factory besides its section and the environment. */
+export interface AdapterFactoryContext {
+  logger: Logger;
+}
+
+/** What every adapter module exports for the table. */
+export interface AdapterModule {
+  /**
+   * The adapter its configuration section (`adapters.<name>`) describes, with secrets from
+   * `env`. The module validates the section with its own zod schema; errors name the field
+   * (`adapters.<name>.<field>`) or the environment variable to set.
+   */
+  fromConfig(section: unknown, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): Adapter | Promise<Adapter>;
+}
+
+interface AdapterRow {
+  /** One line for `chatflow --help`. */
+  description: string;
+  /** Whether the adapter runs when its section does not say `enabled`. */
+  enabledByDefault: boolean;
+  /** Imported only when the adapter is enabled, so an unused SDK costs no start-up time. */
+  load(): Promise<AdapterModule>;
+}
+
+/**
+ * Every adapter chatflow ships: a new adapter is a row here. `createBot`, the CLI's
+ * `--adapter` and the validation of the `adapters` section all read this table.
+ */
+export const ADAPTERS: Readonly<Record<string, AdapterRow>> = {
+  console: { description: "the chat in this terminal", enabledByDefault: true, load: () => import("../adapters/console/index.ts") },
+  telegram: { description: "Telegram, on grammY (TELEGRAM_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/telegram/index.ts") },
+};
+
+export const ADAPTER_NAMES: readonly string[] = Object.keys(ADAPTERS);
+
+function unknownAdapter(name: string, source: string): ConfigError {
+  return new ConfigError(`Unknown adapter "${name}" (${source}). Known adapters: ${ADAPTER_NAMES.join(", ")}.`);
+}
+
+/**
+ * Adapter names as given on the command line or in CHATFLOW_ADAPTERS: repeated values and
+ * comma lists (`telegram,console`), trimmed and de-duplicated. Throws a ConfigError for an
+ * unknown name, listing the known ones.
+ */
+export function parseAdapterList(values: readonly string[], source: string): string[] {
+  const names = values.flatMap((value) => value.split(",")).map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
+  if (names.length === 0) throw new ConfigError(`No adapter named (${source}). Known adapters: ${ADAPTER_NAMES.join(", ")}.`);
+  for (const name of names) if (!(name in ADAPTERS)) throw unknownAdapter(name, source);
+  return [...new Set(names)];
+}
+
+/**
+ * The configuration with exactly `names` enabled, on top of what the file says about each
+ * adapter (its other settings stay): `--adapter telegram` runs Telegram alone.
+ */
+export function enableOnly(config: Config, names: readonly string[]): Config {
+  const adapters: Config["adapters"] = {};
+  for (const name of new Set([...Object.keys(config.adapters), ...names])) {
+    adapters[name] = { ...config.adapters[name], enabled: names.includes(name) };
+  }
+  return { ...config, adapters };
+}
+
+/** The names of the adapters the configuration enables, in table order. Throws for a section of an unknown adapter. */
+export function enabledAdapterNames(config: Config): string[] {
+  for (const name of Object.keys(config.adapters)) if (!(name in ADAPTERS)) throw unknownAdapter(name, `adapters.${name} in the configuration`);
+  return ADAPTER_NAMES.filter((name) => config.adapters[name]?.enabled ?? ADAPTERS[name]!.enabledByDefault);
+}
+
+/** Imports and creates the enabled adapters, in table order. */
+export async function adaptersFromConfig(config: Config, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): Promise<Adapter[]> {
+  const adapters: Adapter[] = [];
+  for (const name of enabledAdapterNames(config)) {
+    const module = await ADAPTERS[name]!.load();
+    adapters.push(await module.fromConfig(config.adapters[name] ?? {}, env, context));
+  }
+  return adapters;
+}
