@@ -1,9 +1,10 @@
 import { parseArgs } from "node:util";
+import { ADAPTER_NAMES, ADAPTERS, enableOnly, parseAdapterList } from "./adapter-table.ts";
 import { createBot, type Bot } from "./app.ts";
 import { loadConfig } from "./config/load.ts";
 import { ChatflowError } from "./errors.ts";
 
-const USAGE = `Usage: chatflow start [--config <file>]
+const USAGE = `Usage: chatflow start [--config <file>] [--adapter <name>]...
 
 Commands:
   start            run the bot with the adapters enabled in the configuration
@@ -11,7 +12,12 @@ Commands:
 
 Options:
   -c, --config     configuration file (YAML); default: $CHATFLOW_CONFIG, else config/chatflow.yaml
-  -h, --help       show this help`;
+  -a, --adapter    run exactly these adapters, whatever the file enables (repeat it, or give a
+                   comma list: --adapter telegram,console); default: $CHATFLOW_ADAPTERS
+  -h, --help       show this help
+
+Adapters:
+${ADAPTER_NAMES.map((name) => `  ${name.padEnd(16)} ${ADAPTERS[name]!.description}`).join("\n")}`;
 
 /** Something the user can fix: print the message alone, no stack trace. */
 function fail(error: unknown): never {
@@ -20,8 +26,17 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
-async function start(configFile: string | undefined): Promise<void> {
-  const config = await loadConfig(configFile);
+/** The adapters named by --adapter, else by CHATFLOW_ADAPTERS; undefined when neither is given. */
+function chosenAdapters(flags: string[] | undefined, env: NodeJS.ProcessEnv): string[] | undefined {
+  if (flags && flags.length > 0) return parseAdapterList(flags, "from --adapter");
+  const fromEnv = env.CHATFLOW_ADAPTERS?.trim();
+  return fromEnv ? parseAdapterList([fromEnv], "from CHATFLOW_ADAPTERS") : undefined;
+}
+
+async function start(configFile: string | undefined, adapterFlags: string[] | undefined): Promise<void> {
+  const adapters = chosenAdapters(adapterFlags, process.env);
+  const loaded = await loadConfig(configFile);
+  const config = adapters ? enableOnly(loaded, adapters) : loaded;
   const bot: Bot = await createBot({ config });
   let stopping: Promise<void> | undefined;
   const shutdown = (code: number): Promise<void> => {
@@ -38,11 +53,16 @@ async function start(configFile: string | undefined): Promise<void> {
   process.on("SIGINT", onSignal(130));
   process.on("SIGTERM", onSignal(143));
   await bot.start();
+  const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
   if (process.stdout.isTTY) {
-    process.stdout.write(`chatflow is running: type a request, or /help. Ctrl-C quits (tasks resume next time).\n`);
+    const platforms = bot.adapters.map((adapter) => adapter.platform).join(", ");
+    process.stdout.write(
+      consoleAdapter
+        ? `chatflow is running: type a request, or /help. Ctrl-C quits (tasks resume next time).\n`
+        : `chatflow is running on ${platforms}. Ctrl-C stops it (tasks resume next time).\n`,
+    );
   }
   // The console adapter ends when its input ends (a pipe closed, Ctrl-D): then stop cleanly.
-  const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
   if (consoleAdapter?.ended && bot.adapters.length === 1) {
     await consoleAdapter.ended;
     if (stopping) return;
@@ -55,7 +75,11 @@ async function start(configFile: string | undefined): Promise<void> {
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: "string", short: "c" }, adapter: { type: "string", short: "a", multiple: true }, help: { type: "boolean", short: "h" } },
+    });
   } catch (error) {
     process.stderr.write(`chatflow: ${(error as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
@@ -69,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(`chatflow: unknown command "${[command, ...rest].join(" ")}"\n\n${USAGE}\n`);
     process.exit(2);
   }
-  await start(parsed.values.config);
+  await start(parsed.values.config, parsed.values.adapter);
 }
 
 main(process.argv.slice(2)).catch(fail);

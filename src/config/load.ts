@@ -50,14 +50,16 @@ export function parseConfig(input: unknown, source = "configuration"): Config {
  * from the environment, then the default file. Relative paths resolve against `cwd`.
  */
 export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
-  const chosen = file ?? env.CHATFLOW_CONFIG ?? DEFAULT_CONFIG_FILE;
+  // An empty CHATFLOW_CONFIG (e.g. `CHATFLOW_CONFIG= chatflow start`) means unset.
+  const fromEnv = env.CHATFLOW_CONFIG?.trim() || undefined;
+  const chosen = file ?? fromEnv ?? DEFAULT_CONFIG_FILE;
   const resolved = path.resolve(cwd, chosen);
   const shown = path.relative(cwd, resolved) || resolved;
   let text: string;
   try {
     text = await readFile(resolved, "utf8");
   } catch (error) {
-    const how = file ? "--config" : env.CHATFLOW_CONFIG ? "CHATFLOW_CONFIG" : "the default";
+    const how = file ? "--config" : fromEnv ? "CHATFLOW_CONFIG" : "the default";
     throw new ConfigError(`Cannot read the configuration file ${shown} (from ${how}): ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, { cause: error });
   }
   let data: unknown;
