@@ -1,15 +1,15 @@
 import type { Bot } from "grammy";
-import type { Adapter, AdapterCapabilities } from "../../src/adapter.ts";
+import type { Adapter } from "../../src/adapter.ts";
 import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
-import { AuthenticationError, ChatflowError, ConfigError } from "../../src/errors.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { CallbackData } from "./callback-data.ts";
 import { createGrammyClient } from "./client.ts";
-import { chatflowCommands, menuCommands, type BotCommandOption } from "./commands.ts";
+import type { BotCommandOption } from "./commands.ts";
 import { checkToken, DEFAULT_API_ROOT, parseApiRoot, parseTelegramConfig, readTelegramEnv, TOKEN_ENV, WEBHOOK_SECRET_ENV, type TelegramConfig } from "./config.ts";
-import { identify, registerCommands, startPolling, startWebhook, type ConnectionParts } from "./connection.ts";
-import { toChatflowError } from "./errors.ts";
+import type { ConnectionParts } from "./connection.ts";
 import type { BotIdentity } from "./inbound.ts";
+import { TelegramLifecycle } from "./lifecycle.ts";
 import { TelegramOutbound } from "./outbound.ts";
 import { PluginOwnership, type OwnsChat } from "./ownership.ts";
 import { TelegramReceiver } from "./receiver.ts";
@@ -120,72 +120,18 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): Telegram
   bot.use(receiver.middleware());
   if (!plugin) bot.catch((error) => log.error({ err: error.error }, "telegram update failed"));
   const parts: ConnectionParts = { bot, api: client.api, token, apiRoot, config, log };
-  const capabilities: AdapterCapabilities = { editIntervalMs: config.editIntervalMs, maxTextLength: MAX_TEXT_LENGTH, persistentMessages: true };
-
-  let started = false;
-  let me: BotIdentity | undefined;
-  let transport: { stop(): Promise<void>; port?: number } | undefined;
-
-  /** Plugin mode: the host bot knows who it is, or learns it now (getMe through its own Api). */
-  async function identifyShared(): Promise<BotIdentity> {
-    try {
-      await bot.init();
-    } catch (error) {
-      throw toChatflowError(error, { method: "getMe", token });
-    }
-    return { id: bot.botInfo.id, username: bot.botInfo.username };
-  }
-
-  async function connect(): Promise<void> {
-    if (config.mode === "polling") {
-      transport = await startPolling(parts);
-      return;
-    }
-    const server = await startWebhook(parts, secret!);
-    transport = { stop: () => server.close(), port: server.port };
-  }
-
+  const lifecycle = new TelegramLifecycle({ parts, receiver, plugin, secret, extraCommands: options.commands, setCommands: !plugin || options.setCommands === true });
   return {
     platform: "telegram",
-    capabilities,
+    capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: MAX_TEXT_LENGTH, persistentMessages: true },
     get me() {
-      return me;
+      return lifecycle.me;
     },
     get webhookPort() {
-      return transport?.port;
+      return lifecycle.port;
     },
-
-    async start(handler, context) {
-      if (started) throw new ChatflowError("validation", "The Telegram adapter is already started: call start() once.");
-      started = true;
-      const commands = chatflowCommands(context?.commands, options.commands);
-      try {
-        me = plugin ? await identifyShared() : await identify(parts);
-        plugin?.setCommands(commands.map((c) => c.command));
-        if (!plugin || options.setCommands) {
-          const menu = menuCommands(commands);
-          if (menu.skipped.length > 0) log.warn({ skipped: menu.skipped }, "commands left out of Telegram's menu (names must be 1-32 of a-z, 0-9, _); they still work when typed");
-          await registerCommands(parts, menu.commands);
-        }
-        receiver.open(handler, me);
-        if (!plugin) await connect();
-        log.info({ bot: me.username, mode: plugin ? "plugin" : config.mode }, "telegram adapter started");
-      } catch (error) {
-        started = false;
-        await receiver.close();
-        throw error instanceof AuthenticationError || error instanceof ChatflowError ? error : toChatflowError(error, { method: "getMe", token });
-      }
-    },
-
-    async stop() {
-      if (!started) return;
-      receiver.beginStop();
-      await transport?.stop();
-      transport = undefined;
-      await receiver.close();
-      started = false;
-    },
-
+    start: (handler, context) => lifecycle.start(handler, context),
+    stop: () => lifecycle.stop(),
     async send(address, message) {
       const sent = await outbound.send(address, message);
       plugin?.sent(address.channel, sent.id);

@@ -1,0 +1,100 @@
+import type { AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
+import { ChatflowError } from "../../src/errors.ts";
+import { chatflowCommands, menuCommands, type BotCommandOption } from "./commands.ts";
+import { identify, registerCommands, startPolling, startWebhook, type ConnectionParts } from "./connection.ts";
+import { toChatflowError } from "./errors.ts";
+import type { BotIdentity } from "./inbound.ts";
+import type { PluginOwnership } from "./ownership.ts";
+import type { TelegramReceiver } from "./receiver.ts";
+
+export interface LifecycleOptions {
+  parts: ConnectionParts;
+  receiver: TelegramReceiver;
+  /** Plugin mode: the host bot's transport is not ours to start or stop. */
+  plugin: PluginOwnership | undefined;
+  /** Webhook mode: the secret Telegram must send. */
+  secret: string | undefined;
+  /** Commands besides the engine's. */
+  extraCommands: readonly BotCommandOption[] | undefined;
+  /** Whether to set the command menu at start. */
+  setCommands: boolean;
+}
+
+/**
+ * Starting and stopping the adapter: who the bot is (getMe), its command menu, and the
+ * transport (long polling or the webhook server); in plugin mode only the first two.
+ */
+export class TelegramLifecycle {
+  readonly #o: LifecycleOptions;
+  #started = false;
+  #me: BotIdentity | undefined;
+  #transport: { stop(): Promise<void>; port?: number } | undefined;
+
+  constructor(options: LifecycleOptions) {
+    this.#o = options;
+  }
+
+  get me(): BotIdentity | undefined {
+    return this.#me;
+  }
+
+  get port(): number | undefined {
+    return this.#transport?.port;
+  }
+
+  async start(handler: InboundHandler, context: AdapterStartContext | undefined): Promise<void> {
+    const { parts, receiver, plugin } = this.#o;
+    if (this.#started) throw new ChatflowError("validation", "The Telegram adapter is already started: call start() once.");
+    this.#started = true;
+    const commands = chatflowCommands(context?.commands, this.#o.extraCommands);
+    try {
+      const me = plugin ? await this.#identifyShared() : await identify(parts);
+      this.#me = me;
+      plugin?.setCommands(commands.map((c) => c.command));
+      if (this.#o.setCommands) await this.#registerMenu(commands);
+      receiver.open(handler, me);
+      if (!plugin) await this.#connect();
+      parts.log.info({ bot: me.username, mode: plugin ? "plugin" : parts.config.mode }, "telegram adapter started");
+    } catch (error) {
+      this.#started = false;
+      await receiver.close();
+      throw error instanceof ChatflowError ? error : toChatflowError(error, { method: "getMe", token: parts.token });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#o.receiver.beginStop();
+    await this.#transport?.stop();
+    this.#transport = undefined;
+    await this.#o.receiver.close();
+    this.#started = false;
+  }
+
+  async #registerMenu(commands: readonly BotCommandOption[]): Promise<void> {
+    const menu = menuCommands(commands);
+    if (menu.skipped.length > 0) this.#o.parts.log.warn({ skipped: menu.skipped }, "commands left out of Telegram's menu (names must be 1-32 of a-z, 0-9, _); they still work when typed");
+    await registerCommands(this.#o.parts, menu.commands);
+  }
+
+  /** Plugin mode: the host bot knows who it is, or learns it now (getMe through its own Api). */
+  async #identifyShared(): Promise<BotIdentity> {
+    const { bot, token } = this.#o.parts;
+    try {
+      await bot.init();
+    } catch (error) {
+      throw toChatflowError(error, { method: "getMe", token });
+    }
+    return { id: bot.botInfo.id, username: bot.botInfo.username };
+  }
+
+  async #connect(): Promise<void> {
+    const { parts, secret } = this.#o;
+    if (parts.config.mode === "polling") {
+      this.#transport = await startPolling(parts);
+      return;
+    }
+    const server = await startWebhook(parts, secret!);
+    this.#transport = { stop: () => server.close(), port: server.port };
+  }
+}
