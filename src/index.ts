@@ -4,11 +4,12 @@
 export { createBot, type Bot, type BotOptions } from "./app.ts";
 export { defineWorkflow } from "./tasks/workflow.ts";
 export type { Workflow, WorkflowContext, WorkflowResult, WorkflowRequest, ReviewVerdict, AskOptions, ReviewOptions, StepOptions } from "./tasks/workflow.ts";
-export type { Adapter, AdapterCapabilities, InboundHandler } from "./adapter.ts";
+export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./adapter.ts";
+export type { AdapterFactoryContext, AdapterModule } from "./adapter-table.ts";
 export type { Store, SessionFilter, TaskFilter, Page, PageRequest } from "./store/port.ts";
 export type * from "./model.ts";
 export { sessionKey } from "./model.ts";
-export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord } from "./store/records.ts";
+export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord, Schedule, MissedPolicy } from "./store/records.ts";
 export { createMemoryStore } from "./store/memory.ts";
 export { createLowdbStore } from "./store/lowdb/index.ts";
 export { loadConfig, parseConfig } from "./config/load.ts";
@@ -30,5 +31,5 @@ export {
   NotFoundError,
   NetworkError,
 } from "./errors.ts";
-export { createRecordingAdapter, type RecordingAdapter } from "./testing/recording-adapter.ts";
+export { createRecordingAdapter, type RecordingAdapter, type RecordedNotice } from "./testing/recording-adapter.ts";
 export { runWorkflow, type RunWorkflowOptions, type ScriptedAnswer, type WorkflowRun } from "./testing/run-workflow.ts";
