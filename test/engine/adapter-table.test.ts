@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { ADAPTER_NAMES, adaptersFromConfig, enableOnly, enabledAdapterNames, parseAdapterList } from "../../src/adapter-table.ts";
+import { createBot } from "../../src/app.ts";
+import { loadConfig, parseConfig } from "../../src/config/load.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { silentLogger } from "../../src/logger.ts";
+
+const logger = silentLogger();
+
+describe("the adapter table", () => {
+  it("knows every shipped adapter; the console runs by default, the others when enabled", async () => {
+    expect(ADAPTER_NAMES).toEqual(["console", "telegram"]);
+    expect(enabledAdapterNames(parseConfig({}))).toEqual(["console"]);
+    // The documented default file enables the console only.
+    expect(enabledAdapterNames(await loadConfig(undefined, {}))).toEqual(["console"]);
+    expect(enabledAdapterNames(parseConfig({ adapters: { console: { enabled: false }, telegram: { enabled: true } } }))).toEqual(["telegram"]);
+  });
+
+  it("refuses a section of an unknown adapter, naming it and the known ones", async () => {
+    const config = parseConfig({ adapters: { slak: { enabled: true } } });
+    await expect(createBot({ config, logger })).rejects.toThrow(new ConfigError('Unknown adapter "slak" (adapters.slak in the configuration). Known adapters: console, telegram.'));
+  });
+
+  it("each adapter validates its own section, naming the field", async () => {
+    const config = parseConfig({ adapters: { console: { chanel: "x" } } });
+    const failure = adaptersFromConfig(config, {}, { logger });
+    await expect(failure).rejects.toBeInstanceOf(ConfigError);
+    await expect(failure).rejects.toThrow(/adapters\.console: Unrecognized key: "chanel"/);
+    await expect(adaptersFromConfig(parseConfig({ adapters: { telegram: { enabled: true, mode: "push" } } }), { TELEGRAM_BOT_TOKEN: "1:a" }, { logger })).rejects.toThrow(/adapters\.telegram\.mode/);
+  });
+
+  it("--adapter lists: comma lists and repeats, de-duplicated; unknown names refused with the list", () => {
+    expect(parseAdapterList(["telegram,console", " Telegram "], "from --adapter")).toEqual(["telegram", "console"]);
+    expect(() => parseAdapterList(["discord"], "from --adapter")).toThrow('Unknown adapter "discord" (from --adapter). Known adapters: console, telegram.');
+    expect(() => parseAdapterList([" , "], "from CHATFLOW_ADAPTERS")).toThrow(/No adapter named \(from CHATFLOW_ADAPTERS\)/);
+  });
+
+  it("enableOnly runs exactly the named adapters and keeps each one's settings", () => {
+    const config = parseConfig({ adapters: { console: { enabled: true, channel: "desk" }, telegram: { enabled: false, editIntervalMs: 2000 } } });
+    const only = enableOnly(config, ["telegram"]);
+    expect(enabledAdapterNames(only)).toEqual(["telegram"]);
+    expect(only.adapters.telegram).toEqual({ enabled: true, editIntervalMs: 2000 });
+    expect(only.adapters.console).toEqual({ enabled: false, channel: "desk" });
+    expect(enabledAdapterNames(enableOnly(parseConfig({}), ["console", "telegram"]))).toEqual(["console", "telegram"]);
+  });
+});
