@@ -187,6 +187,9 @@ defineWorkflow({ name: "bad", async run() { return { links: [] }; } });
 void runWorkflow(greeting, { topic: 1 });
 `,
     );
+    // grammY's own declarations import node-fetch, which ships no types: a consumer that checks
+    // every .d.ts (skipLibCheck off) declares it, as any strict grammY project has to.
+    writeFileSync(path.join(consumer, "shims.d.ts"), `declare module "node-fetch";\n`);
     writeFileSync(
       path.join(consumer, "tsconfig.json"),
       JSON.stringify(
@@ -202,7 +205,7 @@ void runWorkflow(greeting, { topic: 1 });
             typeRoots: [path.join(root, "node_modules", "@types")],
             types: ["node"],
           },
-          files: ["check.ts"],
+          files: ["shims.d.ts", "check.ts"],
         },
         null,
         2,
