@@ -2,7 +2,7 @@ import type { Api } from "grammy";
 import { NotFoundError } from "../../src/errors.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import type { CallbackData } from "./callback-data.ts";
-import { withDeadline, type ApiSignal } from "./client.ts";
+import { withDeadline, type ApiSignal, type DeadlineContext } from "./client.ts";
 import { isNotModified } from "./errors.ts";
 import { renderEdit, renderMessage } from "./render.ts";
 
@@ -23,16 +23,28 @@ export function chatIdOf(channel: string): number | string {
   return /^-?\d+$/.test(channel) ? Number(channel) : channel;
 }
 
-function threadOf(address: Address): { message_thread_id?: number } {
-  return address.thread && /^\d+$/.test(address.thread) ? { message_thread_id: Number(address.thread) } : {};
+/** The forum topic of an address, if it is one. */
+function threadIdOf(address: Address): number | undefined {
+  return address.thread && /^\d+$/.test(address.thread) ? Number(address.thread) : undefined;
 }
+
+function threadOf(address: Address): { message_thread_id?: number } {
+  const thread = threadIdOf(address);
+  return thread !== undefined ? { message_thread_id: thread } : {};
+}
+
+/** Every message goes out in HTML, without link previews. */
+const NO_PREVIEW = { is_disabled: true } as const;
+type SendOptions = NonNullable<Parameters<Api["sendMessage"]>[2]>;
 
 /** Posts, edits and the typing indicator, in Telegram HTML; failures as chatflow errors. */
 export class TelegramOutbound {
   readonly #o: OutboundOptions;
+  readonly #encode: (actionId: string) => string;
 
   constructor(options: OutboundOptions) {
     this.#o = options;
+    this.#encode = (id) => options.keys.encode(id);
   }
 
   /**
@@ -42,16 +54,19 @@ export class TelegramOutbound {
    */
   async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
     const chat = chatIdOf(address.channel);
-    const { parts, markup } = renderMessage(message, (id) => this.#o.keys.encode(id));
-    let last = "";
-    for (const [index, text] of parts.entries()) {
-      const withMarkup = index === parts.length - 1 && markup ? { reply_markup: markup } : {};
-      const sent = await this.#call("sendMessage", chat, (signal) =>
-        this.#o.api.sendMessage(chat, text, { parse_mode: "HTML", link_preview_options: { is_disabled: true }, ...threadOf(address), ...withMarkup }, signal),
-      );
-      last = String(sent.message_id);
+    const { parts, markup } = renderMessage(message, this.#encode);
+    const thread = threadIdOf(address);
+    let last = 0;
+    for (let index = 0; index < parts.length; index++) {
+      // Built field by field: this is the hot path of every reply.
+      const options: SendOptions = { parse_mode: "HTML", link_preview_options: NO_PREVIEW };
+      if (thread !== undefined) options.message_thread_id = thread;
+      if (markup && index === parts.length - 1) options.reply_markup = markup;
+      const text = parts[index]!;
+      const sent = await this.#call("sendMessage", chat, (signal) => this.#o.api.sendMessage(chat, text, options, signal));
+      last = sent.message_id;
     }
-    return { id: last };
+    return { id: String(last) };
   }
 
   /**
@@ -61,10 +76,10 @@ export class TelegramOutbound {
   async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
     if (!/^\d+$/.test(messageId)) throw new NotFoundError(`"${messageId}" is not a Telegram message id.`);
     const chat = chatIdOf(address.channel);
-    const { html, markup } = renderEdit(message, (id) => this.#o.keys.encode(id));
+    const { html, markup } = renderEdit(message, this.#encode);
     await this.#call("editMessageText", chat, (signal) =>
       this.#o.api
-        .editMessageText(chat, Number(messageId), html, { parse_mode: "HTML", link_preview_options: { is_disabled: true }, reply_markup: markup }, signal)
+        .editMessageText(chat, Number(messageId), html, { parse_mode: "HTML", link_preview_options: NO_PREVIEW, reply_markup: markup }, signal)
         .catch((error: unknown) => {
           if (isNotModified(error)) return true;
           throw error;
@@ -85,6 +100,8 @@ export class TelegramOutbound {
   }
 
   #call<T>(method: string, chat: string | number | undefined, run: (signal: ApiSignal) => Promise<T>, seconds = this.#o.callTimeoutSeconds): Promise<T> {
-    return withDeadline(run, { method, token: this.#o.token, seconds: Math.min(seconds, this.#o.callTimeoutSeconds), ...(chat !== undefined ? { chat } : {}) });
+    const context: DeadlineContext = { method, token: this.#o.token, seconds: Math.min(seconds, this.#o.callTimeoutSeconds) };
+    if (chat !== undefined) context.chat = chat;
+    return withDeadline(run, context);
   }
 }

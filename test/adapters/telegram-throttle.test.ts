@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { deadlineSignal } from "../../adapters/telegram/client.ts";
 import { createThrottler } from "../../adapters/telegram/throttle.ts";
+import { NetworkError } from "../../src/errors.ts";
+import { startFakeTelegram } from "../fakes/telegram/server.ts";
+import { aliceAddress, ALICE, cleanupList, telegramAdapterFor } from "./telegram-setup.ts";
 
 type Call = { chat: unknown; n: number; at: number };
 
@@ -10,11 +14,14 @@ function harness(limits: { globalPerSecond: number; perChatIntervalMs: number; g
     calls.push({ chat: payload.chat_id, n: payload.n, at: Date.now() });
     return { ok: true, result: true };
   }) as never;
-  const call = (chat: unknown, n: number) => throttle(prev, "sendMessage", { chat_id: chat, n } as never, undefined as never);
+  const call = (chat: unknown, n: number, signal?: AbortSignal) => throttle(prev, "sendMessage", { chat_id: chat, n } as never, signal as never);
   return { calls, call };
 }
 
-describe("telegram throttler (p-queue sliding windows)", () => {
+const cleanup = cleanupList();
+afterEach(() => cleanup.run());
+
+describe("telegram throttler (sliding windows)", () => {
   it("spaces calls to one chat by perChatIntervalMs, in order, while other chats go in parallel", async () => {
     const { calls, call } = harness({ globalPerSecond: 1000, perChatIntervalMs: 100, groupPerMinute: 1000 });
     await Promise.all([...[1, 2, 3, 4].map((n) => call(7, n)), ...[1, 2, 3, 4].map((n) => call(8, n))]);
@@ -46,5 +53,59 @@ describe("telegram throttler (p-queue sliding windows)", () => {
     const { calls, call } = harness({ globalPerSecond: 1000, perChatIntervalMs: 1000, groupPerMinute: 20 });
     await Promise.all([call(undefined, 1), call(undefined, 2), call(undefined, 3)]);
     expect(calls.map((c) => c.n)).toEqual([1, 2, 3]);
+  });
+
+  it("a call waiting for its chat leaves its place when its signal aborts; the chat's next call keeps its turn", async () => {
+    const { calls, call } = harness({ globalPerSecond: 1000, perChatIntervalMs: 150, groupPerMinute: 1000 });
+    const controller = new AbortController();
+    const first = call(7, 1);
+    const second = call(7, 2, controller.signal);
+    const third = call(7, 3);
+    controller.abort(new Error("deadline"));
+    await expect(second).rejects.toThrow("deadline");
+    await Promise.all([first, third]);
+    expect(calls.map((c) => c.n)).toEqual([1, 3]);
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(145);
+  });
+
+  it("a call waiting for the global window leaves it when its signal aborts, and frees its chat", async () => {
+    const { calls, call } = harness({ globalPerSecond: 1, perChatIntervalMs: 0, groupPerMinute: 1000 });
+    await call(1, 1);
+    const controller = new AbortController();
+    const waiting = call(2, 2, controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    controller.abort(new Error("deadline"));
+    await expect(waiting).rejects.toThrow("deadline");
+    // An already aborted signal is refused at once, without waiting for the window.
+    await expect(call(2, 3, AbortSignal.abort(new Error("too late")))).rejects.toThrow("too late");
+    expect(calls.map((c) => c.n)).toEqual([1]);
+  });
+
+  it("deadline signals: calls of one slice share one, which aborts with a TimeoutError once the deadline passed", async () => {
+    const a = deadlineSignal(40);
+    const b = deadlineSignal(40);
+    expect(b).toBe(a);
+    expect(deadlineSignal(41)).not.toBe(a);
+    const started = Date.now();
+    await new Promise((resolve) => a.addEventListener("abort", resolve, { once: true }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(39);
+    expect((a.reason as Error).name).toBe("TimeoutError");
+    // A new call after the abort gets a fresh signal.
+    expect(deadlineSignal(40).aborted).toBe(false);
+  });
+
+  it("a send still waiting for its chat's turn when its deadline passes fails with NetworkError and is never sent; the chat goes on", async () => {
+    const fake = await startFakeTelegram();
+    cleanup.add(() => fake.close());
+    const adapter = telegramAdapterFor(fake, { throttle: { globalPerSecond: 30, perChatIntervalMs: 700, groupPerMinute: 20 }, callTimeoutSeconds: 0.35 });
+    await adapter.send(aliceAddress, { kind: "notice", text: "first" });
+    const late = await adapter.send(aliceAddress, { kind: "notice", text: "second" }).catch((error: unknown) => error);
+    expect(late).toBeInstanceOf(NetworkError);
+    expect((late as Error).message).toMatch(/sendMessage in chat 1001 got no answer within 0.35 s/);
+    // Once the chat's interval has passed, its next message goes out (nothing is stuck in the lane).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await adapter.send(aliceAddress, { kind: "notice", text: "third" });
+    expect(fake.botMessages(ALICE).map((m) => m.text)).toEqual(["first", "third"]);
+    expect(fake.violations).toEqual([]);
   });
 });
