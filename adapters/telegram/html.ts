@@ -11,8 +11,13 @@ const BOLD = /\*\*(?=\S)(.+?)(?<=\S)\*\*/g;
 // so `**a _b** c_` can't produce crossed tags Telegram would refuse.
 const ITALIC = /(^|[^\p{L}\p{N}_])_(?=\S)([^_\n<>]+?)(?<=\S)_(?![\p{L}\p{N}_])/gu;
 
+const NEEDS_ESCAPE = /[&<>]/;
+/** Any character the markdown subset gives a meaning to, or that HTML needs escaped. */
+const SPECIAL = /[&<>*_`]/;
+
 /** Escapes text for Telegram HTML: `&`, `<` and `>` (the characters it requires escaped). */
 export function escapeHtml(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -26,6 +31,9 @@ export function escapeAttribute(text: string): string {
  * break, so rendering line by line gives the same result as rendering the whole text.
  */
 export function markdownToHtml(text: string): string {
+  // Plain text (most messages) is its own HTML.
+  if (!SPECIAL.test(text)) return text;
+  if (!text.includes("`")) return emphasis(escapeHtml(text));
   return text
     .split(CODE_SPAN)
     .map((part, index) => (index % 2 === 1 ? `<code>${escapeHtml(part.slice(1, -1))}</code>` : emphasis(escapeHtml(part))))
@@ -33,6 +41,7 @@ export function markdownToHtml(text: string): string {
 }
 
 function emphasis(escaped: string): string {
+  if (!escaped.includes("*") && !escaped.includes("_")) return escaped;
   return escaped.replace(BOLD, "<b>$1</b>").replace(ITALIC, "$1<i>$2</i>");
 }
 
@@ -47,6 +56,7 @@ export function linkHtml(url: string, title?: string): string {
  * (tags removed, entities decoded), in UTF-16 code units, as JavaScript counts.
  */
 export function visibleLength(html: string): number {
+  if (!html.includes("<") && !html.includes("&")) return html.length;
   return html
     .replace(/<[^>]*>/g, "")
     .replace(/&(?:lt|gt|amp|quot|#\d+|#x[0-9a-f]+);/gi, "_").length;

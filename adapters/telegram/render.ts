@@ -77,20 +77,29 @@ export function inlineKeyboard(actions: readonly Action[], encode: EncodeAction)
 function textUnits(message: OutboundMessage, limit: number): Unit[] {
   const units = lineUnits(message.text, limit, markdownToHtml);
   // The status headline ("Working · demo") in bold; the bar and step below it.
-  if (message.kind === "status" && units.length > 0 && message.text.split("\n", 1)[0]!.length <= limit) {
+  if (message.kind === "status" && units.length > 0) {
     const headline = message.text.split("\n", 1)[0]!;
-    units[0] = { html: `<b>${escapeHtml(headline)}</b>`, visible: headline.length };
+    if (headline.length <= limit) units[0] = { html: `<b>${escapeHtml(headline)}</b>`, visible: headline.length };
   }
   return units;
 }
 
 function lineUnits(text: string, limit: number, render: (line: string) => string): Unit[] {
-  const trimmed = text.replace(/^\n+|\s+$/g, "");
+  const trimmed = trimText(text);
   if (trimmed === "") return [];
-  return trimmed
-    .split("\n")
-    .flatMap((line) => splitLine(line, limit))
-    .map((line) => unit(render(line)));
+  const units: Unit[] = [];
+  for (const line of trimmed.split("\n")) {
+    if (line.length <= limit) units.push(unit(render(line)));
+    else for (const piece of splitLine(line, limit)) units.push(unit(render(piece)));
+  }
+  return units;
+}
+
+/** The text without leading blank lines and trailing white space (what `/^\n+|\s+$/g` removes, without the regex's backtracking). */
+function trimText(text: string): string {
+  let start = 0;
+  while (text.charCodeAt(start) === 10) start++;
+  return (start > 0 ? text.slice(start) : text).trimEnd();
 }
 
 function unit(html: string): Unit {

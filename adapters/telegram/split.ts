@@ -20,6 +20,16 @@ const SECTION_GAP = "\n\n";
  * section that doesn't fit goes on in the next message, re-wrapped there.
  */
 export function packSections(sections: readonly Section[], limit: number): string[] {
+  if (sections.length === 1) {
+    // One section that fits (most messages): one message, no packing.
+    const { units, wrap } = sections[0]!;
+    let size = units.length - 1;
+    for (const unit of units) size += unit.visible;
+    if (size > 0 && size <= limit) {
+      const inner = units.length === 1 ? units[0]!.html : units.map((unit) => unit.html).join("\n");
+      return [wrap ? wrap(inner) : inner];
+    }
+  }
   const messages: string[] = [];
   let html = "";
   let used = 0;

@@ -16,6 +16,13 @@ describe("telegram rendering (unit)", () => {
     expect(markdownToHtml("**a _b** c_")).toBe("<b>a _b</b> c_");
   });
 
+  it("sends plain text as it is, without leading blank lines and trailing white space", () => {
+    expect(renderMessage({ kind: "reply", text: "\n\nmessage 1 \t\n \n" }, same).parts).toEqual(["message 1"]);
+    expect(renderMessage({ kind: "reply", text: "  two\nlines  " }, same).parts).toEqual(["  two\nlines"]);
+    expect(renderMessage({ kind: "reply", text: " \n\n" }, same).parts).toEqual(["…"]);
+    expect(markdownToHtml("plain words, no markup")).toBe("plain words, no markup");
+  });
+
   it("produces valid Telegram HTML within 4,096 characters for any text (fuzzed)", () => {
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
