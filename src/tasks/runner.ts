@@ -423,8 +423,8 @@ export class TaskRunner {
   async #complete(task: Task, result: TaskResult): Promise<void> {
     const { store, delivery } = this.#o;
     const clean: TaskResult = { text: String(result?.text ?? ""), ...(result?.links?.length ? { links: result.links } : {}) };
-    await this.status.final(task.address, this.#view(task, "completed", { percent: 100 }));
     // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
+    // The final status comes last (see #finish): "done" is never shown for a task a crash could still resume.
     const outbox = await store.getOutbox(task.id);
     let messageId = outbox.get("result")?.messageId;
     if (!messageId) {
@@ -457,8 +457,8 @@ export class TaskRunner {
       ifRev === undefined ? undefined : { ifRev },
     );
     if (!ended) return undefined;
-    // A completed task showed its final status before its result was posted.
-    if (status !== "completed") void this.status.final(ended.address, this.#view(ended, status === "failed" ? "failed" : "cancelled", outcome.error ? { error: outcome.error } : {}));
+    // Only now that the final state is stored: shown earlier, a crash would resume the task and take it back.
+    const final = this.status.final(ended.address, this.#view(ended, status === "completed" ? "completed" : status === "failed" ? "failed" : "cancelled", outcome.error ? { error: outcome.error } : {}));
     if (status === "failed") {
       const text = `Sorry, the task failed: ${outcome.error ?? "unknown error"}`;
       const outbox = await store.getOutbox(task.id);
@@ -470,6 +470,9 @@ export class TaskRunner {
     const next = this.#lanes.release(ended.sessionId, ended.id);
     if (next) this.#schedule(next);
     this.#o.onSessionState?.(ended.sessionId, next ? "running" : "idle");
+    // A completed task's run ends once its final status is shown, so `idle()` means everything is shown.
+    if (status === "completed") await final.catch((error: unknown) => this.#o.log.warn({ err: error, taskId: task.id }, "final status not shown; it is shown at the next start"));
+    else void final;
     return ended;
   }
 }
