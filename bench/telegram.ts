@@ -250,8 +250,8 @@ async function editStorm(chats: number, seconds: number): Promise<Record<string,
 }
 
 /** Updates per round, measured rounds and warm-up rounds: 1-2 minutes in all on 2 cores. */
-const INBOUND = { updates: 20_000, rounds: 15, warmup: 2 };
-const ECHO = { updates: 3000, rounds: 15, warmup: 2 };
+const INBOUND = { updates: 20_000, rounds: 25, warmup: 2 };
+const ECHO = { updates: 2000, rounds: 25, warmup: 2 };
 
 export async function runTelegramBench(): Promise<Record<string, unknown>> {
   const inbound = { ...(await compare(INBOUND.updates, false, ["bare grammy", "adapter"], INBOUND.rounds, INBOUND.warmup)), target: "overhead < 25%" };
