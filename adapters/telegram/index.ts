@@ -99,7 +99,7 @@ function resolveOptions(options: TelegramAdapterOptions): Resolved {
  * Creates the Telegram adapter (platform `telegram`) on grammY. Private chats, and in groups
  * commands, mentions and replies to the bot; progress edited in place; questions and reviews
  * as inline keyboards; HTML text split at 4,096 characters; refusals as callback answers only
- * the presser sees; retries and pacing by grammY's auto-retry and a p-queue throttler. With
+ * the presser sees; retries by grammY's auto-retry, pacing by sliding windows (throttle.ts). With
  * `bot`, chatflow joins an existing grammY bot as a plugin. See README.md in this folder.
  */
 export function createTelegramAdapter(options: TelegramAdapterOptions): TelegramAdapter {
