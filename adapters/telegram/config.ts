@@ -35,7 +35,7 @@ export const telegramConfigSchema = z
       .strict()
       .prefault({}),
     /**
-     * Outgoing pacing (p-queue sliding windows, see throttle.ts), per Telegram's documented limits.
+     * Outgoing pacing (sliding windows, see throttle.ts), per Telegram's documented limits.
      * Typing indicators and callback answers are not throttled.
      */
     throttle: z
