@@ -34,6 +34,7 @@ interface AdapterRow {
 export const ADAPTERS: Readonly<Record<string, AdapterRow>> = {
   console: { description: "the chat in this terminal", enabledByDefault: true, load: () => import("../adapters/console/index.ts") },
   telegram: { description: "Telegram, on grammY (TELEGRAM_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/telegram/index.ts") },
+  slack: { description: "Slack, on Bolt (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)", enabledByDefault: false, load: () => import("../adapters/slack/index.ts") },
 };
 
 export const ADAPTER_NAMES: readonly string[] = Object.keys(ADAPTERS);

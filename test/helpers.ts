@@ -84,3 +84,22 @@ export function useTestBots(afterEachHook: (fn: () => Promise<void>) => void): t
     return t;
   };
 }
+
+/**
+ * Waits until the engine stored a posted message's id in some task's outbox: a person can't
+ * press a button within milliseconds of it appearing, a test can, and the engine only marks a
+ * question answered once it knows the question's message.
+ */
+export async function waitForRecorded(store: Store, messageId: string, timeoutMs = 5000): Promise<void> {
+  const known = async () => {
+    for (const task of (await store.listTasks({}, { limit: 100 })).items) {
+      for (const record of (await store.getOutbox(task.id)).values()) if (record.messageId === messageId) return true;
+    }
+    return false;
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (!(await known())) {
+    if (Date.now() > deadline) throw new Error(`The engine never recorded message ${messageId}.`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -6,6 +6,7 @@ import type { Address } from "../../src/model.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Task } from "../../src/store/records.ts";
 import type { Workflow } from "../../src/tasks/workflow.ts";
+import { waitForRecorded } from "../helpers.ts";
 import { startFakeTelegram, type FakeMessage, type FakeTelegram } from "../fakes/telegram/server.ts";
 
 /** No pacing between calls: tests check behaviour, not Telegram's limits (the bench does). */
@@ -94,20 +95,7 @@ export async function startTelegramBot(
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
-    async recorded(message) {
-      const id = String(message.message_id);
-      const known = async () => {
-        for (const task of (await store.listTasks({}, { limit: 100 })).items) {
-          for (const record of (await store.getOutbox(task.id)).values()) if (record.messageId === id) return true;
-        }
-        return false;
-      };
-      const deadline = Date.now() + 5000;
-      while (!(await known())) {
-        if (Date.now() > deadline) throw new Error(`The engine never recorded message ${id}.`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    },
+    recorded: (message) => waitForRecorded(store, String(message.message_id)),
     async stop() {
       await bot.stop();
       await fake.close();

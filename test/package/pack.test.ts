@@ -94,7 +94,10 @@ describe("the packed package", () => {
     expect(packed).toContain("dist/src/cli.js");
     expect(packed).toContain("dist/adapters/console/index.js");
     expect(packed).toContain("dist/adapters/telegram/index.d.ts");
-    const unexpected = packed.filter((file) => !/^(dist\/(src|adapters)\/.+\.(js|d\.ts)$|dist\/config\/|bin\/|config\/|package\.json$|README\.md$|adapters\/telegram\/README\.md$)/.test(file));
+    expect(packed).toContain("dist/adapters/slack/index.d.ts");
+    expect(packed).toContain("adapters/slack/manifest.yaml");
+    expect(packed).toContain("LICENSE");
+    const unexpected = packed.filter((file) => !/^(dist\/(src|adapters)\/.+\.(js|d\.ts)$|dist\/config\/|bin\/|config\/|package\.json$|LICENSE$|README\.md$|adapters\/(telegram|slack)\/README\.md$|adapters\/slack\/manifest\.yaml$)/.test(file));
     expect(unexpected).toEqual([]);
     expect(packed.filter((file) => /(^|\/)(test|bench|scripts)\//.test(file) || /\.test\.|\.tsbuildinfo$|\.map$/.test(file))).toEqual([]);
     expect(packed.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
@@ -168,6 +171,7 @@ console.log(JSON.stringify({ status: run.task.status, text: run.task.result?.tex
       `import { defineWorkflow, runWorkflow, type WorkflowRun } from "chatflow";
 import { createConsoleAdapter } from "chatflow/console";
 import { createTelegramAdapter } from "chatflow/telegram";
+import { createSlackAdapter } from "chatflow/slack";
 
 const greeting = defineWorkflow<{ text: string }>({
   name: "greeting",
@@ -178,7 +182,7 @@ const greeting = defineWorkflow<{ text: string }>({
   },
 });
 export const done: Promise<WorkflowRun> = runWorkflow(greeting, { text: "ada" }, { answers: ["Casual", { approved: true }] });
-export const adapters = [createConsoleAdapter, createTelegramAdapter];
+export const adapters = [createConsoleAdapter, createTelegramAdapter, createSlackAdapter];
 
 // The declarations are real types, not \`any\`: each of these must be an error.
 // @ts-expect-error a workflow's result needs \`text\`

@@ -1,0 +1,71 @@
+import { App, LogLevel, type Logger as BoltLogger } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
+import type { Logger } from "../../src/logger.ts";
+import type { SlackConfig } from "./config.ts";
+
+/** The secrets a Slack client holds: never logged. */
+export interface SlackSecrets {
+  botToken: string;
+  appToken?: string;
+  signingSecret?: string;
+}
+
+/**
+ * Bolt and the Web API client log through chatflow's logger (pino), with every secret
+ * removed from the text first: a request error's message may carry headers or URLs.
+ */
+export function boltLogger(log: Logger, secrets: readonly string[]): BoltLogger {
+  const scrub = (parts: unknown[]) =>
+    parts
+      .map((part) => (part instanceof Error ? part.message : typeof part === "string" ? part : JSON.stringify(part)))
+      .join(" ")
+      .replace(new RegExp(secrets.filter(Boolean).map(escapeRegExp).join("|") || "(?!)", "g"), "[secret]");
+  let level = LogLevel.INFO;
+  return {
+    debug: (...parts) => log.debug({ source: "slack" }, scrub(parts)),
+    info: (...parts) => log.info({ source: "slack" }, scrub(parts)),
+    warn: (...parts) => log.warn({ source: "slack" }, scrub(parts)),
+    error: (...parts) => log.error({ source: "slack" }, scrub(parts)),
+    setLevel: (next) => void (level = next),
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** 429s wait Retry-After and are retried; 5xx and network failures back off (p-retry inside the client). */
+function retryConfig(retries: number) {
+  return { retries, factor: 2, minTimeout: 1000, maxTimeout: 30_000, randomize: true };
+}
+
+/** The Web API client chatflow sends with: SLACK_API_URL, retries honouring Retry-After, a request timeout. */
+export function createWebClient(token: string, apiUrl: string, config: Pick<SlackConfig, "retries" | "requestTimeoutSeconds">, logger: BoltLogger): WebClient {
+  return new WebClient(token, {
+    slackApiUrl: apiUrl,
+    logger,
+    retryConfig: retryConfig(config.retries),
+    timeout: Math.round(config.requestTimeoutSeconds * 1000),
+  });
+}
+
+/**
+ * chatflow's own Bolt app: Socket Mode (SLACK_APP_TOKEN, no public URL) or HTTP (Bolt's
+ * HTTPReceiver verifying X-Slack-Signature with SLACK_SIGNING_SECRET; forged or stale
+ * requests get 401). The bot's ids are given, so Bolt does not call auth.test again.
+ */
+export function createBoltApp(options: {
+  secrets: SlackSecrets;
+  apiUrl: string;
+  config: SlackConfig;
+  logger: BoltLogger;
+  identity: { botId: string; botUserId: string };
+}): App {
+  const { secrets, apiUrl, config, logger, identity } = options;
+  const clientOptions = { slackApiUrl: apiUrl, retryConfig: retryConfig(config.retries), timeout: Math.round(config.requestTimeoutSeconds * 1000) };
+  const common = { token: secrets.botToken, botId: identity.botId, botUserId: identity.botUserId, logger, clientOptions, tokenVerificationEnabled: false, ignoreSelf: true };
+  if (config.mode === "socket") return new App({ ...common, appToken: secrets.appToken!, socketMode: true });
+  return new App({ ...common, signingSecret: secrets.signingSecret!, endpoints: config.http.path, processBeforeResponse: false });
+}
