@@ -6,6 +6,7 @@ import { runEngineBench } from "./engine.ts";
 import { machine } from "./machine.ts";
 import { runSchedulerBench } from "./scheduler.ts";
 import { runStoreBench } from "./store.ts";
+import { runSlackBench } from "./slack.ts";
 import { runTelegramBench } from "./telegram.ts";
 
 const only = process.argv[2];
@@ -14,4 +15,5 @@ if (!only || only === "store") results.store = await runStoreBench();
 if (!only || only === "engine") results.engine = await runEngineBench();
 if (!only || only === "scheduler") results.scheduler = await runSchedulerBench();
 if (!only || only === "telegram") results.telegram = await runTelegramBench();
+if (!only || only === "slack") results.slack = await runSlackBench();
 console.log(JSON.stringify(results, null, 2));

@@ -31,6 +31,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram/server.ts";
+import { compareVariants, formatSpread, percent, type Rate, type Spread } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 /** The adapter's pacing lifted: this measures its own cost, not Telegram's limits. */
@@ -70,12 +71,6 @@ function sendCounter(fake: FakeTelegram): () => number {
     }
     return sent;
   };
-}
-
-/** One round's rates: updates per second of wall-clock time, and per second of this process's CPU time. */
-interface Rate {
-  wall: number;
-  cpu: number;
 }
 
 /**
@@ -126,72 +121,25 @@ async function run(variant: Variant, count: number, echo: boolean): Promise<Rate
   return { wall: (count / elapsed) * 1000, cpu: count / ((used.user + used.system) / 1e6) };
 }
 
-/** Median, quartiles and range of some values. */
-interface Spread {
-  median: number;
-  q1: number;
-  q3: number;
-  min: number;
-  max: number;
-}
-
-function spread(values: number[], digits = 0): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => {
-    const position = (sorted.length - 1) * q;
-    const low = Math.floor(position);
-    const high = Math.ceil(position);
-    return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
-  };
-  const round = (value: number) => +value.toFixed(digits) || 0;
-  return { median: round(at(0.5)), q1: round(at(0.25)), q3: round(at(0.75)), min: round(sorted[0]!), max: round(sorted.at(-1)!) };
-}
-
-/** How much slower `adapter` is than `bare`, in % of the adapter's time per update. */
-function percent(bare: number, adapter: number): number {
-  return +((bare / adapter - 1) * 100).toFixed(1);
-}
-
-/**
- * Runs the variants in `rounds` interleaved rounds after `warmup` discarded ones (JIT, module
- * loading, the fake's spec), rotating their order each round, with a GC between rounds.
- * Returns each variant's rates (updates/s), the overhead from the medians and per round, by
- * wall-clock time (the target's measure) and by CPU time (steadier when other processes
- * compete for the cores: waiting for a core is not counted).
- */
+/** The variants in interleaved rounds (bench/compare.ts), with the figures the summary reads. */
 async function compare(count: number, echo: boolean, variants: Variant[], rounds: number, warmup: number): Promise<Record<string, unknown>> {
-  const rates = new Map<Variant, Rate[]>(variants.map((v) => [v, []]));
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < warmup + rounds; i++) {
-    const order = variants.map((_, k) => variants[(i + k) % variants.length]!);
-    for (const variant of order) {
-      gc?.();
-      const rate = await run(variant, count, echo);
-      if (i >= warmup) rates.get(variant)!.push(rate);
-    }
-  }
-  const wall = (variant: Variant) => rates.get(variant)!.map((r) => r.wall);
-  const cpu = (variant: Variant) => rates.get(variant)!.map((r) => r.cpu);
-  const median = (values: number[]) => spread(values, 3).median;
-  const bare = wall("bare grammy");
-  const adapter = wall("adapter");
+  const r = await compareVariants({ variants, bare: "bare grammy", adapter: "adapter", rounds, warmup, run: (variant) => run(variant, count, echo) });
   const result: Record<string, unknown> = {
     updatesPerRound: count,
     rounds,
     warmupRounds: warmup,
-    gcBetweenRounds: gc !== undefined,
-    bareGrammyPerSecond: Math.round(median(bare)),
-    adapterPerSecond: Math.round(median(adapter)),
-    overheadPercent: percent(median(bare), median(adapter)),
-    overheadPerRoundPercent: spread(bare.map((b, i) => percent(b, adapter[i]!)), 1),
-    cpuOverheadPercent: percent(median(cpu("bare grammy")), median(cpu("adapter"))),
-    rates: Object.fromEntries(variants.map((v) => [v, spread(wall(v))])),
-    ratesPerCpuSecond: Object.fromEntries(variants.map((v) => [v, spread(cpu(v))])),
+    gcBetweenRounds: r.gcBetweenRounds,
+    bareGrammyPerSecond: r.medians["bare grammy"],
+    adapterPerSecond: r.medians.adapter,
+    overheadPercent: r.overheadPercent,
+    overheadPerRoundPercent: r.overheadPerRoundPercent,
+    cpuOverheadPercent: r.cpuOverheadPercent,
+    rates: r.rates,
+    ratesPerCpuSecond: r.ratesPerCpuSecond,
   };
-  if (rates.has("bare grammy + auto-retry")) {
-    const withRetry = wall("bare grammy + auto-retry");
-    result.bareGrammyAutoRetryPerSecond = Math.round(median(withRetry));
-    result.overheadVsAutoRetryPercent = percent(median(withRetry), median(adapter));
+  if (variants.includes("bare grammy + auto-retry")) {
+    result.bareGrammyAutoRetryPerSecond = r.medians["bare grammy + auto-retry"];
+    result.overheadVsAutoRetryPercent = percent(r.medians["bare grammy + auto-retry"]!, r.medians.adapter!);
   }
   return result;
 }
@@ -265,7 +213,7 @@ export async function runTelegramBench(): Promise<Record<string, unknown>> {
 /** The figures as a few lines of text, with the machine. */
 function summary(results: { machine: Record<string, unknown>; inbound: Record<string, unknown>; echo: Record<string, unknown>; editStorm: Record<string, unknown> }): string {
   const m = results.machine;
-  const range = (s: Spread, unit = "") => `${s.median.toLocaleString("en")}${unit} (IQR ${s.q1.toLocaleString("en")}–${s.q3.toLocaleString("en")}, min–max ${s.min.toLocaleString("en")}–${s.max.toLocaleString("en")})`;
+  const range = formatSpread;
   const lines = [`telegram bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`];
   for (const [name, r] of [["inbound (trivial handler)", results.inbound], ["echo (sendMessage per update)", results.echo]] as const) {
     const rates = r.rates as Record<string, Spread>;

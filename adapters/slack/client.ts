@@ -15,17 +15,22 @@ export interface SlackSecrets {
  * removed from the text first: a request error's message may carry headers or URLs.
  */
 export function boltLogger(log: Logger, secrets: readonly string[]): BoltLogger {
-  const scrub = (parts: unknown[]) =>
+  const pattern = new RegExp(secrets.filter(Boolean).map(escapeRegExp).join("|") || "(?!)", "g");
+  const text = (parts: unknown[]) =>
     parts
       .map((part) => (part instanceof Error ? part.message : typeof part === "string" ? part : JSON.stringify(part)))
       .join(" ")
-      .replace(new RegExp(secrets.filter(Boolean).map(escapeRegExp).join("|") || "(?!)", "g"), "[secret]");
+      .replace(pattern, "[secret]");
+  // The Web API client logs every call at debug: nothing is formatted unless the level is on.
+  const at = (level: "debug" | "info" | "warn" | "error") => (...parts: unknown[]) => {
+    if (log.isLevelEnabled(level)) log[level]({ source: "slack" }, text(parts));
+  };
   let level = LogLevel.INFO;
   return {
-    debug: (...parts) => log.debug({ source: "slack" }, scrub(parts)),
-    info: (...parts) => log.info({ source: "slack" }, scrub(parts)),
-    warn: (...parts) => log.warn({ source: "slack" }, scrub(parts)),
-    error: (...parts) => log.error({ source: "slack" }, scrub(parts)),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
     setLevel: (next) => void (level = next),
     getLevel: () => level,
     setName: () => undefined,
@@ -65,7 +70,8 @@ export function createBoltApp(options: {
 }): App {
   const { secrets, apiUrl, config, logger, identity } = options;
   const clientOptions = { slackApiUrl: apiUrl, retryConfig: retryConfig(config.retries), timeout: Math.round(config.requestTimeoutSeconds * 1000) };
-  const common = { token: secrets.botToken, botId: identity.botId, botUserId: identity.botUserId, logger, clientOptions, tokenVerificationEnabled: false, ignoreSelf: true };
+  // No conversation store: chatflow keeps its own state, and Bolt's costs a lookup per event.
+  const common = { token: secrets.botToken, botId: identity.botId, botUserId: identity.botUserId, logger, clientOptions, tokenVerificationEnabled: false, ignoreSelf: true, convoStore: false as const };
   if (config.mode === "socket") return new App({ ...common, appToken: secrets.appToken!, socketMode: true });
   return new App({ ...common, signingSecret: secrets.signingSecret!, endpoints: config.http.path, processBeforeResponse: false });
 }

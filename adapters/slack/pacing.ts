@@ -13,7 +13,8 @@ const IDLE_EVICT_MS = 60_000;
 export class SlackPacing {
   readonly #postIntervalMs: number;
   readonly #updates: PQueue;
-  readonly #channels = new Map<string, { queue: PQueue; timer?: NodeJS.Timeout }>();
+  readonly #channels = new Map<string, { queue: PQueue; lastUsed: number }>();
+  #lastSweep = Date.now();
   /** Edits waiting for their turn, by message: the latest wins. */
   readonly #waiting = new Map<string, { run: () => Promise<void>; settled: Promise<void> }>();
 
@@ -25,17 +26,15 @@ export class SlackPacing {
 
   /** Runs a post to `channel` in its turn; posts to one channel keep their order. */
   async post<T>(channel: string, run: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    if (now - this.#lastSweep >= IDLE_EVICT_MS) this.#sweep(now);
     let lane = this.#channels.get(channel);
     if (!lane) {
       const queue = new PQueue({ concurrency: 1, ...(this.#postIntervalMs > 0 ? { intervalCap: 1, interval: this.#postIntervalMs, strict: true } : {}) });
-      this.#channels.set(channel, (lane = { queue }));
+      this.#channels.set(channel, (lane = { queue, lastUsed: now }));
     }
-    clearTimeout(lane.timer);
-    try {
-      return (await lane.queue.add(run)) as T;
-    } finally {
-      this.#release(channel);
-    }
+    lane.lastUsed = now;
+    return (await lane.queue.add(run)) as T;
   }
 
   /**
@@ -64,12 +63,12 @@ export class SlackPacing {
     return this.#updates.size + this.#updates.pending;
   }
 
-  #release(channel: string): void {
-    const lane = this.#channels.get(channel);
-    if (!lane || lane.queue.size > 0 || lane.queue.pending > 0) return;
-    lane.timer = setTimeout(() => {
-      if (lane.queue.size === 0 && lane.queue.pending === 0 && this.#channels.get(channel) === lane) this.#channels.delete(channel);
-    }, IDLE_EVICT_MS);
-    lane.timer.unref();
+  /** Drops channels idle for longer than their pacing remembers (on a post, at most once a minute: no timer per post). */
+  #sweep(now: number): void {
+    this.#lastSweep = now;
+    const idleFor = Math.max(IDLE_EVICT_MS, this.#postIntervalMs);
+    for (const [channel, lane] of this.#channels) {
+      if (lane.queue.size === 0 && lane.queue.pending === 0 && now - lane.lastUsed >= idleFor) this.#channels.delete(channel);
+    }
   }
 }

@@ -74,9 +74,8 @@ export class SlackReceiver {
 
   /** Adds chatflow's listeners to a Bolt app (its own, or the host's in plugin mode). */
   listen(app: App, plugin: boolean): void {
-    const onMessage = async ({ event }: { event: unknown }) => this.#message(event);
-    app.event("message", onMessage);
-    app.event("app_mention", onMessage);
+    // One listener for both kinds: each listener costs every event a pass through Bolt's middleware.
+    app.event(/^(message|app_mention)$/, async ({ event }) => this.#message(event));
     app.command(/^\/.+/, async ({ command, ack, respond }) => {
       const name = command.command.toLowerCase();
       const ours = name === this.#o.command || this.#workflowCommands.has(name.slice(1));
