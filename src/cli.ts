@@ -39,9 +39,12 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   const config = adapters ? enableOnly(loaded, adapters) : loaded;
   const bot: Bot = await createBot({ config });
   let stopping: Promise<void> | undefined;
+  let starting: Promise<void> | undefined;
   const shutdown = (code: number): Promise<void> => {
-    stopping ??= bot
-      .stop()
+    // A signal during start stops once the start is over (or failed): never alongside it.
+    stopping ??= (starting ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => bot.stop())
       .catch((error: unknown) => {
         process.stderr.write(`chatflow: error while stopping: ${String(error)}\n`);
       })
@@ -52,7 +55,9 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   const onSignal = (code: number) => () => (stopping ? process.exit(code) : void shutdown(code));
   process.on("SIGINT", onSignal(130));
   process.on("SIGTERM", onSignal(143));
-  await bot.start();
+  starting = bot.start();
+  await starting;
+  if (stopping) return;
   const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
   if (process.stdout.isTTY) {
     const platforms = bot.adapters.map((adapter) => adapter.platform).join(", ");
