@@ -61,6 +61,15 @@ describe("slack adapter: configuration and start", () => {
     expect((failure as Error).message).not.toContain("xoxb-999-wrong-token");
   });
 
+  it("an app-level token Slack rejects fails start() naming SLACK_APP_TOKEN, without the token", async () => {
+    const fake = await fakeSlack();
+    const adapter = slackAdapterFor(fake, { appToken: "xapp-1-A0WRONG-wrong-app-token" });
+    const failure = await adapter.start(async () => undefined).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(AuthenticationError);
+    expect((failure as Error).message).toContain("SLACK_APP_TOKEN");
+    expect((failure as Error).message).not.toContain("xapp-1-A0WRONG-wrong-app-token");
+  });
+
   it("an unreachable API fails start() with NetworkError naming SLACK_API_URL", async () => {
     const adapter = slackAdapterFor({ botToken: "xoxb-1-a", appToken: "xapp-1-b", apiUrl: "http://127.0.0.1:9/api/" } as unknown as FakeSlack, { retries: 0, requestTimeoutSeconds: 2 });
     const failure = await adapter.start(async () => undefined).catch((e: unknown) => e);
@@ -91,7 +100,7 @@ describe("slack adapter: outbound", () => {
     expect(seen.match(/^\d\d /gm)).toHaveLength(60);
   });
 
-  it("maps not_in_channel to PermissionError and channel_not_found to NotFoundError; recall finds a post by its key", async () => {
+  it("maps not_in_channel and account_inactive to PermissionError, channel_not_found to NotFoundError; recall finds a post by its key", async () => {
     const fake = await fakeSlack();
     const { adapter } = await started(fake);
     fake.notInChannel.add("C0PRIVATE");
@@ -102,6 +111,9 @@ describe("slack adapter: outbound", () => {
     const sent = await adapter.send(where, { kind: "notice", text: "Stand-up in 10 minutes", key: "sched:standup:1" });
     expect(await adapter.recall!(where, "sched:standup:1")).toEqual({ id: sent.id });
     expect(await adapter.recall!(where, "sched:standup:2")).toBeUndefined();
+    // A deactivated bot: schedules to it pause like any target that is gone.
+    fake.revoke();
+    await expect(adapter.send(where, { kind: "notice", text: "hi" })).rejects.toBeInstanceOf(PermissionError);
   });
 
   it("a 429 storm with Retry-After and a 5xx: every message still arrives, once and in order", async () => {
