@@ -59,7 +59,12 @@ export interface Adapter {
   /** Stops receiving; in-flight sends finish. */
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;
-  edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void>;
+  /**
+   * Changes a message in place. Resolves with a new id when the platform could no longer
+   * edit that message and the adapter posted the new state as a new message instead (a
+   * Discord interaction response whose token expired): the engine edits that one from then on.
+   */
+  edit?(address: Address, messageId: string, message: OutboundMessage): Promise<void | SentMessage>;
   /**
    * Finds a message sent earlier with `message.key` (Slack message metadata, a Discord nonce):
    * after a crash between posting and recording the post, the engine asks before posting again.

@@ -33,11 +33,18 @@ export class Delivery {
     return this.#adapter(address.platform).send(address, message);
   }
 
-  /** Edits a message; adapters without `edit` get the new state as a new message. */
-  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void> {
+  /**
+   * Edits a message; adapters without `edit` get the new state as a new message. Resolves
+   * with the message's new id when the adapter had to post it anew (see `Adapter.edit`).
+   */
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<SentMessage | undefined> {
     const adapter = this.#adapter(address.platform);
-    if (adapter.edit) await adapter.edit(address, messageId, message);
-    else await adapter.send(address, message);
+    if (!adapter.edit) {
+      await adapter.send(address, message);
+      return undefined;
+    }
+    const moved = await adapter.edit(address, messageId, message);
+    return moved && moved.id !== messageId ? moved : undefined;
   }
 
   /** A message posted earlier with this idempotency key, where the adapter can tell. */

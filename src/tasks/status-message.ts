@@ -82,7 +82,13 @@ export class StatusMessages {
         entry.messageId = undefined; // posting failed: try again on the next update
         return;
       }
-      if (!fresh) await this.#delivery.edit(address, id, statusMessage(view));
+      if (fresh) return;
+      const moved = await this.#delivery.edit(address, id, statusMessage(view));
+      if (moved) {
+        // The platform could not edit it any more and the adapter posted it anew: edit that one from now on.
+        entry.messageId = Promise.resolve(moved.id);
+        await this.#store.putOutbox(view.taskId, OUTBOX_KEY, { messageId: moved.id, platform: address.platform, at: Date.now() });
+      }
     } catch (error) {
       this.#log.warn({ err: error, taskId: view.taskId }, "status message update failed");
     }

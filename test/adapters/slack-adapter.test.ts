@@ -131,7 +131,7 @@ describe("slack adapter: outbound", () => {
     fake.rateLimit("chat.update", { perSecond: 10 });
     const { adapter } = await started(fake, { pacing: { updatesPerMinute: 540, postIntervalMs: 0 } });
     const posted = await Promise.all([0, 1, 2, 3, 4].map((i) => adapter.send({ platform: "slack", channel: `C0CHAN${i}`, user: "u" }, { kind: "status", text: `task ${i}: 0%` })));
-    const edits: Promise<void>[] = [];
+    const edits: Promise<unknown>[] = [];
     for (let step = 1; step <= 20; step++) {
       posted.forEach((sent, i) => edits.push(adapter.edit!({ platform: "slack", channel: `C0CHAN${i}`, user: "u" }, sent.id, { kind: "status", text: `task ${i}: ${step * 5}%` })));
     }
