@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import { MessageFlags, Routes, type Client } from "discord.js";
+import { NotFoundError } from "../../src/errors.ts";
+import type { ActionKeys } from "../../src/render/action-keys.ts";
+import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
+import { isExpiredToken, toChatflowError } from "./errors.ts";
+import type { Interactions, Replyable } from "./interactions.ts";
+import { renderEdit, renderMessage, type DiscordMessage } from "./render.ts";
+
+/** How far back `recall` looks for a post, in messages (Discord's most per request). */
+const RECALL_DEPTH = 100;
+
+export interface OutboundOptions {
+  client: Client;
+  interactions: Interactions;
+  keys: ActionKeys;
+  /** The bot token, removed from error messages. */
+  token: string;
+  /** The bot's user id, once logged in: recall trusts only the bot's own posts. */
+  botId: () => string | undefined;
+}
+
+/** A message's nonce for the engine's key (Discord takes 25 characters): the same key, the same nonce. */
+export function nonceOf(key: string): string {
+  return createHash("sha256").update(key).digest("base64url").slice(0, 25);
+}
+
+/**
+ * Posts and edits: through the interaction while its token lives (the deferred slash
+ * command's original response, follow-ups), else as channel messages (with a nonce Discord
+ * enforces, so a repeated post returns the first), else in a DM when the channel is gone.
+ */
+export class DiscordOutbound {
+  readonly #o: OutboundOptions;
+  /** Review drafts by message id: the Edit modal starts from them. */
+  readonly drafts = new Map<string, string>();
+
+  constructor(options: OutboundOptions) {
+    this.#o = options;
+  }
+
+  #encode = (actionId: string, prefix: string): string => prefix + this.#o.keys.encode(actionId);
+
+  async send(address: Address, message: OutboundMessage): Promise<SentMessage> {
+    const parts = renderMessage(message, this.#encode);
+    const deferred = this.#o.interactions.takeDeferred(address.channel, address.user);
+    let last = "";
+    for (const [index, part] of parts.entries()) {
+      const key = message.key && index === parts.length - 1 ? message.key : undefined;
+      last = deferred ? await this.#viaInteraction(deferred, part, index === 0, address) : await this.#post(address, part, key);
+    }
+    if (message.review) this.#remember(last, message.review.data);
+    return { id: last };
+  }
+
+  /**
+   * Edits a message: through its interaction while the token lives, else through the channel.
+   * When neither works any more (the token expired on an interaction response, 50027), the new
+   * state is posted as a channel message and its id returned: the engine edits that one next.
+   */
+  async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void | SentMessage> {
+    if (!/^\d+$/.test(messageId)) throw new NotFoundError(`"${messageId}" is not a Discord message id.`);
+    const part = renderEdit(message, this.#encode);
+    const via = this.#o.interactions.editable(messageId);
+    if (via) {
+      try {
+        await (via.original ? via.interaction.editReply(viaJs(part)) : via.interaction.webhook.editMessage(messageId, viaJs(part)));
+        return;
+      } catch (error) {
+        if (!isExpiredToken(error)) throw toChatflowError(error, { action: "edit a message", channel: address.channel, token: this.#o.token });
+        this.#o.interactions.expire(messageId);
+      }
+    }
+    try {
+      await this.#o.client.rest.patch(Routes.channelMessage(address.channel, messageId), { body: part });
+    } catch (error) {
+      // An interaction response after its token expired can't be edited: post the state anew.
+      if (!via && !isInteractionResponseGone(error)) throw toChatflowError(error, { action: "edit a message", channel: address.channel, token: this.#o.token });
+      return { id: await this.#post(address, part, undefined) };
+    }
+  }
+
+  /** A message only the person behind `interaction` sees (an ephemeral follow-up, flag 64). */
+  async ephemeral(interaction: Replyable, text: string): Promise<void> {
+    const body = { content: renderMessage({ kind: "reply", text }, this.#encode)[0]!.content, flags: MessageFlags.Ephemeral as const, allowedMentions: { parse: [] } };
+    if (interaction.deferred || interaction.replied) await interaction.followUp(body);
+    else await interaction.reply(body);
+  }
+
+  /** The bot's post with the engine's `key` among the channel's recent messages (by its nonce). */
+  async recall(address: Address, key: string): Promise<SentMessage | undefined> {
+    const nonce = nonceOf(key);
+    const recent = (await this.#call("read the channel", address.channel, () => this.#o.client.rest.get(Routes.channelMessages(address.channel), { query: new URLSearchParams({ limit: String(RECALL_DEPTH) }) }))) as Array<{ id: string; nonce?: string | number; author?: { id?: string } }>;
+    const botId = this.#o.botId();
+    const found = recent.find((m) => String(m.nonce ?? "") === nonce && (botId === undefined || m.author?.id === botId));
+    return found ? { id: found.id } : undefined;
+  }
+
+  async #viaInteraction(interaction: Replyable, part: DiscordMessage, first: boolean, address: Address): Promise<string> {
+    const sent = await this.#call("answer the command", address.channel, () => (first ? interaction.editReply(viaJs(part)) : interaction.followUp(viaJs(part))));
+    this.#o.interactions.sent(sent.id, interaction, first);
+    return sent.id;
+  }
+
+  /** A channel message (or, where the channel is gone or closed to the bot, a DM to the person). */
+  async #post(address: Address, part: DiscordMessage, key: string | undefined): Promise<string> {
+    const body = { ...part, ...(key ? { nonce: nonceOf(key), enforce_nonce: true } : {}) };
+    try {
+      const sent = (await this.#o.client.rest.post(Routes.channelMessages(address.channel), { body })) as { id: string };
+      return sent.id;
+    } catch (error) {
+      const mapped = toChatflowError(error, { action: "post a message", channel: address.channel, token: this.#o.token });
+      if (address.direct || !/^\d+$/.test(address.user) || (mapped.code !== "permission" && mapped.code !== "not_found")) throw mapped;
+      const dm = (await this.#call("open a DM", undefined, () => this.#o.client.rest.post(Routes.userChannels(), { body: { recipient_id: address.user } }))) as { id: string };
+      const sent = (await this.#call("post in a DM", dm.id, () => this.#o.client.rest.post(Routes.channelMessages(dm.id), { body }))) as { id: string };
+      return sent.id;
+    }
+  }
+
+  #remember(messageId: string, draft: string): void {
+    this.drafts.set(messageId, draft);
+    if (this.drafts.size > 1000) this.drafts.delete(this.drafts.keys().next().value!);
+  }
+
+  async #call<T>(action: string, channel: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toChatflowError(error, { action, ...(channel ? { channel } : {}), token: this.#o.token });
+    }
+  }
+}
+
+/** A rendered message as discord.js's interaction methods take it (camelCase mentions, API components). */
+function viaJs(part: DiscordMessage) {
+  return { content: part.content, components: part.components as never, embeds: part.embeds, allowedMentions: { parse: [] } };
+}
+
+/** An interaction response that the channel route does not know (or may not edit). */
+function isInteractionResponseGone(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 10008 || code === 50005 || isExpiredToken(error);
+}

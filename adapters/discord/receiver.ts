@@ -1,0 +1,174 @@
+import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type ModalSubmitInteraction } from "discord.js";
+import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Address, InboundEvent } from "../../src/model.ts";
+import type { ActionKeys } from "../../src/render/action-keys.ts";
+import { isActionId } from "../../src/tasks/actions.ts";
+import { argsOf, type ReceivedOption } from "./commands.ts";
+import type { Interactions } from "./interactions.ts";
+import type { DiscordOutbound } from "./outbound.ts";
+import { ANSWER_ID, MODAL_PREFIX } from "./render.ts";
+
+const EXPIRED = "This question has expired: its task no longer exists.";
+/** Discord's limit on a paragraph input. */
+const TEXT_INPUT_MAX = 4000;
+
+export interface ReceiverOptions {
+  outbound: DiscordOutbound;
+  interactions: Interactions;
+  keys: ActionKeys;
+  log: Logger;
+  /** Plugin mode: unknown buttons and commands are the host's, never answered here. */
+  plugin: boolean;
+}
+
+/**
+ * discord.js interactions → the engine's events, each acknowledged within Discord's 3
+ * seconds before the engine sees it: a slash command is deferred (its original response then
+ * carries the engine's first message), a button press gets a deferred update, a review's Edit
+ * and a free-text Answer open a modal whose submission is the answer.
+ */
+export class DiscordReceiver {
+  readonly #o: ReceiverOptions;
+  #handler: InboundHandler | undefined;
+  #commands = new Set<string>();
+  #inflight = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(options: ReceiverOptions) {
+    this.#o = options;
+  }
+
+  open(handler: InboundHandler, commandNames: readonly string[]): void {
+    this.#handler = handler;
+    this.#commands = new Set(commandNames);
+  }
+
+  async close(): Promise<void> {
+    this.#handler = undefined;
+    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#drained = undefined;
+  }
+
+  /** Listens on the client (chatflow's own, or the host's in plugin mode). */
+  listen(client: Client): void {
+    client.on("interactionCreate", (interaction) => void this.#route(interaction).catch((error: unknown) => this.#o.log.warn({ err: error }, "discord interaction failed")));
+  }
+
+  /** A private notice: an ephemeral reply (flag 64) to the event's interaction. */
+  async notify(event: InboundEvent, text: string, _options: NoticeOptions = {}): Promise<boolean> {
+    const interaction = this.#o.interactions.ofEvent(event.id);
+    if (!interaction) return false;
+    try {
+      await this.#o.outbound.ephemeral(interaction, text);
+      return true;
+    } catch (error) {
+      this.#o.log.debug({ err: error }, "ephemeral reply failed; the engine replies in the channel");
+      return false;
+    }
+  }
+
+  async #route(interaction: Interaction): Promise<void> {
+    if (!this.#handler) return;
+    if (interaction.isChatInputCommand()) return this.#command(interaction);
+    if (interaction.isButton()) return this.#press(interaction);
+    if (interaction.isModalSubmit()) return this.#submit(interaction);
+  }
+
+  async #command(interaction: ChatInputCommandInteraction): Promise<void> {
+    if (!this.#commands.has(interaction.commandName)) {
+      if (!this.#o.plugin) await interaction.reply({ content: `/${interaction.commandName} is not a chatflow command. Try /help.`, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // First, within 3 s: "thinking…". The engine's first message takes its place.
+    await interaction.deferReply();
+    const address = addressOf(interaction);
+    this.#o.interactions.deferred(address.channel, address.user, interaction);
+    const options = (interaction.options.data ?? []) as unknown as ReceivedOption[];
+    const event: InboundEvent = { kind: "command", id: interaction.id, address, raw: interaction.toJSON(), name: interaction.commandName, args: argsOf(interaction.commandName, options) };
+    this.#o.interactions.event(event.id, interaction);
+    await this.#hand(event);
+  }
+
+  async #press(interaction: ButtonInteraction): Promise<void> {
+    const id = interaction.customId;
+    if (id === ANSWER_ID) return void (await interaction.showModal(answerModal(interaction.message.id)));
+    const modal = id.startsWith(MODAL_PREFIX);
+    const payload = modal ? id.slice(MODAL_PREFIX.length) : id;
+    if (!isActionId(payload) && !payload.startsWith("~")) {
+      if (!this.#o.plugin) await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const actionId = this.#o.keys.decode(payload);
+    if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
+    if (modal) {
+      const draft = this.#o.outbound.drafts.get(interaction.message.id) ?? "";
+      return void (await interaction.showModal(editModal(payload, draft)));
+    }
+    // Within 3 s: the press is taken; the engine's answer edits the question.
+    await interaction.deferUpdate();
+    const event: InboundEvent = { kind: "action", id: interaction.id, address: addressOf(interaction), raw: interaction.toJSON(), actionId, platformMessageId: interaction.message.id };
+    this.#o.interactions.event(event.id, interaction);
+    await this.#hand(event);
+  }
+
+  async #submit(interaction: ModalSubmitInteraction): Promise<void> {
+    const id = interaction.customId;
+    if (!id.startsWith(MODAL_PREFIX)) return;
+    const field = (name: string) => {
+      try {
+        return interaction.fields.getTextInputValue(name).trim();
+      } catch {
+        return "";
+      }
+    };
+    const address = addressOf(interaction);
+    let event: InboundEvent;
+    if (id.startsWith(`${MODAL_PREFIX}answer:`)) {
+      event = { kind: "message", id: interaction.id, address, raw: interaction.toJSON(), text: field("answer") };
+    } else {
+      const actionId = this.#o.keys.decode(id.slice(`${MODAL_PREFIX}edit:`.length));
+      if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
+      const feedback = field("feedback");
+      event = { kind: "action", id: interaction.id, address, raw: interaction.toJSON(), actionId, text: field("draft"), ...(feedback ? { feedback } : {}) };
+    }
+    await interaction.deferUpdate();
+    this.#o.interactions.event(event.id, interaction);
+    await this.#hand(event);
+  }
+
+  async #hand(event: InboundEvent): Promise<void> {
+    const handler = this.#handler;
+    if (!handler) return;
+    this.#inflight++;
+    try {
+      await handler(event);
+    } catch (error) {
+      this.#o.log.error({ err: error, eventId: event.id }, "inbound handler failed");
+    } finally {
+      if (--this.#inflight === 0) this.#drained?.();
+    }
+  }
+}
+
+/** Where an interaction came from: its channel (a thread is a channel), its user, `direct` in DMs. */
+function addressOf(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction): Address {
+  const address: Address = { platform: "discord", channel: interaction.channelId ?? "", user: interaction.user.id };
+  if (!interaction.guildId) address.direct = true;
+  return address;
+}
+
+function answerModal(messageId: string): ModalBuilder {
+  const input = new TextInputBuilder().setCustomId("answer").setLabel("Your answer").setStyle(TextInputStyle.Paragraph).setMaxLength(TEXT_INPUT_MAX).setRequired(true);
+  return new ModalBuilder().setCustomId(`${MODAL_PREFIX}answer:${messageId}`).setTitle("Answer").addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input));
+}
+
+function editModal(payload: string, draft: string): ModalBuilder {
+  const text = new TextInputBuilder().setCustomId("draft").setLabel("Corrected text").setStyle(TextInputStyle.Paragraph).setMaxLength(TEXT_INPUT_MAX).setRequired(true);
+  if (draft) text.setValue(draft.slice(0, TEXT_INPUT_MAX));
+  const feedback = new TextInputBuilder().setCustomId("feedback").setLabel("Feedback for the workflow").setStyle(TextInputStyle.Paragraph).setMaxLength(TEXT_INPUT_MAX).setRequired(false);
+  return new ModalBuilder()
+    .setCustomId(`${MODAL_PREFIX}edit:${payload}`)
+    .setTitle("Edit the draft")
+    .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(text), new ActionRowBuilder<TextInputBuilder>().addComponents(feedback));
+}
