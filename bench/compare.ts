@@ -93,3 +93,19 @@ export function formatSpread(s: Spread, unit = ""): string {
   const n = (value: number) => value.toLocaleString("en");
   return `${n(s.median)}${unit} (IQR ${n(s.q1)}–${n(s.q3)}, min–max ${n(s.min)}–${n(s.max)})`;
 }
+
+/**
+ * Counts the answered calls of one method a fake recorded, incrementally (a filter over every
+ * call on each check would be quadratic).
+ */
+export function answeredCalls(calls: ReadonlyArray<{ method: string; status: number }>, method: string): () => number {
+  let seen = 0;
+  let answered = 0;
+  return () => {
+    for (; seen < calls.length; seen++) {
+      const call = calls[seen]!;
+      if (call.method === method && call.status === 200) answered++;
+    }
+    return answered;
+  };
+}

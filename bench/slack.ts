@@ -19,7 +19,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeSlack, type FakeSlack } from "../test/fakes/slack/server.ts";
-import { compareVariants, formatSpread, measure, type Rate, type Spread } from "./compare.ts";
+import { answeredCalls, compareVariants, formatSpread, measure, type Rate, type Spread } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 type Variant = "bare bolt" | "adapter";
@@ -33,18 +33,6 @@ const UNPACED = { updatesPerMinute: 1_000_000, postIntervalMs: 0 };
 const CHANNELS = 500;
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, setLevel() {}, getLevel: () => "error" as never, setName() {} };
 
-/** Counts the fake's answered chat.postMessage calls incrementally. */
-function postCounter(fake: FakeSlack): () => number {
-  let seen = 0;
-  let posted = 0;
-  return () => {
-    for (; seen < fake.calls.length; seen++) {
-      const call = fake.calls[seen]!;
-      if (call.method === "chat.postMessage" && call.status === 200) posted++;
-    }
-    return posted;
-  };
-}
 
 /**
  * `count` direct messages across CHANNELS DMs, each answered with a post: Socket Mode delivery,
@@ -53,7 +41,7 @@ function postCounter(fake: FakeSlack): () => number {
  */
 async function run(variant: Variant, count: number): Promise<Rate> {
   const fake = await startFakeSlack();
-  const posted = postCounter(fake);
+  const posted = answeredCalls(fake.calls, "chat.postMessage");
   let stop: () => Promise<unknown>;
   if (variant === "bare bolt") {
     const app = new App({ token: fake.botToken, appToken: fake.appToken, socketMode: true, clientOptions: { slackApiUrl: fake.apiUrl }, logger: quiet });

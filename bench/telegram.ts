@@ -31,7 +31,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram/server.ts";
-import { compareVariants, formatSpread, percent, type Rate, type Spread } from "./compare.ts";
+import { answeredCalls, compareVariants, formatSpread, percent, type Rate, type Spread } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 /** The adapter's pacing lifted: this measures its own cost, not Telegram's limits. */
@@ -60,18 +60,6 @@ function queueMessages(fake: FakeTelegram, count: number): number {
   return last;
 }
 
-/** Counts the fake's answered sendMessage calls incrementally (a filter over every call on each change would be quadratic). */
-function sendCounter(fake: FakeTelegram): () => number {
-  let seen = 0;
-  let sent = 0;
-  return () => {
-    for (; seen < fake.calls.length; seen++) {
-      const call = fake.calls[seen]!;
-      if (call.method === "sendMessage" && call.status === 200) sent++;
-    }
-    return sent;
-  };
-}
 
 /**
  * Updates per second from the moment the bot is started to the moment the fake saw `done`:
@@ -82,7 +70,7 @@ function sendCounter(fake: FakeTelegram): () => number {
 async function run(variant: Variant, count: number, echo: boolean): Promise<Rate> {
   const fake = await startFakeTelegram();
   const last = queueMessages(fake, count);
-  const sent = sendCounter(fake);
+  const sent = answeredCalls(fake.calls, "sendMessage");
   const done = echo ? () => sent() >= count : () => fake.confirmedOffset > last || fake.pendingUpdates === 0;
   let stop: () => Promise<void>;
   let started: number;

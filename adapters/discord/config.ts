@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseSection } from "../../src/config/load.ts";
+import { parseHttpUrl, parseSection } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Discord's REST API (discord.js adds `/v10`). */
@@ -62,14 +62,5 @@ export function readDiscordEnv(env: NodeJS.ProcessEnv): { token: string; apiUrl:
 
 /** The REST base URL without a trailing slash (discord.js appends `/v10/...`). */
 export function parseApiUrl(value: string | undefined, name: string): string {
-  const raw = value?.trim();
-  if (!raw) return DEFAULT_API_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL such as https://discord.com/api, got ${JSON.stringify(raw)}.`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`${name} must be an http(s) URL, got the protocol ${url.protocol}`);
-  return raw.replace(/\/+$/, "");
+  return parseHttpUrl(value, name, DEFAULT_API_URL)?.replace(/\/+$/, "") ?? DEFAULT_API_URL;
 }

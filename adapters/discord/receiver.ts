@@ -1,5 +1,6 @@
 import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type ModalSubmitInteraction } from "discord.js";
 import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import { Handoff } from "../../src/handoff.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Address, InboundEvent } from "../../src/model.ts";
 import type { ActionKeys } from "../../src/render/action-keys.ts";
@@ -30,24 +31,21 @@ export interface ReceiverOptions {
  */
 export class DiscordReceiver {
   readonly #o: ReceiverOptions;
-  #handler: InboundHandler | undefined;
+  readonly #handoff: Handoff;
   #commands = new Set<string>();
-  #inflight = 0;
-  #drained: (() => void) | undefined;
 
   constructor(options: ReceiverOptions) {
     this.#o = options;
+    this.#handoff = new Handoff(options.log);
   }
 
   open(handler: InboundHandler, commandNames: readonly string[]): void {
-    this.#handler = handler;
+    this.#handoff.start(handler);
     this.#commands = new Set(commandNames);
   }
 
-  async close(): Promise<void> {
-    this.#handler = undefined;
-    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    this.#drained = undefined;
+  close(): Promise<void> {
+    return this.#handoff.close();
   }
 
   /** Listens on the client (chatflow's own, or the host's in plugin mode). */
@@ -69,7 +67,7 @@ export class DiscordReceiver {
   }
 
   async #route(interaction: Interaction): Promise<void> {
-    if (!this.#handler) return;
+    if (!this.#handoff.open) return;
     if (interaction.isChatInputCommand()) return this.#command(interaction);
     if (interaction.isButton()) return this.#press(interaction);
     if (interaction.isModalSubmit()) return this.#submit(interaction);
@@ -137,18 +135,10 @@ export class DiscordReceiver {
     await this.#hand(event);
   }
 
-  async #hand(event: InboundEvent): Promise<void> {
-    const handler = this.#handler;
-    if (!handler) return;
-    this.#inflight++;
-    try {
-      await handler(event);
-    } catch (error) {
-      this.#o.log.error({ err: error, eventId: event.id }, "inbound handler failed");
-    } finally {
-      if (--this.#inflight === 0) this.#drained?.();
-    }
+  #hand(event: InboundEvent): Promise<void> {
+    return this.#handoff.hand(event);
   }
+
 }
 
 /** Where an interaction came from: its channel (a thread is a channel), its user, `direct` in DMs. */

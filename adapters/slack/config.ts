@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseSection } from "../../src/config/load.ts";
+import { parseHttpUrl, parseSection } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Slack's Web API. */
@@ -123,14 +123,7 @@ export function readSlackEnv(env: NodeJS.ProcessEnv, mode: SlackConfig["mode"]):
 
 /** The Web API base URL, ending in `/` as the WebClient wants it. */
 export function parseApiUrl(value: string | undefined, name: string): string {
-  const raw = value?.trim();
+  const raw = parseHttpUrl(value, name, DEFAULT_API_URL);
   if (!raw) return DEFAULT_API_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL such as https://slack.com/api/, got ${JSON.stringify(raw)}.`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`${name} must be an http(s) URL, got the protocol ${url.protocol}`);
   return raw.endsWith("/") ? raw : `${raw}/`;
 }

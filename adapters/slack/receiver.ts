@@ -1,5 +1,6 @@
 import type { App } from "@slack/bolt";
 import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import { Handoff } from "../../src/handoff.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { InboundEvent } from "../../src/model.ts";
 import type { ActionValues } from "./action-values.ts";
@@ -46,30 +47,27 @@ export interface ReceiverOptions {
  */
 export class SlackReceiver {
   readonly #o: ReceiverOptions;
-  #handler: InboundHandler | undefined;
+  readonly #handoff: Handoff;
   #me: SlackIdentity | undefined;
   /** Slash command names (without `/`) chatflow takes besides its own command. */
   #workflowCommands = new Set<string>();
-  #inflight = 0;
-  #drained: (() => void) | undefined;
   /** Ids of the messages handed over lately: Slack sends a mention as `message` and `app_mention`. */
   readonly #recent = new Set<string>();
 
   constructor(options: ReceiverOptions) {
     this.#o = options;
+    this.#handoff = new Handoff(options.log);
   }
 
   open(handler: InboundHandler, me: SlackIdentity, workflowCommands: readonly string[]): void {
-    this.#handler = handler;
+    this.#handoff.start(handler);
     this.#me = me;
     this.#workflowCommands = new Set(this.#o.workflowCommands ? workflowCommands : []);
   }
 
   /** Stops handing events over; resolves when the ones in flight are handed. */
-  async close(): Promise<void> {
-    this.#handler = undefined;
-    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    this.#drained = undefined;
+  close(): Promise<void> {
+    return this.#handoff.close();
   }
 
   /** Adds chatflow's listeners to a Bolt app (its own, or the host's in plugin mode). */
@@ -103,7 +101,7 @@ export class SlackReceiver {
 
   async #message(raw: unknown): Promise<void> {
     const me = this.#me;
-    if (!this.#handler || !me) return;
+    if (!this.#handoff.open || !me) return;
     const inbound = fromMessageEvent(raw, me);
     if (inbound.type === "ignored") return void this.#o.log.debug({ reason: inbound.reason }, "slack event ignored");
     const { address } = inbound.event;
@@ -207,16 +205,8 @@ export class SlackReceiver {
     await work;
   }
 
-  async #hand(event: InboundEvent): Promise<void> {
-    const handler = this.#handler;
-    if (!handler) return;
-    this.#inflight++;
-    try {
-      await handler(event);
-    } catch (error) {
-      this.#o.log.error({ err: error, eventId: event.id }, "inbound handler failed");
-    } finally {
-      if (--this.#inflight === 0) this.#drained?.();
-    }
+  #hand(event: InboundEvent): Promise<void> {
+    return this.#handoff.hand(event);
   }
+
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseHttpUrl } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Telegram's public Bot API server. */
@@ -140,16 +141,5 @@ export function checkToken(token: string): void {
 
 /** The API root without trailing slashes (grammy refuses one); undefined or empty → Telegram's server. */
 export function parseApiRoot(value: string | undefined, name: string): string {
-  const raw = value?.trim();
-  if (!raw) return DEFAULT_API_ROOT;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL such as http://localhost:8081 (a self-hosted Bot API server), got ${JSON.stringify(raw)}.`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`${name} must be an http(s) URL such as http://localhost:8081, got the protocol ${url.protocol}`);
-  }
-  return raw.replace(/\/+$/, "");
+  return parseHttpUrl(value, name, "http://localhost:8081 (a self-hosted Bot API server)")?.replace(/\/+$/, "") ?? DEFAULT_API_ROOT;
 }

@@ -36,6 +36,23 @@ export function parseSection<S extends z.ZodType>(schema: S, section: unknown, w
   return result.data;
 }
 
+/**
+ * An http(s) base URL from the environment (an API root, a proxy, a test server): the value
+ * trimmed, or undefined when unset or empty. Errors name the variable and show an example.
+ */
+export function parseHttpUrl(value: string | undefined, name: string, example: string): string | undefined {
+  const raw = value?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL such as ${example}, got ${JSON.stringify(raw)}.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`${name} must be an http(s) URL such as ${example}, got the protocol ${url.protocol}`);
+  return raw;
+}
+
 /** Validates a configuration object; `source` names where it came from in error messages. */
 export function parseConfig(input: unknown, source = "configuration"): Config {
   const result = configSchema.safeParse(input ?? {});
