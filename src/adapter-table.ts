@@ -35,6 +35,7 @@ export const ADAPTERS: Readonly<Record<string, AdapterRow>> = {
   console: { description: "the chat in this terminal", enabledByDefault: true, load: () => import("../adapters/console/index.ts") },
   telegram: { description: "Telegram, on grammY (TELEGRAM_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/telegram/index.ts") },
   slack: { description: "Slack, on Bolt (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)", enabledByDefault: false, load: () => import("../adapters/slack/index.ts") },
+  discord: { description: "Discord, on discord.js (DISCORD_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/discord/index.ts") },
 };
 
 export const ADAPTER_NAMES: readonly string[] = Object.keys(ADAPTERS);

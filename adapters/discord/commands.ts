@@ -30,6 +30,16 @@ export interface SlashCommand {
   integration_types: number[];
 }
 
+/** The engine's built-ins, for an adapter started without the engine's list (used on its own). */
+export const DEFAULT_COMMANDS: readonly CommandInfo[] = [
+  { name: "help", description: "what I can do", usage: "/help", kind: "builtin" },
+  { name: "new", description: "start a fresh session", usage: "/new", kind: "builtin" },
+  { name: "cancel", description: "cancel the current task", usage: "/cancel", kind: "builtin" },
+  { name: "status", description: "the current task: progress and what it waits for", usage: "/status", kind: "builtin" },
+  { name: "history", description: "the last messages of this session", usage: "/history [n]", kind: "builtin" },
+  { name: "tasks", description: "your recent tasks", usage: "/tasks", kind: "builtin" },
+];
+
 // Discord's rules for names and descriptions.
 const NAME = /^[-_\p{Ll}\p{Lo}\p{N}]{1,32}$/u;
 const DESCRIPTION_MAX = 100;

@@ -38,8 +38,9 @@ export interface DiscordAdapter extends Adapter {
 
 function ownClient(config: DiscordConfig, apiUrl: string): Client {
   return new Client({
-    // Slash commands and buttons need no privileged intent (no Message Content).
-    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.DirectMessages],
+    // No privileged intent: slash commands and buttons need none, DMs and messages that mention
+    // the bot carry their text without Message Content.
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.DirectMessages, GatewayIntentBits.GuildMessages],
     partials: [Partials.Channel],
     rest: { api: apiUrl, timeout: Math.round(config.requestTimeoutSeconds * 1000), retries: config.retries },
     // Nothing chatflow posts pings anyone, whatever the text.

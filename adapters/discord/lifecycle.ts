@@ -2,13 +2,13 @@ import { Events, Routes, type Client } from "discord.js";
 import type { AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
 import { ChatflowError, NetworkError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { slashCommands, type SlashCommand } from "./commands.ts";
+import { DEFAULT_COMMANDS, slashCommands, type SlashCommand } from "./commands.ts";
 import { API_URL_ENV, DEFAULT_API_URL, type DiscordConfig } from "./config.ts";
 import { toChatflowError } from "./errors.ts";
 import type { DiscordReceiver } from "./receiver.ts";
 
 /** The fields of an application command that bulk overwrite takes. */
-const WRITABLE = new Set(["name", "name_localizations", "description", "description_localizations", "options", "type", "default_member_permissions", "dm_permission", "nsfw", "contexts", "integration_types", "handler"]);
+const WRITABLE = new Set(["name", "name_localizations", "description", "description_localizations", "options", "type", "default_member_permissions", "contexts", "integration_types"]);
 
 /** Longest wait for the gateway's READY at start, in ms. */
 const READY_WITHIN_MS = 30_000;
@@ -47,7 +47,7 @@ export class DiscordLifecycle {
       this.#listening = true;
       if (!this.#o.plugin) await this.#login();
       else if (!client.isReady()) await this.#ready();
-      const { commands, skipped } = slashCommands(context?.commands ?? []);
+      const { commands, skipped } = slashCommands(context?.commands ?? DEFAULT_COMMANDS);
       if (skipped.length > 0) log.warn({ skipped }, "commands left out of Discord (names must be 1-32 lower-case letters, digits, - or _)");
       await this.#register(commands);
       receiver.open(handler, commands.map((c) => c.name));

@@ -47,7 +47,7 @@ export class DiscordOutbound {
     let last = "";
     for (const [index, part] of parts.entries()) {
       const key = message.key && index === parts.length - 1 ? message.key : undefined;
-      last = deferred ? await this.#viaInteraction(deferred, part, index === 0, address) : await this.#post(address, part, key);
+      last = deferred ? await this.#viaInteraction(deferred, part, index === 0, address) : await this.#post(address, part, key, message.taskId !== undefined);
     }
     if (message.review) this.#remember(last, message.review.data);
     return { id: last };
@@ -76,7 +76,7 @@ export class DiscordOutbound {
     } catch (error) {
       // An interaction response after its token expired can't be edited: post the state anew.
       if (!via && !isInteractionResponseGone(error)) throw toChatflowError(error, { action: "edit a message", channel: address.channel, token: this.#o.token });
-      return { id: await this.#post(address, part, undefined) };
+      return { id: await this.#post(address, part, undefined, true) };
     }
   }
 
@@ -102,15 +102,19 @@ export class DiscordOutbound {
     return sent.id;
   }
 
-  /** A channel message (or, where the channel is gone or closed to the bot, a DM to the person). */
-  async #post(address: Address, part: DiscordMessage, key: string | undefined): Promise<string> {
+  /**
+   * A channel message; for a task's message (`toPerson`), where the channel is gone or closed
+   * to the bot, a DM to the person instead. A scheduled post has no such fallback: it fails,
+   * and the scheduler pauses a schedule whose target is gone.
+   */
+  async #post(address: Address, part: DiscordMessage, key: string | undefined, toPerson: boolean): Promise<string> {
     const body = { ...part, ...(key ? { nonce: nonceOf(key), enforce_nonce: true } : {}) };
     try {
       const sent = (await this.#o.client.rest.post(Routes.channelMessages(address.channel), { body })) as { id: string };
       return sent.id;
     } catch (error) {
       const mapped = toChatflowError(error, { action: "post a message", channel: address.channel, token: this.#o.token });
-      if (address.direct || !/^\d+$/.test(address.user) || (mapped.code !== "permission" && mapped.code !== "not_found")) throw mapped;
+      if (!toPerson || address.direct || !/^\d+$/.test(address.user) || (mapped.code !== "permission" && mapped.code !== "not_found")) throw mapped;
       const dm = (await this.#call("open a DM", undefined, () => this.#o.client.rest.post(Routes.userChannels(), { body: { recipient_id: address.user } }))) as { id: string };
       const sent = (await this.#call("post in a DM", dm.id, () => this.#o.client.rest.post(Routes.channelMessages(dm.id), { body }))) as { id: string };
       return sent.id;

@@ -1,4 +1,4 @@
-import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type ModalSubmitInteraction } from "discord.js";
+import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type ModalSubmitInteraction } from "discord.js";
 import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
 import { Handoff } from "../../src/handoff.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -51,6 +51,27 @@ export class DiscordReceiver {
   /** Listens on the client (chatflow's own, or the host's in plugin mode). */
   listen(client: Client): void {
     client.on("interactionCreate", (interaction) => void this.#route(interaction).catch((error: unknown) => this.#o.log.warn({ err: error }, "discord interaction failed")));
+    client.on("messageCreate", (message) => void this.#message(message, client.user?.id).catch((error: unknown) => this.#o.log.warn({ err: error }, "discord message failed")));
+  }
+
+  /**
+   * A message: in a DM with the bot, the conversation (Discord gives DMs' text without the
+   * privileged Message Content intent); in a server channel, only one that mentions the bot
+   * (the mention removed). `/name args` is a command. Bots, the bot itself and system messages are ignored.
+   */
+  async #message(message: Message, botId: string | undefined): Promise<void> {
+    // Sharing a client (plugin mode), plain messages are the host's.
+    if (!this.#handoff.open || !botId || this.#o.plugin || message.author.bot || message.system) return;
+    const direct = !message.guildId;
+    const mention = new RegExp(`<@!?${botId}>`, "g");
+    if (!direct && !mention.test(message.content)) return;
+    const text = message.content.replace(mention, " ").replace(/\s{2,}/g, " ").trim();
+    const address: Address = { platform: "discord", channel: message.channelId, user: message.author.id, ...(direct ? { direct: true } : {}) };
+    const command = /^\/([a-z0-9_-]{1,32})(?:\s+([\s\S]*))?$/i.exec(text);
+    const event: InboundEvent = command
+      ? { kind: "command", id: message.id, address, raw: message.toJSON(), platformMessageId: message.id, name: command[1]!.toLowerCase(), args: (command[2] ?? "").trim() }
+      : { kind: "message", id: message.id, address, raw: message.toJSON(), platformMessageId: message.id, text };
+    await this.#hand(event);
   }
 
   /** A private notice: an ephemeral reply (flag 64) to the event's interaction. */

@@ -42,7 +42,7 @@ describe("chatflow start --adapter", () => {
     const dir = await emptyDir();
     const flag = run(["start", "--adapter", "telegram,slak"], dir);
     expect(await flag.exited).toBe(1);
-    expect(flag.output()).toContain('chatflow: Unknown adapter "slak" (from --adapter). Known adapters: console, telegram, slack.');
+    expect(flag.output()).toContain('chatflow: Unknown adapter "slak" (from --adapter). Known adapters: console, telegram, slack, discord.');
     const env = run(["start"], dir, { CHATFLOW_ADAPTERS: "nope" });
     expect(await env.exited).toBe(1);
     expect(env.output()).toContain('Unknown adapter "nope" (from CHATFLOW_ADAPTERS)');

@@ -9,7 +9,7 @@ const logger = silentLogger();
 
 describe("the adapter table", () => {
   it("knows every shipped adapter; the console runs by default, the others when enabled", async () => {
-    expect(ADAPTER_NAMES).toEqual(["console", "telegram", "slack"]);
+    expect(ADAPTER_NAMES).toEqual(["console", "telegram", "slack", "discord"]);
     expect(enabledAdapterNames(parseConfig({}))).toEqual(["console"]);
     // The documented default file enables the console only.
     expect(enabledAdapterNames(await loadConfig(undefined, {}))).toEqual(["console"]);
@@ -18,7 +18,7 @@ describe("the adapter table", () => {
 
   it("refuses a section of an unknown adapter, naming it and the known ones", async () => {
     const config = parseConfig({ adapters: { slak: { enabled: true } } });
-    await expect(createBot({ config, logger })).rejects.toThrow(new ConfigError('Unknown adapter "slak" (adapters.slak in the configuration). Known adapters: console, telegram, slack.'));
+    await expect(createBot({ config, logger })).rejects.toThrow(new ConfigError('Unknown adapter "slak" (adapters.slak in the configuration). Known adapters: console, telegram, slack, discord.'));
   });
 
   it("each adapter validates its own section, naming the field", async () => {
@@ -31,7 +31,7 @@ describe("the adapter table", () => {
 
   it("--adapter lists: comma lists and repeats, de-duplicated; unknown names refused with the list", () => {
     expect(parseAdapterList(["telegram,console", " Telegram "], "from --adapter")).toEqual(["telegram", "console"]);
-    expect(() => parseAdapterList(["discord"], "from --adapter")).toThrow('Unknown adapter "discord" (from --adapter). Known adapters: console, telegram, slack.');
+    expect(() => parseAdapterList(["matrix"], "from --adapter")).toThrow('Unknown adapter "matrix" (from --adapter). Known adapters: console, telegram, slack, discord.');
     expect(() => parseAdapterList([" , "], "from CHATFLOW_ADAPTERS")).toThrow(/No adapter named \(from CHATFLOW_ADAPTERS\)/);
   });
 

@@ -172,6 +172,8 @@ export class People {
     if (!gateway.session || (intents & wanted) === 0) return { messageId: message.id, channelId: channel.id, delivered: false };
     const mentionsBot = o.content.includes(`<@${identity.bot.id}>`);
     const payload = store.apiMessage(message, { gateway: true });
+    // Discord's MESSAGE_CREATE carries the channel's type; discord.js needs it to build an uncached DM channel.
+    payload.channel_type = channel.type;
     if (mentionsBot) payload.mentions = [store.apiUser(identity.bot)];
     if (channel.guildId && (intents & INTENTS.MessageContent) === 0 && !mentionsBot) payload.content = "";
     const { s } = gateway.dispatch("MESSAGE_CREATE", payload);
