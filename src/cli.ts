@@ -51,6 +51,14 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
       .finally(() => process.exit(code));
     return stopping;
   };
+  // An SDK that rejects inside its own handlers (discord.js on a malformed dispatch) must not
+  // take the bot down: log and go on. An exception nobody caught leaves unknown state: stop
+  // cleanly (tasks resume at the next start) and exit non-zero for the supervisor.
+  process.on("unhandledRejection", (reason) => bot.log.error({ err: reason }, "unhandled rejection (the bot goes on)"));
+  process.on("uncaughtException", (error) => {
+    bot.log.fatal({ err: error }, "uncaught exception; stopping");
+    void shutdown(1);
+  });
   // The first signal stops gracefully; a second one quits at once.
   const onSignal = (code: number) => () => (stopping ? process.exit(code) : void shutdown(code));
   process.on("SIGINT", onSignal(130));

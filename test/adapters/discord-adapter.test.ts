@@ -5,6 +5,7 @@ import { createBot } from "../../src/app.ts";
 import { AuthenticationError, ConfigError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
+import { ProcessErrors } from "../fakes/discord/process-errors.ts";
 import { startFakeDiscord } from "../fakes/discord/server.ts";
 import { discordAdapterFor, shown, startDiscordBot } from "./discord-setup.ts";
 import { cleanupList } from "./telegram-setup.ts";
@@ -100,4 +101,33 @@ describe("discord adapter as a plugin in an existing client", () => {
     await fake.waitUntil(() => fake.originalOf(again.interactionId)?.content === "pong", 5000, "their /ping after chatflow stopped");
     expect(fake.violations).toEqual([]);
   });
+});
+
+describe("discord adapter: faults", () => {
+  it("a 429 storm and a 5xx on posts: @discordjs/rest waits and retries, every message arrives once, in order", async () => {
+    const h = await startDiscordBot();
+    cleanup.add(() => h.stop());
+    const { fake } = h;
+    const where = { platform: "discord", channel: fake.channel.id, user: fake.alice.id };
+    fake.fail({ route: "POST /channels/:channel/messages", kind: "ratelimited", retryAfter: 0.3, times: 3 });
+    fake.fail({ route: "POST /channels/:channel/messages", kind: "server_error", status: 502, times: 1 });
+    for (const n of [1, 2, 3]) await h.adapter.send(where, { kind: "notice", text: `message ${n}` });
+    expect(fake.messages(fake.channel.id).map((m) => m.content)).toEqual(["message 1", "message 2", "message 3"]);
+    expect(fake.violations).toEqual([]);
+  }, 30_000);
+
+  it("a dropped gateway resumes; malformed interactions do not stop the bot", async () => {
+    const processErrors = new ProcessErrors().install();
+    cleanup.add(async () => processErrors.uninstall());
+    const h = await startDiscordBot();
+    cleanup.add(() => h.stop());
+    const { fake } = h;
+    fake.dropGateway();
+    await fake.waitForGateway({ resumes: 1, timeoutMs: 15_000 });
+    // discord.js throws inside its own gateway handler on this (an unhandled rejection the CLI logs).
+    fake.dispatch("INTERACTION_CREATE", { id: "1", type: 3, token: "x" });
+    await processErrors.take((error) => error instanceof TypeError);
+    const status = fake.slashCommand({ name: "status", user: fake.alice.id });
+    await fake.waitUntil(() => shown(fake.originalOf(status.interactionId)).startsWith("No task is running"), 10_000, "the /status answer after the resume");
+  }, 30_000);
 });
