@@ -6,6 +6,7 @@ import { runEngineBench } from "./engine.ts";
 import { machine } from "./machine.ts";
 import { runSchedulerBench } from "./scheduler.ts";
 import { runStoreBench } from "./store.ts";
+import { runDiscordBench } from "./discord.ts";
 import { runSlackBench } from "./slack.ts";
 import { runTelegramBench } from "./telegram.ts";
 
@@ -16,4 +17,5 @@ if (!only || only === "engine") results.engine = await runEngineBench();
 if (!only || only === "scheduler") results.scheduler = await runSchedulerBench();
 if (!only || only === "telegram") results.telegram = await runTelegramBench();
 if (!only || only === "slack") results.slack = await runSlackBench();
+if (!only || only === "discord") results.discord = await runDiscordBench();
 console.log(JSON.stringify(results, null, 2));
