@@ -103,6 +103,22 @@ describe("discord adapter as a plugin in an existing client", () => {
   });
 });
 
+describe("discord adapter: recall", () => {
+  it("finds a post again by the nonce of its key; a repeated post with the same key is the same message", async () => {
+    const h = await startDiscordBot();
+    cleanup.add(() => h.stop());
+    const { fake } = h;
+    const where = { platform: "discord", channel: fake.channel.id, user: "scheduler" };
+    const sent = await h.adapter.send(where, { kind: "notice", text: "Stand-up in 10 minutes", key: "sched:standup:1" });
+    expect(await h.adapter.recall!(where, "sched:standup:1")).toEqual({ id: sent.id });
+    expect(await h.adapter.recall!(where, "sched:standup:2")).toBeUndefined();
+    // Posting again with the same key (a retry after a crash) returns the first message (enforce_nonce).
+    const again = await h.adapter.send(where, { kind: "notice", text: "Stand-up in 10 minutes", key: "sched:standup:1" });
+    expect(again.id).toBe(sent.id);
+    expect(fake.messages(fake.channel.id).filter((m) => m.content === "Stand-up in 10 minutes")).toHaveLength(1);
+  });
+});
+
 describe("discord adapter: faults", () => {
   it("a 429 storm and a 5xx on posts: @discordjs/rest waits and retries, every message arrives once, in order", async () => {
     const h = await startDiscordBot();

@@ -90,3 +90,22 @@ describe("discord bot: beyond the 15-minute token", () => {
     expect(fake.callsOf("PATCH /webhooks/:app/:token/messages/@original", { all: true }).some((c) => c.status === 401)).toBe(true);
   });
 });
+
+describe("discord bot: free-text answers and stale buttons", () => {
+  it("a question without choices shows an Answer button whose modal answers it; a stale button is answered 'expired' privately", async () => {
+    const h = await bot();
+    const { fake } = h;
+    fake.slashCommand({ name: "demo", user: fake.alice.id, options: {} });
+    const question = await fake.waitUntil(() => fake.messages(fake.channel.id).find((m) => m.content === "What should I write about?"), 5000, "the free-text question");
+    expect(buttonsOf(question)).toEqual(["Answer"]);
+    await h.recorded(question.id);
+    const answer = fake.press({ user: fake.alice.id, messageId: question.id, label: "Answer" });
+    await fake.waitUntil(() => fake.modals.find((m) => m.interactionId === answer.interactionId), 5000, "the Answer modal");
+    fake.submitModal({ interaction: answer.interactionId, values: { answer: "a short summary of bats" } });
+    await fake.waitUntil(() => fake.messages(fake.channel.id).find((m) => m.content.startsWith("Publish this draft?")), 5000, "the review after the answer");
+
+    const stale = await h.adapter.send({ platform: "discord", channel: fake.channel.id, user: fake.alice.id }, { kind: "question", text: "An old question", actions: [{ id: "cf:t-gone:tok:0", label: "Yes", role: "choice" }] });
+    fake.press({ user: fake.bob.id, messageId: stale.id, label: "Yes" });
+    await fake.waitUntil(() => fake.ephemerals(fake.bob.id).some((m) => /expired/.test(m.content)), 5000, "the expired notice");
+  });
+});
