@@ -1,4 +1,3 @@
-import { fork, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { startFakeDiscord, type FakeDiscord } from "../fakes/discord/server.ts";
 import { shown } from "./discord-setup.ts";
+import { spawnWorker, type Worker } from "./fixtures/spawn-worker.ts";
 import { cleanupList } from "./telegram-setup.ts";
 
 /**
@@ -17,20 +17,8 @@ const worker = fileURLToPath(new URL("./fixtures/discord-worker.ts", import.meta
 const cleanup = cleanupList();
 afterEach(() => cleanup.run());
 
-function spawn(fake: FakeDiscord, dir: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<unknown> } {
-  const env = { ...process.env, CRASH_DIR: dir, DISCORD_BOT_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DISCORD_GUILD_ID: fake.guild.id };
-  const child = fork(worker, [], { execArgv: ["--import", "tsx"], env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.on("message", (message) => (message as { type?: string }).type === "ready" && resolve());
-    child.on("exit", (code, signal) => reject(new Error(`the worker exited before it was ready (${code ?? signal})`)));
-  });
-  ready.catch(() => undefined);
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  cleanup.add(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await exited;
-  });
-  return { child, ready, exited };
+function spawn(fake: FakeDiscord, dir: string): Worker {
+  return spawnWorker(worker, { CRASH_DIR: dir, DISCORD_BOT_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DISCORD_GUILD_ID: fake.guild.id }, (fn) => cleanup.add(fn));
 }
 
 describe("discord: SIGKILL mid-task", () => {

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { waitForCondition } from "../wait.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { guildCreatePayload, INTENTS, readyPayload } from "./dispatches.ts";
@@ -348,32 +349,7 @@ export class FakeDiscord {
 
   /** Resolves once `condition` returns something other than undefined/false; a timeout error lists the recent calls. */
   waitUntil<T>(condition: () => T | undefined | false, timeoutMs = 5000, what = "the condition"): Promise<T> {
-    const check = (): T | undefined => {
-      const value = condition();
-      return value === undefined || value === false ? undefined : value;
-    };
-    const ready = check();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise<T>((resolve, reject) => {
-      const onChange = () => {
-        const value = check();
-        if (value === undefined) return;
-        cleanup();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}. ${this.#summary()}`));
-      }, timeoutMs);
-      // Also polled: the condition may depend on the app's side.
-      const poll = setInterval(onChange, 10);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#events.off("change", onChange);
-      };
-      this.#events.on("change", onChange);
-    });
+    return waitForCondition(this.#events, condition, timeoutMs, what, () => this.#summary());
   }
 
   #summary(): string {

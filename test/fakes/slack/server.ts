@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { waitForCondition } from "../wait.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Failures, type FailureAnswer, type FailureRule, type RateLimit } from "./failures.ts";
@@ -283,32 +284,7 @@ export class FakeSlack {
 
   /** Resolves once `condition` returns something other than undefined/false. */
   waitUntil<T>(condition: () => T | undefined | false, timeoutMs = 5000, what = "the condition"): Promise<T> {
-    const check = (): T | undefined => {
-      const value = condition();
-      return value === undefined || value === false ? undefined : value;
-    };
-    const ready = check();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise<T>((resolve, reject) => {
-      const onChange = () => {
-        const value = check();
-        if (value === undefined) return;
-        cleanup();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}. ${this.#summary()}`));
-      }, timeoutMs);
-      // Also polled: the condition may depend on the app's side.
-      const poll = setInterval(onChange, 10);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#events.off("change", onChange);
-      };
-      this.#events.on("change", onChange);
-    });
+    return waitForCondition(this.#events, condition, timeoutMs, what, () => this.#summary());
   }
   /** The first call (from all recorded so far) matching. */
   waitForCall(match: (call: RecordedCall) => boolean, timeoutMs = 5000): Promise<RecordedCall> {

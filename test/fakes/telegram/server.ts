@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { waitForCondition } from "../wait.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describeCall, failureAnswer, NOT_MODIFIED, now, readBody, send, type FailureRule, type FakeMessage, type Json, type RecordedCall } from "./protocol.ts";
@@ -203,32 +204,7 @@ export class FakeTelegram {
   }
 
   #waitFor<T>(condition: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-    const check = (): T | undefined => {
-      const value = condition();
-      return value === undefined || value === false ? undefined : value;
-    };
-    const ready = check();
-    if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise<T>((resolve, reject) => {
-      const onChange = () => {
-        const value = check();
-        if (value === undefined) return;
-        cleanup();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}. Calls: ${this.calls.map(describeCall).join(" ")}`));
-      }, timeoutMs);
-      // Also polled: the condition may depend on the client's side (events it handled).
-      const poll = setInterval(onChange, 10);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#events.off("change", onChange);
-      };
-      this.#events.on("change", onChange);
-    });
+    return waitForCondition(this.#events, condition, timeoutMs, what, () => `Calls: ${this.calls.map(describeCall).join(" ")}`);
   }
 
   // ---- the server ---------------------------------------------------------------------
