@@ -55,11 +55,16 @@ export class DiscordOutbound {
 
   /**
    * Edits a message: through its interaction while the token lives, else through the channel.
-   * When neither works any more (the token expired on an interaction response, 50027), the new
-   * state is posted as a channel message and its id returned: the engine edits that one next.
+   * When neither works any more (the token expired on an interaction response, 50027; the
+   * channel closed to the bot), the new state is posted anew (in the channel, or a DM) and its
+   * id returned: the engine edits that one next. A message in a DM the adapter fell back to
+   * has the id `<dm channel>/<message>`.
    */
   async edit(address: Address, messageId: string, message: OutboundMessage): Promise<void | SentMessage> {
-    if (!/^\d+$/.test(messageId)) throw new NotFoundError(`"${messageId}" is not a Discord message id.`);
+    const match = /^(?:(\d+)\/)?(\d+)$/.exec(messageId);
+    if (!match) throw new NotFoundError(`"${messageId}" is not a Discord message id.`);
+    const channel = match[1] ?? address.channel;
+    messageId = match[2]!;
     const part = renderEdit(message, this.#encode);
     const via = this.#o.interactions.editable(messageId);
     if (via) {
@@ -72,10 +77,12 @@ export class DiscordOutbound {
       }
     }
     try {
-      await this.#o.client.rest.patch(Routes.channelMessage(address.channel, messageId), { body: part });
+      await this.#o.client.rest.patch(Routes.channelMessage(channel, messageId), { body: part });
     } catch (error) {
-      // An interaction response after its token expired can't be edited: post the state anew.
-      if (!via && !isInteractionResponseGone(error)) throw toChatflowError(error, { action: "edit a message", channel: address.channel, token: this.#o.token });
+      // Not editable any more (an interaction response whose token expired, a channel closed to
+      // the bot): post the state anew, where the person can still see it.
+      const mapped = toChatflowError(error, { action: "edit a message", channel, token: this.#o.token });
+      if (!via && !isInteractionResponseGone(error) && mapped.code !== "permission") throw mapped;
       return { id: await this.#post(address, part, undefined, true) };
     }
   }
@@ -117,7 +124,8 @@ export class DiscordOutbound {
       if (!toPerson || address.direct || !/^\d+$/.test(address.user) || (mapped.code !== "permission" && mapped.code !== "not_found")) throw mapped;
       const dm = (await this.#call("open a DM", undefined, () => this.#o.client.rest.post(Routes.userChannels(), { body: { recipient_id: address.user } }))) as { id: string };
       const sent = (await this.#call("post in a DM", dm.id, () => this.#o.client.rest.post(Routes.channelMessages(dm.id), { body }))) as { id: string };
-      return sent.id;
+      // The DM's channel travels with the id, so later edits find the message.
+      return `${dm.id}/${sent.id}`;
     }
   }
 

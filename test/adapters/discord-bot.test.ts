@@ -109,3 +109,25 @@ describe("discord bot: free-text answers and stale buttons", () => {
     await fake.waitUntil(() => fake.ephemerals(fake.bob.id).some((m) => /expired/.test(m.content)), 5000, "the expired notice");
   });
 });
+
+describe("discord bot: a channel closed to the bot", () => {
+  it("after the token expired and the channel closed, the task goes on in a DM with the person: status, question, result", async () => {
+    // Steps long enough that the channel closes before the question is posted.
+    const h = await bot({ config: { workflows: { demo: { stepDelayMs: 1500 } } } });
+    const { fake } = h;
+    const { interactionId } = fake.slashCommand({ name: "demo", user: fake.alice.id, options: { text: "tell me about owls" } });
+    await fake.waitUntil(() => /· demo\*\*/.test(shown(fake.originalOf(interactionId))), 5000, "the status in the original response");
+    fake.options.tokenLifetimeMs = 1;
+    fake.missingAccess.add(fake.channel.id);
+    const dm = fake.dmChannel(fake.alice.id);
+    const question = await fake.waitUntil(() => fake.messages(dm.id).find((m) => m.content === "Which kind of answer do you want?"), 10_000, "the question in the DM");
+    await fake.waitUntil(() => fake.messages(dm.id).some((m) => /· demo\*\*/.test(shown(m))), 10_000, "the status in the DM");
+    fake.press({ user: fake.alice.id, messageId: question.id, label: "Short summary" });
+    const review = await fake.waitUntil(() => fake.messages(dm.id).find((m) => m.content.startsWith("Publish this draft?")), 10_000, "the review in the DM");
+    fake.press({ user: fake.alice.id, messageId: review.id, label: "Approve" });
+    await fake.waitUntil(() => fake.messages(dm.id).some((m) => m.content.includes("the essentials in three points")), 15_000, "the result in the DM");
+    await fake.waitUntil(() => fake.messages(dm.id).filter((m) => /· demo\*\*/.test(shown(m))).at(-1)?.content.startsWith("**Done · demo**"), 10_000, "the final status in the DM");
+    // One status message in the DM, edited in place there.
+    expect(fake.messages(dm.id).filter((m) => /· demo\*\*/.test(shown(m)))).toHaveLength(1);
+  });
+});
