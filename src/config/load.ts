@@ -55,6 +55,9 @@ export function parseHttpUrl(value: string | undefined, name: string, example: s
 
 /** Validates a configuration object; `source` names where it came from in error messages. */
 export function parseConfig(input: unknown, source = "configuration"): Config {
+  const llm = (input as { llm?: unknown } | null | undefined)?.llm;
+  const secret = llm && typeof llm === "object" ? ["apiKey", "api_key", "key", "token"].find((key) => key in llm) : undefined;
+  if (secret) throw new ConfigError(`Invalid configuration in ${source}:\n  llm.${secret}: secrets never go in the configuration file; remove it and set LLM_API_KEY in the environment.`);
   const result = configSchema.safeParse(input ?? {});
   if (!result.success) {
     throw new ConfigError(`Invalid configuration in ${source}:\n${describeIssues(result.error.issues)}`);

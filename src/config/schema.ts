@@ -117,6 +117,31 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * The LLM behind the assistant workflow: any OpenAI-compatible chat-completions API
+     * (SiliconFlow, OpenAI, Ollama, vLLM…). The key comes from LLM_API_KEY, never from this file.
+     */
+    llm: z
+      .object({
+        /** The API's base URL, e.g. `https://api.siliconflow.cn/v1`, `http://localhost:11434/v1` (Ollama). */
+        baseURL: z.url({ protocol: /^https?$/, error: "expected an http(s) URL, e.g. https://api.openai.com/v1" }).optional(),
+        /** The model id, e.g. `Qwen/Qwen2.5-7B-Instruct`, `gpt-4o-mini`, `llama3.1`. The assistant is off without it. */
+        model: z.string().min(1).optional(),
+        /** Sampling temperature, 0-2. Default 0.7. */
+        temperature: z.number().min(0).max(2).default(0.7),
+        /** Longest answer, in tokens. Default 1024. */
+        maxTokens: z.number().int().positive().default(1024),
+        /** The system prompt the model gets before the conversation. */
+        systemPrompt: z.string().default("You are a helpful assistant in a chat. Answer clearly and briefly. Ask the person when you need a detail you can't infer."),
+        /** Longest time one model call may take, in s. Default 60. */
+        timeoutSeconds: z.number().positive().default(60),
+        /** The conversation sent to the model is cut to about this many tokens (newest kept). Default 8000. */
+        maxContextTokens: z.number().int().positive().default(8000),
+        /** Most model calls in one answer (tool calls and their results included). Default 5. */
+        maxSteps: z.number().int().min(1).max(20).default(5),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
