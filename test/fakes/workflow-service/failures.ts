@@ -1,0 +1,45 @@
+import type { Route } from "./protocol.ts";
+
+/**
+ * Failure injection. A failing request is answered (or not) before the fake handles it: the run
+ * is not created, polled, resumed or cancelled, and the request is recorded with its `failure`.
+ */
+
+/**
+ * `unreachable`: the socket is destroyed without an answer (the client sees a network error);
+ * `status`: that HTTP status (default 500) with `{error: "injected <status>"}`;
+ * `malformed`: the route's success status (201/200/202) with a body that is not valid JSON.
+ */
+export type FailureKind = "unreachable" | "status" | "malformed";
+
+export interface FailureRule {
+  /** Which route fails, or `*` for all. */
+  route: Route | "*";
+  kind: FailureKind;
+  /** For `status`: the HTTP status (default 500). */
+  status?: number;
+  /** Fail this many matching requests (default 1; `Infinity` until `clearFailures()`). */
+  times?: number;
+  /** Only requests about this run. */
+  runId?: string;
+}
+
+export class Failures {
+  #rules: Array<FailureRule & { left: number }> = [];
+
+  add(rule: FailureRule): void {
+    this.#rules.push({ ...rule, left: rule.times ?? 1 });
+  }
+
+  clear(): void {
+    this.#rules = [];
+  }
+
+  /** The rule this request fails by, if any (consumes one use). */
+  take(route: Route | undefined, runId: string | undefined): FailureRule | undefined {
+    const rule = this.#rules.find((r) => r.left > 0 && (r.route === "*" || r.route === route) && (r.runId === undefined || r.runId === runId));
+    if (!rule) return undefined;
+    rule.left--;
+    return rule;
+  }
+}
