@@ -4,7 +4,7 @@ import type { Logger } from "../logger.ts";
 import type { Message } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import type { JournalEntry, PendingWait, Task } from "../store/records.ts";
-import type { AskOptions, ReviewOptions, ReviewVerdict, StepOptions, WorkflowContext } from "./workflow.ts";
+import type { AskOptions, ReviewOptions, ReviewVerdict, StepOptions, StreamedText, WorkflowContext } from "./workflow.ts";
 
 /**
  * Thrown by `ask`/`review` when the answer isn't there yet: the run unwinds and the task
@@ -31,6 +31,8 @@ export interface ContextDeps {
   progress(percent: number, step?: string): Promise<void>;
   /** Parks the task on `wait`: stores it and posts the question. */
   park(wait: Omit<PendingWait, "token" | "askedAt">): Promise<void>;
+  /** A message that grows as text arrives, remembered under `key`. */
+  openStream(key: string): StreamedText;
 }
 
 /** Builds the `ctx` of one run of a workflow. */
@@ -100,6 +102,10 @@ export function createContext(deps: ContextDeps): WorkflowContext {
       const choices = options?.choices?.filter((choice) => choice.trim() !== "");
       await deps.park({ kind: "ask", key, question, ...(choices && choices.length > 0 ? { choices } : {}) });
       throw new ParkSignal();
+    },
+
+    stream(name: string): StreamedText {
+      return deps.openStream(nextKey(`stream:${name}`));
     },
 
     async review(question: string, options: ReviewOptions): Promise<ReviewVerdict> {

@@ -12,6 +12,7 @@ import { questionMessage } from "./actions.ts";
 import { createContext, ParkSignal } from "./context.ts";
 import { SessionLanes } from "./lanes.ts";
 import { StatusMessages } from "./status-message.ts";
+import { StreamedMessage } from "./streamed-message.ts";
 import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
 
@@ -323,6 +324,7 @@ export class TaskRunner {
         park: async (wait) => {
           task = await this.#park(task, wait, started);
         },
+        openStream: (key) => new StreamedMessage({ store, delivery: this.#o.delivery, log, taskId, address: task.address, key }),
       });
       const result = await workflow.run(ctx, task.input as never);
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -423,10 +425,11 @@ export class TaskRunner {
   async #complete(task: Task, result: TaskResult): Promise<void> {
     const { store, delivery } = this.#o;
     const clean: TaskResult = { text: String(result?.text ?? ""), ...(result?.links?.length ? { links: result.links } : {}) };
+    const shownIn = (result as { shownIn?: unknown } | undefined)?.shownIn;
     // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
     // The final status comes last (see #finish): "done" is never shown for a task a crash could still resume.
     const outbox = await store.getOutbox(task.id);
-    let messageId = outbox.get("result")?.messageId;
+    let messageId = outbox.get("result")?.messageId ?? (Array.isArray(shownIn) && shownIn.length > 0 ? String(shownIn.at(-1)) : undefined);
     if (!messageId) {
       const sent = await delivery.send(task.address, { kind: "result", taskId: task.id, text: clean.text, ...(clean.links ? { links: clean.links } : {}) });
       messageId = sent.id;

@@ -21,6 +21,16 @@ export interface ReviewOptions {
   data: string;
 }
 
+/** A message that grows as text arrives (see `WorkflowContext.stream`). */
+export interface StreamedText {
+  /** Shows the text so far (the whole of it, not a delta), at the adapter's pace. */
+  show(text: string): void;
+  /** The text so far. */
+  readonly text: string;
+  /** Shows the whole text (`text`, or the last shown); resolves with the ids of the messages that show it. */
+  finish(text?: string): Promise<string[]>;
+}
+
 export interface StepOptions {
   /** Retries when the step throws a retryable error; default from `tasks.stepRetries`. */
   retries?: number;
@@ -55,11 +65,24 @@ export interface WorkflowContext {
   ask(question: string, options?: AskOptions): Promise<string>;
   /** Asks the person to approve, reject or edit a draft, and waits for the verdict. */
   review(question: string, options: ReviewOptions): Promise<ReviewVerdict>;
+  /**
+   * A message that grows as text arrives (a streamed answer), edited at the adapter's rate and
+   * continued in a next message when it outgrows one. Its messages are remembered under
+   * `name` (plus an occurrence counter): a run replayed after a restart edits the same
+   * messages again instead of posting new ones. Open it before the `step` that produces the
+   * text, so a retried step shows into the same messages.
+   */
+  stream(name: string): StreamedText;
 }
 
 export interface WorkflowResult {
   text: string;
   links?: Link[];
+  /**
+   * The ids of messages that already show `text` (a streamed answer, see `ctx.stream`): the
+   * result enters history without being posted again.
+   */
+  shownIn?: string[];
 }
 
 /** What started a task: the text of the message or the command's arguments. */
