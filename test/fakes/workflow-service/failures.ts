@@ -1,16 +1,20 @@
 import type { Route } from "./protocol.ts";
 
 /**
- * Failure injection. A failing request is answered (or not) before the fake handles it: the run
- * is not created, polled, resumed or cancelled, and the request is recorded with its `failure`.
+ * Failure injection. Except for `lost` and `slow`, a failing request is answered (or not) before
+ * the fake handles it: the run is not created, polled, resumed or cancelled. Each such request is
+ * recorded with its `failure`.
  */
 
 /**
- * `unreachable`: the socket is destroyed without an answer (the client sees a network error);
- * `status`: that HTTP status (default 500) with `{error: "injected <status>"}`;
- * `malformed`: the route's success status (201/200/202) with a body that is not valid JSON.
+ * `unreachable`: the socket is destroyed without an answer, nothing handled (the client sees a
+ * network error); `status`: that HTTP status (default 500) with `{error: "injected <status>"}`,
+ * nothing handled; `malformed`: the route's success status (201/200/202) with a body that is not
+ * valid JSON, nothing handled; `lost`: handled as usual (the run is created, resumed...), then the
+ * socket is destroyed instead of answering (a retry then meets the changed state); `slow`:
+ * handled and answered after `delayMs` (for client timeouts).
  */
-export type FailureKind = "unreachable" | "status" | "malformed";
+export type FailureKind = "unreachable" | "status" | "malformed" | "lost" | "slow";
 
 export interface FailureRule {
   /** Which route fails, or `*` for all. */
@@ -18,6 +22,8 @@ export interface FailureRule {
   kind: FailureKind;
   /** For `status`: the HTTP status (default 500). */
   status?: number;
+  /** For `slow`: how long before handling (default 1000 ms). */
+  delayMs?: number;
   /** Fail this many matching requests (default 1; `Infinity` until `clearFailures()`). */
   times?: number;
   /** Only requests about this run. */
@@ -28,6 +34,8 @@ export class Failures {
   #rules: Array<FailureRule & { left: number }> = [];
 
   add(rule: FailureRule): void {
+    if (!["create", "get", "resume", "cancel", "*"].includes(rule.route)) throw new Error(`fail: unknown route "${rule.route}" (create, get, resume, cancel or *)`);
+    if (!["unreachable", "status", "malformed", "lost", "slow"].includes(rule.kind)) throw new Error(`fail: unknown kind "${rule.kind}"`);
     this.#rules.push({ ...rule, left: rule.times ?? 1 });
   }
 

@@ -135,6 +135,7 @@ describe("fake workflow service", () => {
 
     fake.forget(id);
     expect((await poll(fake, id)).status).toBe(404);
+    expect((await fetch(`${fake.url}/runs/${id}`, { method: "DELETE" })).status).toBe(404);
 
     expect(fake.violations).toEqual([
       "GET /runs/run-999: unknown run run-999",
@@ -143,7 +144,9 @@ describe("fake workflow service", () => {
       'POST /runs: "input" is missing',
       "POST /runs: body is not valid JSON",
       `POST /runs/${id}/resume: body must be {answer: string}`,
+      `DELETE /runs/${id}: no such route in the contract`,
     ]);
+    expect(() => fake!.fail({ route: "poll" as "get", kind: "status" })).toThrow(/unknown route "poll"/);
   });
 
   it("injects 500/503, unreachable and malformed JSON, then serves normally", async () => {
@@ -170,6 +173,27 @@ describe("fake workflow service", () => {
     await expect(bad.json()).rejects.toThrow(SyntaxError);
     expect((await poll(fake, id)).state).toEqual({ status: "running" });
     expect(fake.violations).toEqual([]);
+  });
+
+  it("loses the answer of a handled request, and answers slowly when asked", async () => {
+    fake = await startFakeWorkflowService({ script: [{ interrupt: { question: "Name?" } }, { result: { text: "Hi {answer}" } }] });
+    fake.fail({ route: "create", kind: "lost" });
+    await expect(fetch(`${fake.url}/runs`, body({ input: "a", session: "s", user: "u" }))).rejects.toThrow();
+    expect(fake.runs).toHaveLength(1); // created, though the client never heard
+    const id = fake.runs[0]!.id;
+    fake.advance(id);
+
+    fake.fail({ route: "resume", kind: "lost" });
+    await expect(resume(fake, id, "Ada")).rejects.toThrow();
+    expect(fake.run(id)).toMatchObject({ status: "completed", answers: ["Ada"] });
+    expect((await resume(fake, id, "Ada")).status).toBe(409); // the client's retry
+    expect(fake.violations).toEqual([]); // a retry of the accepted answer is no violation...
+    expect((await resume(fake, id, "Bob")).status).toBe(409);
+    expect(fake.violations).toEqual([`POST /runs/${id}/resume: resume while completed`]); // ...another answer is
+
+    fake.fail({ route: "get", kind: "slow", delayMs: 300 });
+    await expect(fetch(`${fake.url}/runs/${id}`, { signal: AbortSignal.timeout(20) })).rejects.toThrow();
+    expect((await poll(fake, id)).state).toMatchObject({ status: "completed", result: { text: "Hi Ada" } });
   });
 
   it("requires credentials when configured (401 without), and never records them", async () => {

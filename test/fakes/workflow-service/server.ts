@@ -255,15 +255,24 @@ export class FakeWorkflowService {
     if (parsed.body !== undefined) record.body = parsed.body;
     else if (parsed.invalid !== undefined) record.body = parsed.invalid;
     this.requests.push(record);
+    const failure = this.#failures.take(target?.route, target?.runId);
+    if (failure) record.failure = failure.kind;
+    if (failure?.kind === "slow") {
+      await new Promise((resolve) => setTimeout(resolve, failure.delayMs ?? 1000));
+      if (res.destroyed) return void (record.status = 0);
+    }
     const answer = (status: number, payload?: unknown) => {
-      record.status = status;
-      send(res, status, payload);
+      if (failure?.kind === "lost") {
+        record.status = 0;
+        req.socket.destroy();
+      } else {
+        record.status = status;
+        send(res, status, payload);
+      }
       this.#events.emit("change");
     };
 
-    const failure = this.#failures.take(target?.route, target?.runId);
-    if (failure) {
-      record.failure = failure.kind;
+    if (failure && failure.kind !== "slow" && failure.kind !== "lost") {
       if (failure.kind === "unreachable") {
         record.status = 0;
         req.socket.destroy();
@@ -326,7 +335,10 @@ export class FakeWorkflowService {
           return answer(400, { error: problems.join("; ") });
         }
         if (run.status !== "interrupted") {
-          this.#violation(`POST ${path}: resume while ${run.status}${run.cancelled ? " (cancelled)" : ""}`);
+          // Repeating the answer the run last accepted is a retry after a lost response: 409, but no violation.
+          const answer_ = (parsed.body as { answer: string }).answer;
+          const retry = run.answers.length > 0 && run.answers.at(-1) === answer_ && !run.cancelled;
+          if (!retry) this.#violation(`POST ${path}: resume while ${run.status}${run.cancelled ? " (cancelled)" : ""}`);
           return answer(409, { error: `run ${runId} is ${run.status}, not interrupted` });
         }
         this.#runs.resume(run, (parsed.body as { answer: string }).answer);
