@@ -185,6 +185,15 @@ describe("cancel and timeouts", () => {
 });
 
 describe("violations", () => {
+  it("a script entry that throws is answered 500 and recorded", async () => {
+    fake.script(() => {
+      throw new Error("boom");
+    });
+    const error = await generateText({ model: provider().chatModel("fake-model"), prompt: "hi", maxRetries: 0 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ statusCode: 500 });
+    expect(fake.violations).toEqual(["#1: fake: a script entry threw: boom"]);
+  });
+
   it("records requests that don't fit the chat-completions shape and answers 400", async () => {
     const post = (body: unknown) => fetch(`${fake.baseURL}/chat/completions`, { method: "POST", headers: { Authorization: `Bearer ${fake.apiKey}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
     expect((await post({ messages: [{ role: "user", content: "hi" }] })).status).toBe(400);

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { waitForCondition } from "../wait.ts";
 import { play } from "./answer.ts";
 import { checkRequest, describeRequest, errorBody, readBody, send, toolsOf, type ChatMessage, type Json, type RecordedRequest } from "./protocol.ts";
-import { echo, Script, type ScriptEntry } from "./script.ts";
+import { echo, Script, type Reply, type ScriptEntry } from "./script.ts";
 
 /**
  * A fake OpenAI-compatible chat-completions server for tests: node:http on 127.0.0.1, port 0.
@@ -155,7 +155,13 @@ export class FakeLlm {
     if (!this.models.has(model)) return reject(404, "model", errorBody(`The model \`${model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"));
     if (this.forbidden.has(model) || this.forbidden.has("*")) return reject(403, "forbidden", errorBody(`You are not allowed to sample from this model (${model}).`, "invalid_request_error", "insufficient_permissions"));
     changed();
-    const reply = await this.#script.next(record);
+    let reply: Reply;
+    try {
+      reply = await this.#script.next(record);
+    } catch (error) {
+      this.violations.push(`#${record.n}: fake: a script entry threw: ${(error as Error).message}`);
+      reply = { status: 500, message: `The fake's script entry threw: ${(error as Error).message}` };
+    }
     const ids = { id: `chatcmpl-fake${record.n}`, created: Math.floor(Date.now() / 1000), model };
     await play(reply, { res, record, start, ids, callId: () => `call_${++this.#calls}`, changed });
     changed();
