@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createBot, type Bot } from "../../src/app.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import { silentLogger } from "../../src/logger.ts";
+import type { Address } from "../../src/model.ts";
+import { createMemoryStore } from "../../src/store/memory.ts";
+import { createRecordingAdapter, type RecordingAdapter } from "../../src/testing/recording-adapter.ts";
+import { createAssistantWorkflow } from "../../src/workflows/assistant/index.ts";
+import { startFakeLlm, type FakeLlm } from "../fakes/llm/server.ts";
+
+/** The assistant workflow through the engine (recording adapter), against the fake OpenAI-compatible server. */
+const stops: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+const address: Address = { platform: "test", channel: "c1", user: "alice", direct: true };
+let events = 0;
+
+async function start(fake: FakeLlm | undefined): Promise<{ bot: Bot; adapter: RecordingAdapter; say(text: string): Promise<void> }> {
+  const config = parseConfig({
+    tasks: { retryBaseMs: 1, stepRetries: 0 },
+    routes: { default: { message: "assistant", commands: { ask: "assistant" } } },
+    ...(fake ? { llm: { baseURL: fake.baseURL, model: fake.model, systemPrompt: "Be brief." } } : {}),
+  });
+  const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 20 } });
+  const env = fake ? { LLM_API_KEY: fake.apiKey } : {};
+  const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config, env)], logger: silentLogger() });
+  await bot.start();
+  stops.push(() => bot.stop());
+  return { bot, adapter, say: (text) => adapter.deliver({ kind: "message", id: `e${++events}`, address, text }) };
+}
+
+async function llm(): Promise<FakeLlm> {
+  const fake = await startFakeLlm();
+  stops.push(() => fake.close());
+  return fake;
+}
+
+/** The text a message shows now (its last edit). */
+function shownNow(adapter: RecordingAdapter, id: string): string {
+  return adapter.edits.filter((e) => e.messageId === id).at(-1)?.message.text ?? adapter.sent.find((s) => s.id === id)!.message.text;
+}
+
+describe("the assistant", () => {
+  it("streams its answer into one message, sends the history with roles, and keeps the answer in history", async () => {
+    const fake = await llm();
+    const t = await start(fake);
+    fake.script({ text: "Paris is the capital of France." });
+    await t.say("What is the capital of France?");
+    const reply = await t.adapter.waitFor((m) => m.kind === "reply" && m.taskId !== undefined);
+    await fake.waitUntil(() => shownNow(t.adapter, reply.id) === "Paris is the capital of France.", 5000, "the whole answer shown");
+    fake.script({ text: "Rome." });
+    await t.say("And Italy?");
+    const rome = await t.adapter.waitFor((m) => m.kind === "reply" && m.text.startsWith("Rome"));
+    await fake.waitUntil(() => shownNow(t.adapter, rome.id) === "Rome.", 5000, "the second answer");
+    const second = fake.completions.at(-1)!;
+    expect(second.messages.map((m) => [m.role, m.content])).toEqual([
+      ["system", "Be brief."],
+      ["user", "What is the capital of France?"],
+      ["assistant", "Paris is the capital of France."],
+      ["user", "And Italy?"],
+    ]);
+    expect(t.adapter.sent.filter((s) => s.message.kind === "result")).toEqual([]);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it("a clarifying question from the model (ask_user) parks the task; the answer goes back to the model as the tool's result", async () => {
+    const fake = await llm();
+    const t = await start(fake);
+    fake.script({ toolCalls: [{ name: "ask_user", arguments: { question: "Which city?", choices: ["Paris", "Rome"] } }] }, (request) => {
+      const result = request.messages.find((m) => m.role === "tool");
+      return { text: `You picked ${String(result?.content)}.` };
+    });
+    await t.say("Tell me about a city");
+    const question = await t.adapter.waitFor((m) => m.kind === "question" && m.text === "Which city?");
+    expect(question.message.actions?.filter((a) => a.role === "choice").map((a) => a.label)).toEqual(["Paris", "Rome"]);
+    await t.adapter.deliver({ kind: "action", id: `e${++events}`, address, actionId: question.message.actions![1]!.id });
+    const answer = await t.adapter.waitFor((m) => m.kind === "reply" && m.text.startsWith("You"));
+    await fake.waitUntil(() => shownNow(t.adapter, answer.id) === "You picked Rome.", 5000, "the answer after the tool result");
+    const tool = fake.completions.at(-1)!.messages.find((m) => m.role === "tool");
+    expect(tool).toMatchObject({ tool_call_id: expect.any(String), content: "Rome" });
+  });
+
+  it("without configuration, says what to set (LLM_API_KEY, llm.baseURL, llm.model)", async () => {
+    const t = await start(undefined);
+    await t.say("hello?");
+    const reply = await t.adapter.waitFor((m) => m.kind === "result");
+    expect(reply.message.text).toMatch(/^The assistant needs a model to talk to\. Set LLM_API_KEY .*llm\.baseURL .*llm\.model/);
+  });
+});
