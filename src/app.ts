@@ -16,6 +16,9 @@ import { Answers } from "./tasks/answers.ts";
 import { TaskRunner } from "./tasks/runner.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
+import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
+import { llmConfigured } from "./workflows/assistant/provider.ts";
+import { createRemoteWorkflow, type RemoteWorkflowOptions } from "./workflows/remote/index.ts";
 import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
@@ -67,6 +70,24 @@ async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
   return createLowdbStore({ dir: path.resolve(config.store.dir), logger: log });
 }
 
+/** With the assistant configured, plain messages routed to the demo go to the assistant instead. */
+function withAssistantRoutes(config: Config, env: NodeJS.ProcessEnv): Config {
+  if (!llmConfigured(config, env)) return config;
+  const routes = Object.fromEntries(Object.entries(config.routes).map(([name, route]) => [name, route.message === "demo" ? { ...route, message: "assistant" } : route]));
+  return { ...config, routes };
+}
+
+/** A remote workflow's options from its config entry, its header values read from the environment. */
+function remoteOptions(remote: Config["workflows"]["remote"][number], env: NodeJS.ProcessEnv): RemoteWorkflowOptions {
+  const headers: Record<string, string> = {};
+  for (const [header, variable] of Object.entries(remote.headersFromEnv)) {
+    const value = env[variable]?.trim();
+    if (!value) throw new ConfigError(`workflows.remote (${remote.name}).headersFromEnv.${header}: set ${variable} in the environment.`);
+    headers[header] = value;
+  }
+  return { name: remote.name, url: remote.url, pollSeconds: remote.pollSeconds, headers, ...(remote.description ? { description: remote.description } : {}) };
+}
+
 /** The commands the engine answers on one platform: built-ins (and /schedule), then routed workflows. */
 function commandsFor(platform: string, config: Config, workflows: ReadonlyMap<string, Workflow<any>>, extra: readonly BuiltinCommand[]): CommandInfo[] {
   const builtins = [...BUILTIN_COMMANDS, ...extra].map((c): CommandInfo => ({ name: c.name, description: c.description, usage: c.usage, kind: "builtin" }));
@@ -80,9 +101,13 @@ function commandsFor(platform: string, config: Config, workflows: ReadonlyMap<st
 
 /** Composition root: config → store → engine → adapters. */
 export async function createBot(options: BotOptions = {}): Promise<Bot> {
-  const config = parseConfig(options.config ?? {});
+  const config = withAssistantRoutes(parseConfig(options.config ?? {}), process.env);
   const log = options.logger ?? createLogger(config.log);
-  const workflows = new Map<string, Workflow<any>>([["demo", createDemoWorkflow(config.workflows.demo)]]);
+  const workflows = new Map<string, Workflow<any>>([
+    ["demo", createDemoWorkflow(config.workflows.demo)],
+    ["assistant", createAssistantWorkflow(config, process.env)],
+  ]);
+  for (const remote of config.workflows.remote) workflows.set(remote.name, createRemoteWorkflow(remoteOptions(remote, process.env)));
   for (const workflow of options.workflows ?? []) workflows.set(workflow.name, workflow);
   for (const name of routedWorkflows(config.routes)) {
     if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);

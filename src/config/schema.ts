@@ -59,7 +59,11 @@ export const configSchema = z
     /** Users, as `platform:userId`, who may answer, review or cancel any task. */
     reviewers: z.array(z.string().regex(/^[a-z0-9_-]+:.+$/, "expected platform:userId, e.g. telegram:12345")).default([]),
     /** Routing: `default` applies to every adapter, a key per adapter overrides it. */
-    routes: z.record(z.string(), routeSchema).default({ default: { message: "demo", commands: { demo: "demo" } } }),
+    /**
+     * Routing: `default` applies to every adapter, a key per adapter overrides it. With the
+     * assistant configured (`llm`, LLM_API_KEY), plain messages routed to the demo go to it.
+     */
+    routes: z.record(z.string(), routeSchema).default({ default: { message: "demo", commands: { demo: "demo", ask: "assistant" } } }),
     /**
      * One section per adapter, by name (`console`, `telegram`, …; see src/adapter-table.ts).
      * Each adapter validates its own section when it is enabled; here only `enabled` is read.
@@ -82,6 +86,25 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** Workflows that run in another service over the remote contract (README, "Remote workflows"). */
+        remote: z
+          .array(
+            z
+              .object({
+                /** The workflow's name, for routes and /help. */
+                name: z.string().regex(/^[a-z0-9_-]{1,32}$/, "names are 1-32 lower-case letters, digits, - or _"),
+                /** The service's base URL (`POST {url}/runs`, …). */
+                url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL, e.g. https://workflows.example.com/api" }),
+                /** Seconds between two polls of a run. Default 2. */
+                pollSeconds: z.number().positive().default(2),
+                /** Request headers whose values come from environment variables: header → variable, e.g. `Authorization: REPORTS_AUTH`. */
+                headersFromEnv: z.record(z.string(), z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "expected an environment variable name")).default({}),
+                /** One line for /help. */
+                description: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .catchall(z.record(z.string(), z.unknown()))
       .prefault({}),

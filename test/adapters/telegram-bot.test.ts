@@ -90,7 +90,7 @@ describe("telegram bot: a whole demo conversation", () => {
 
   it("registers the engine's commands (built-ins, /schedule, the routed workflows) with setMyCommands", async () => {
     const h = await bot();
-    expect(h.fake.commands.map((c) => c.command)).toEqual(["help", "new", "cancel", "status", "history", "tasks", "schedule", "demo"]);
+    expect(h.fake.commands.map((c) => c.command)).toEqual(["help", "new", "cancel", "status", "history", "tasks", "schedule", "demo", "ask"]);
     expect(h.fake.commands.find((c) => c.command === "demo")?.description).toMatch(/^[A-Z]/);
     // /start (a person opening the bot) shows the help.
     h.say("/start");

@@ -89,3 +89,33 @@ describe("the assistant", () => {
     expect(reply.message.text).toMatch(/^The assistant needs a model to talk to\. Set LLM_API_KEY .*llm\.baseURL .*llm\.model/);
   });
 });
+
+describe("routing to the assistant", () => {
+  it("with the model configured, plain messages routed to the demo and /ask reach the assistant; remote workflows from the configuration are known", async () => {
+    const fake = await llm();
+    const saved = process.env.LLM_API_KEY;
+    process.env.LLM_API_KEY = fake.apiKey;
+    stops.push(async () => {
+      if (saved === undefined) delete process.env.LLM_API_KEY;
+      else process.env.LLM_API_KEY = saved;
+    });
+    const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 10 } });
+    const bot = await createBot({
+      config: { llm: { baseURL: fake.baseURL, model: fake.model }, workflows: { remote: [{ name: "reports", url: "http://127.0.0.1:9/api" }] } },
+      store: createMemoryStore(),
+      adapters: [adapter],
+      logger: silentLogger(),
+    });
+    await bot.start();
+    stops.push(() => bot.stop());
+    fake.script({ text: "Hello from the model." }, { text: "Asked." });
+    await adapter.deliver({ kind: "message", id: `e${++events}`, address, text: "hi" });
+    await adapter.waitFor((m) => m.kind === "reply" && m.text.startsWith("Hello"));
+    await adapter.deliver({ kind: "command", id: `e${++events}`, address, name: "ask", args: "a question" });
+    await adapter.waitFor((m) => m.kind === "reply" && m.text.startsWith("Asked"));
+    expect(fake.completions).toHaveLength(2);
+    await adapter.deliver({ kind: "command", id: `e${++events}`, address, name: "help", args: "" });
+    const help = await adapter.waitFor((m) => m.kind === "reply" && m.text.startsWith("Send a message"));
+    expect(help.message.text).toContain("/ask <text>");
+  });
+});
