@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createBot, type Bot } from "../../src/app.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { Address } from "../../src/model.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
@@ -100,8 +101,9 @@ describe("routing to the assistant", () => {
       else process.env.LLM_API_KEY = saved;
     });
     const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 10 } });
+    const input: ConfigInput = { llm: { baseURL: fake.baseURL, model: fake.model }, workflows: { remote: [{ name: "reports", url: "http://127.0.0.1:9/api" }] } };
     const bot = await createBot({
-      config: { llm: { baseURL: fake.baseURL, model: fake.model }, workflows: { remote: [{ name: "reports", url: "http://127.0.0.1:9/api" }] } },
+      config: input,
       store: createMemoryStore(),
       adapters: [adapter],
       logger: silentLogger(),
