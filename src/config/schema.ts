@@ -106,7 +106,8 @@ export const configSchema = z
           )
           .default([]),
       })
-      .catchall(z.record(z.string(), z.unknown()))
+      // Settings of workflows added in code (createBot's `workflows`), checked by them.
+      .catchall(z.unknown())
       .prefault({}),
     scheduler: z
       .object({
