@@ -18,14 +18,14 @@ afterEach(async () => {
 const address: Address = { platform: "test", channel: "c1", user: "alice", direct: true };
 let events = 0;
 
-async function start(fake: FakeLlm | undefined): Promise<{ bot: Bot; adapter: RecordingAdapter; say(text: string): Promise<void> }> {
+async function start(fake: FakeLlm | undefined, over: { key?: string; model?: string } = {}): Promise<{ bot: Bot; adapter: RecordingAdapter; say(text: string): Promise<void> }> {
   const config = parseConfig({
     tasks: { retryBaseMs: 1, stepRetries: 0 },
     routes: { default: { message: "assistant", commands: { ask: "assistant" } } },
-    ...(fake ? { llm: { baseURL: fake.baseURL, model: fake.model, systemPrompt: "Be brief." } } : {}),
+    ...(fake ? { llm: { baseURL: fake.baseURL, model: over.model ?? fake.model, systemPrompt: "Be brief." } } : {}),
   });
   const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 20 } });
-  const env = fake ? { LLM_API_KEY: fake.apiKey } : {};
+  const env = fake ? { LLM_API_KEY: over.key ?? fake.apiKey } : {};
   const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config, env)], logger: silentLogger() });
   await bot.start();
   stops.push(() => bot.stop());
@@ -81,6 +81,29 @@ describe("the assistant", () => {
     await fake.waitUntil(() => shownNow(t.adapter, answer.id) === "You picked Rome.", 5000, "the answer after the tool result");
     const tool = fake.completions.at(-1)!.messages.find((m) => m.role === "tool");
     expect(tool).toMatchObject({ tool_call_id: expect.any(String), content: "Rome" });
+  });
+
+  it("failures are sentences: a refused key names LLM_API_KEY, an unknown model names llm.model, never the key", async () => {
+    const fake = await llm();
+    const wrongKey = await start(fake, { key: "sk-wrong-secret" });
+    await wrongKey.say("hello?");
+    const refused = await wrongKey.adapter.waitFor((m) => m.kind === "notice" && m.text.includes("failed"));
+    expect(refused.message.text).toMatch(/The model API refused the key \(HTTP 401\): check LLM_API_KEY\./);
+    expect(refused.message.text).not.toContain("sk-wrong-secret");
+    const unknown = await start(fake, { model: "no-such-model" });
+    await unknown.say("hello?");
+    const missing = await unknown.adapter.waitFor((m) => m.kind === "notice" && m.text.includes("failed"));
+    expect(missing.message.text).toMatch(/The model "no-such-model" was not found at .*: check llm\.model\./);
+  });
+
+  it("a stream that dies half way keeps what arrived, marked as cut off", async () => {
+    const fake = await llm();
+    const t = await start(fake);
+    fake.script({ cut: true, text: "The first part of an answer that goes on and on", afterChunks: 4 });
+    await t.say("tell me");
+    const reply = await t.adapter.waitFor((m) => m.kind === "reply" && m.taskId !== undefined);
+    await fake.waitUntil(() => shownNow(t.adapter, reply.id).endsWith("(cut off: the model's answer was interrupted)"), 5000, "the cut-off mark");
+    expect(shownNow(t.adapter, reply.id)).toMatch(/^The first part/);
   });
 
   it("without configuration, says what to set (LLM_API_KEY, llm.baseURL, llm.model)", async () => {

@@ -1,4 +1,5 @@
-import { streamText, tool, type LanguageModel, type ModelMessage } from "ai";
+import { APICallError, RetryError, streamText, tool, type LanguageModel, type ModelMessage } from "ai";
+import { NonRetriableError } from "../../errors.ts";
 import { z } from "zod";
 import type { StreamedText } from "../../tasks/workflow.ts";
 import type { Config } from "../../config/schema.ts";
@@ -46,18 +47,44 @@ export async function callModel(options: { model: LanguageModel; llm: Config["ll
     maxOutputTokens: llm.maxTokens,
     abortSignal: AbortSignal.any([signal, timeout]),
     maxRetries: 2,
+    // Errors come through the stream (and become sentences below); the SDK's default prints them to the console.
+    onError: () => undefined,
   });
   let text = "";
   const toolCalls: ToolCallRecord[] = [];
-  for await (const part of result.fullStream) {
-    if (part.type === "text-delta") {
-      text += part.text;
-      out.show(text);
-    } else if (part.type === "tool-call") {
-      toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
-    } else if (part.type === "error") {
-      throw part.error;
+  try {
+    for await (const part of result.fullStream) {
+      if (part.type === "text-delta") {
+        text += part.text;
+        out.show(text);
+      } else if (part.type === "tool-call") {
+        toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+      } else if (part.type === "error") {
+        throw part.error;
+      }
     }
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    // The stream died half way: keep what arrived, marked, rather than lose it.
+    if (text.trim() !== "" && APICallError.isInstance(error) && error.statusCode === 200) return { text: `${text} …(cut off: the model's answer was interrupted)`, toolCalls: [], cutOff: true };
+    throw modelError(error, llm, timeout.aborted);
   }
+  if (timeout.aborted) throw modelError(undefined, llm, true);
   return { text, toolCalls };
+}
+
+/**
+ * A failed model call as a sentence a person can act on: a refused key names LLM_API_KEY, an
+ * unknown model names llm.model, and the SDK's own retries (429, 5xx) are not repeated.
+ */
+export function modelError(error: unknown, llm: Config["llm"], timedOut: boolean): Error {
+  if (timedOut) return new NonRetriableError(`The model did not answer within ${llm.timeoutSeconds} s (llm.timeoutSeconds).`);
+  const cause = RetryError.isInstance(error) ? error.lastError : error;
+  const status = APICallError.isInstance(cause) ? cause.statusCode : undefined;
+  if (status === 401 || status === 403) return new NonRetriableError(`The model API refused the key (HTTP ${status}): check LLM_API_KEY.`);
+  if (status === 404) return new NonRetriableError(`The model "${llm.model}" was not found at ${llm.baseURL} (HTTP 404): check llm.model.`);
+  if (status === 429) return new NonRetriableError("The model API is rate-limiting this bot (HTTP 429), also after retries. Please try again in a minute.");
+  if (status !== undefined && status >= 500) return new NonRetriableError(`The model API failed (HTTP ${status}), also after retries. Please try again later.`);
+  if (RetryError.isInstance(error)) return new NonRetriableError(`The model API could not be reached, also after retries: ${String((cause as Error | undefined)?.message ?? "no answer")}.`);
+  return error instanceof Error ? error : new Error(String(error));
 }
