@@ -106,6 +106,21 @@ describe("the assistant", () => {
     expect(shownNow(t.adapter, reply.id)).toMatch(/^The first part/);
   });
 
+  it("/cancel aborts the model's request at once, mid-stream", async () => {
+    const fake = await llm();
+    const t = await start(fake);
+    fake.script({ text: Array.from({ length: 200 }, (_, i) => `w${i}`).join(" "), delayMs: 50 });
+    await t.say("write a lot");
+    await t.adapter.waitFor((m) => m.kind === "reply" && m.taskId !== undefined);
+    await t.adapter.deliver({ kind: "command", id: `e${++events}`, address, name: "cancel", args: "" });
+    await fake.waitUntil(() => fake.completions[0]?.aborted, 5000, "the request aborted");
+    const deadline = Date.now() + 5000;
+    while ((await t.bot.store.listTasks()).items[0]?.status !== "cancelled") {
+      if (Date.now() > deadline) throw new Error("the task was not cancelled");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  });
+
   it("without configuration, says what to set (LLM_API_KEY, llm.baseURL, llm.model)", async () => {
     const t = await start(undefined);
     await t.say("hello?");
