@@ -109,3 +109,13 @@ export function answeredCalls(calls: ReadonlyArray<{ method: string; status: num
     return answered;
   };
 }
+
+/** A comparison's figures as summary lines: each variant's rate, then the overhead beside the baseline. */
+export function comparisonLines(r: Record<string, unknown>): string[] {
+  const rates = r.rates as Record<string, Spread>;
+  const pad = Math.max(...Object.keys(rates).map((v) => v.length)) + 2;
+  return [
+    ...Object.entries(rates).map(([variant, s]) => `  ${variant.padEnd(pad)} ${formatSpread(s)}`),
+    `  overhead from medians ${String(r.overheadPercent)}%; per round ${formatSpread(r.overheadPerRoundPercent as Spread, "%")}; by CPU time ${String(r.cpuOverheadPercent)}%; target ${String(r.target)}`,
+  ];
+}

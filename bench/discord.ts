@@ -19,7 +19,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeDiscord } from "../test/fakes/discord/server.ts";
-import { compareVariants, formatSpread, measure, type Rate, type Spread } from "./compare.ts";
+import { comparisonLines, compareVariants, measure, type Rate, type Spread } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 type Variant = "bare discord.js" | "adapter";
@@ -152,12 +152,10 @@ function summary(results: { machine: Record<string, unknown>; echo: Record<strin
   const m = results.machine;
   const e = results.echo;
   const s = results.progressStorm;
-  const rates = e.rates as Record<string, Spread>;
   return [
     `discord bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`,
     `slash commands (defer + edit): ${e.commandsPerRound} × ${e.rounds} interleaved rounds (+${e.warmupRounds} warm-up), commands/s median (spread):`,
-    ...Object.entries(rates).map(([variant, spreadOf]) => `  ${variant.padEnd(16)} ${formatSpread(spreadOf)}`),
-    `  overhead from medians ${e.overheadPercent}%; per round ${formatSpread(e.overheadPerRoundPercent as Spread, "%")}; by CPU time ${e.cpuOverheadPercent}%; target ${e.target}`,
+    ...comparisonLines(e),
     `progress storm: ${s.channels} channels × ${s.seconds} s, ${s.progressUpdatesPushed} progress updates → edits per message ${JSON.stringify(s.editsPerMessage)}, at most ${s.editsPerMessagePerSecond}/s per message (configured 1), min gap between arrivals ${s.minGapMs} ms, 429s: ${s.rateLimited429s}`,
   ].join("\n");
 }

@@ -19,7 +19,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeSlack, type FakeSlack } from "../test/fakes/slack/server.ts";
-import { answeredCalls, compareVariants, formatSpread, measure, type Rate, type Spread } from "./compare.ts";
+import { answeredCalls, comparisonLines, compareVariants, measure, type Rate, type Spread } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 type Variant = "bare bolt" | "adapter";
@@ -156,12 +156,10 @@ function summary(results: { machine: Record<string, unknown>; echo: Record<strin
   const m = results.machine;
   const e = results.echo;
   const s = results.progressStorm;
-  const rates = e.rates as Record<string, Spread>;
   return [
     `slack bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`,
     `echo (a post per event): ${e.eventsPerRound} events × ${e.rounds} interleaved rounds (+${e.warmupRounds} warm-up), events/s median (spread):`,
-    ...Object.entries(rates).map(([variant, spreadOf]) => `  ${variant.padEnd(12)} ${formatSpread(spreadOf)}`),
-    `  overhead from medians ${e.overheadPercent}%; per round ${formatSpread(e.overheadPerRoundPercent as Spread, "%")}; by CPU time ${e.cpuOverheadPercent}%; target ${e.target}`,
+    ...comparisonLines(e),
     `progress storm: ${s.channels} channels × ${s.seconds} s, ${s.progressUpdatesPushed} progress updates → ${s.chatUpdateCalls} chat.update (${s.workspaceUpdatesPerMinute}/min, configured 50), min gap per message ${s.minGapPerMessageMs} ms (configured 1200), 429s: ${s.rateLimited429s}`,
   ].join("\n");
 }

@@ -31,7 +31,7 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram/server.ts";
-import { answeredCalls, compareVariants, formatSpread, percent, type Rate, type Spread } from "./compare.ts";
+import { answeredCalls, comparisonLines, compareVariants, percent, type Rate } from "./compare.ts";
 import { machine } from "./machine.ts";
 
 /** The adapter's pacing lifted: this measures its own cost, not Telegram's limits. */
@@ -201,13 +201,10 @@ export async function runTelegramBench(): Promise<Record<string, unknown>> {
 /** The figures as a few lines of text, with the machine. */
 function summary(results: { machine: Record<string, unknown>; inbound: Record<string, unknown>; echo: Record<string, unknown>; editStorm: Record<string, unknown> }): string {
   const m = results.machine;
-  const range = formatSpread;
   const lines = [`telegram bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`];
   for (const [name, r] of [["inbound (trivial handler)", results.inbound], ["echo (sendMessage per update)", results.echo]] as const) {
-    const rates = r.rates as Record<string, Spread>;
     lines.push(`${name}: ${r.updatesPerRound} updates × ${r.rounds} interleaved rounds (+${r.warmupRounds} warm-up), updates/s median (spread):`);
-    for (const [variant, s] of Object.entries(rates)) lines.push(`  ${variant.padEnd(26)} ${range(s)}`);
-    lines.push(`  overhead from medians ${r.overheadPercent}%; per round ${range(r.overheadPerRoundPercent as Spread, "%")}; by CPU time ${r.cpuOverheadPercent}%; target ${r.target}`);
+    lines.push(...comparisonLines(r));
     if (r.overheadVsAutoRetryPercent !== undefined) lines.push(`  overhead vs bare grammy + auto-retry ${r.overheadVsAutoRetryPercent}%`);
   }
   const storm = results.editStorm;

@@ -6,7 +6,7 @@ import type { Config, ConfigInput } from "./config/schema.ts";
 import { Delivery } from "./delivery.ts";
 import { Engine } from "./engine/engine.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
-import { routedWorkflows } from "./engine/routes.ts";
+import { routedWorkflows, routeFor } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
 import { ConfigError } from "./errors.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -22,7 +22,6 @@ import { createRemoteWorkflow, type RemoteWorkflowOptions } from "./workflows/re
 import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
-import { routeFor } from "./engine/routes.ts";
 import { BUILTIN_COMMANDS, type BuiltinCommand } from "./engine/commands.ts";
 
 export interface BotOptions {

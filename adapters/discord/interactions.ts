@@ -71,6 +71,7 @@ export class Interactions {
 
   event(eventId: string, interaction: Replyable): void {
     this.#byEvent.set(eventId, { interaction, at: Date.now() });
+    this.#sweep();
   }
 
   #sweep(): void {

@@ -114,14 +114,7 @@ export function send(res: ServerResponse, status: number, payload: unknown, head
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(payload));
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(""));
-  });
-}
+export { readBody } from "../http.ts";
 
 /** `method(status error "text…")`, for timeout messages. */
 export function describeCall(call: RecordedCall): string {

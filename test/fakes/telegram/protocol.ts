@@ -73,14 +73,7 @@ export function send(res: ServerResponse, status: number, payload: unknown): voi
   res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(payload));
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(""));
-  });
-}
+export { readBody } from "../http.ts";
 
 /** `method(status)`, with the start of the text for messages, for failure messages. */
 export function describeCall(call: RecordedCall): string {

@@ -101,14 +101,7 @@ export function sendMalformed(res: ServerResponse, status: number): void {
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" }).end('{"status": "runn');
 }
 
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(""));
-  });
-}
+export { readBody } from "../http.ts";
 
 /** Parses a request body: `undefined` when empty, `{ invalid: raw }` when not JSON. */
 export function parseBody(raw: string): { body?: unknown; invalid?: string } {
