@@ -17,7 +17,8 @@ import { TaskRunner } from "./tasks/runner.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
 import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
-import { llmConfigured } from "./workflows/assistant/provider.ts";
+import { llmConfigured, llmFromConfig } from "./workflows/assistant/provider.ts";
+import { createComposer, type Composer } from "./workflows/assistant/compose.ts";
 import { createRemoteWorkflow, type RemoteWorkflowOptions } from "./workflows/remote/index.ts";
 import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
@@ -35,6 +36,8 @@ export interface BotOptions {
   workflows?: Workflow<any>[];
   /** Logger; default from `config.log`. */
   logger?: Logger;
+  /** Where secrets (tokens, LLM_API_KEY, remote headers) are read from; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Bot {
@@ -87,6 +90,16 @@ function remoteOptions(remote: Config["workflows"]["remote"][number], env: NodeJ
   return { name: remote.name, url: remote.url, pollSeconds: remote.pollSeconds, headers, ...(remote.description ? { description: remote.description } : {}) };
 }
 
+/** The assistant writing prompt schedules' messages, or what to set for it. */
+function composerFromConfig(config: Config, env: NodeJS.ProcessEnv): { compose?: Composer; missing: string } {
+  try {
+    return { compose: createComposer(llmFromConfig(config, env)), missing: "" };
+  } catch (error) {
+    if (error instanceof ConfigError) return { missing: error.message };
+    throw error;
+  }
+}
+
 /** The commands the engine answers on one platform: built-ins (and /schedule), then routed workflows. */
 function commandsFor(platform: string, config: Config, workflows: ReadonlyMap<string, Workflow<any>>, extra: readonly BuiltinCommand[]): CommandInfo[] {
   const builtins = [...BUILTIN_COMMANDS, ...extra].map((c): CommandInfo => ({ name: c.name, description: c.description, usage: c.usage, kind: "builtin" }));
@@ -100,14 +113,16 @@ function commandsFor(platform: string, config: Config, workflows: ReadonlyMap<st
 
 /** Composition root: config → store → engine → adapters. */
 export async function createBot(options: BotOptions = {}): Promise<Bot> {
-  const config = withAssistantRoutes(parseConfig(options.config ?? {}), process.env);
+  const env = options.env ?? process.env;
+  const config = withAssistantRoutes(parseConfig(options.config ?? {}), env);
   const log = options.logger ?? createLogger(config.log);
   const workflows = new Map<string, Workflow<any>>([
     ["demo", createDemoWorkflow(config.workflows.demo)],
-    ["assistant", createAssistantWorkflow(config, process.env)],
+    ["assistant", createAssistantWorkflow(config, env)],
   ]);
-  for (const remote of config.workflows.remote) workflows.set(remote.name, createRemoteWorkflow(remoteOptions(remote, process.env)));
+  for (const remote of config.workflows.remote) workflows.set(remote.name, createRemoteWorkflow(remoteOptions(remote, env)));
   for (const workflow of options.workflows ?? []) workflows.set(workflow.name, workflow);
+  const composer = composerFromConfig(config, env);
   for (const name of routedWorkflows(config.routes)) {
     if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);
   }
@@ -120,9 +135,10 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     if (schedule.workflow !== undefined && !workflows.has(schedule.workflow)) {
       throw new ConfigError(`scheduler.schedules[${i}].workflow: there is no workflow named "${schedule.workflow}".`);
     }
+    if (schedule.prompt !== undefined && !composer.compose) throw new ConfigError(`scheduler.schedules[${i}].prompt: ${composer.missing}`);
   });
   const store = options.store ?? (await storeFromConfig(config, log));
-  const adapters = options.adapters ?? (await adaptersFromConfig(config, process.env, { logger: log }));
+  const adapters = options.adapters ?? (await adaptersFromConfig(config, env, { logger: log }));
   const delivery = new Delivery(adapters, log);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
   const runner = new TaskRunner({
@@ -151,6 +167,8 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     maxCatchUp: config.scheduler.maxCatchUp,
     maxFailures: config.scheduler.maxFailures,
     hasWorkflow: (name) => workflows.has(name),
+    ...(composer.compose ? { compose: composer.compose } : { composeMissing: composer.missing }),
+    historyWindow: config.history.window,
   });
   const workflowForCommand = (platform: string, command: string) => {
     const name = routeFor(config.routes, platform).commands[command];

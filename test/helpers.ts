@@ -26,7 +26,7 @@ export interface TestBot {
 
 let eventCounter = 0;
 
-export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string; privateNotices?: boolean } = {}): Promise<TestBot> {
+export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string; privateNotices?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestBot> {
   const adapter = createRecordingAdapter({ privateNotices: options.privateNotices ?? true });
   const store = options.store ?? createMemoryStore();
   const route = options.route ?? options.workflows?.[0]?.name ?? "demo";
@@ -41,6 +41,7 @@ export async function startTestBot(options: { workflows?: Workflow<any>[]; confi
     adapters: [adapter],
     workflows: options.workflows ?? [],
     logger: silentLogger(),
+    env: options.env ?? {},
   });
   await bot.start();
   const address = (from?: Partial<Address>): Address => ({ platform: "test", channel: "c1", user: "alice", ...from });
@@ -101,5 +102,14 @@ export async function waitForRecorded(store: Store, messageId: string, timeoutMs
   while (!(await known())) {
     if (Date.now() > deadline) throw new Error(`The engine never recorded message ${messageId}.`);
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Waits until `condition` (sync or async) holds, checking every 10 ms; fails naming `what` after `timeoutMs`. */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -129,13 +129,18 @@ export const configSchema = z
                 timezone: z.string().min(1).optional(),
                 target: z.object({ platform: z.string().min(1), channel: z.string().min(1), thread: z.string().min(1).optional() }).strict(),
                 text: z.string().min(1).optional(),
+                /** The assistant writes each slot's message from this instruction (needs `llm:` and LLM_API_KEY). */
+                prompt: z.string().min(1).optional(),
+                /** With `prompt`: the model also reads the chat's recent history. Default false. */
+                withHistory: z.boolean().optional(),
                 workflow: z.string().min(1).optional(),
                 input: z.unknown().optional(),
                 missedPolicy: z.enum(["skip", "latest", "all"]).default("skip"),
                 enabled: z.boolean().default(true),
               })
               .strict()
-              .refine((s) => (s.text === undefined) !== (s.workflow === undefined), "give either text or workflow"),
+              .refine((s) => [s.text, s.prompt, s.workflow].filter((v) => v !== undefined).length === 1, "give one of text, prompt or workflow")
+              .refine((s) => s.withHistory === undefined || s.prompt !== undefined, { message: "withHistory goes with prompt", path: ["withHistory"] }),
           )
           .default([]),
       })

@@ -13,7 +13,9 @@ export interface ScheduleCommandDeps {
 const USAGE = [
   "Usage:",
   '/schedule add "<cron>" [tz=<IANA zone>] [missed=skip|latest|all] <text>',
+  '/schedule add "<cron>" [options] prompt: <instruction>   (the assistant writes each message)',
   '/schedule add "<cron>" [options] /<command> <input>   (runs a workflow)',
+  "Options: tz=<IANA zone> missed=skip|latest|all history=yes|no (a prompt also reads this chat's recent messages)",
   "/schedule list",
   "/schedule remove|pause|resume <id>",
   'Example: /schedule add "0 9 * * 1-5" tz=Europe/Berlin Stand-up in 10 minutes',
@@ -22,9 +24,11 @@ const USAGE = [
 const POLICIES: readonly MissedPolicy[] = ["skip", "latest", "all"];
 
 function describe(s: Schedule, next: Date | null): string {
-  const what = s.workflow !== undefined ? `runs ${s.workflow}` : `"${(s.text ?? "").slice(0, 60)}"`;
+  const what =
+    s.workflow !== undefined ? `runs ${s.workflow}` : s.prompt !== undefined ? `writes from "${s.prompt.slice(0, 60)}"${s.withHistory ? " with the chat's history" : ""}` : `"${(s.text ?? "").slice(0, 60)}"`;
   const when = s.enabled ? `next ${next ? next.toISOString().replace("T", " ").slice(0, 16) + " UTC" : "never"}` : `paused (${s.pausedReason ?? "paused"})`;
-  return `${s.id} · "${s.cron}" ${s.timezone} · ${when} · ${what}`;
+  const failing = s.enabled && s.lastError ? ` · last try failed: ${s.lastError}` : "";
+  return `${s.id} · "${s.cron}" ${s.timezone} · ${when} · ${what}${failing}`;
 }
 
 /** `/schedule add|list|remove|pause|resume`: schedules made from chat, posted to that chat. */
@@ -38,18 +42,27 @@ export function scheduleCommand(deps: ScheduleCommandDeps): BuiltinCommand {
     let body = match[3] ?? "";
     let timezone: string | undefined;
     let missedPolicy: MissedPolicy | undefined;
+    let withHistory: boolean | undefined;
     for (;;) {
-      const option = /^(tz|missed)=(\S+)\s*/.exec(body);
+      const option = /^(tz|missed|history)=(\S+)\s*/.exec(body);
       if (!option) break;
       if (option[1] === "tz") timezone = option[2];
-      else if (POLICIES.includes(option[2] as MissedPolicy)) missedPolicy = option[2] as MissedPolicy;
+      else if (option[1] === "history") {
+        if (!["yes", "no"].includes(option[2]!)) return ctx.reply(`history=${option[2]}: use history=yes or history=no.`);
+        withHistory = option[2] === "yes";
+      } else if (POLICIES.includes(option[2] as MissedPolicy)) missedPolicy = option[2] as MissedPolicy;
       else return ctx.reply(`Unknown missed-slot policy "${option[2]}": use skip, latest or all.`);
       body = body.slice(option[0].length);
     }
     body = body.trim();
     if (body === "") return ctx.reply(`What should I post? ${USAGE}`);
-    let spec: { text: string } | { workflow: string; input: unknown } = { text: body };
-    if (body.startsWith("/")) {
+    let spec: { text: string } | { prompt: string; withHistory: boolean } | { workflow: string; input: unknown } = { text: body };
+    const prompt = /^prompt:\s*([\s\S]*)$/i.exec(body);
+    if (withHistory !== undefined && !prompt) return ctx.reply(`history= goes with prompt: (the assistant reads the history when it writes).\n${USAGE}`);
+    if (prompt) {
+      if (!prompt[1]!.trim()) return ctx.reply(`What should the assistant write? ${USAGE}`);
+      spec = { prompt: prompt[1]!.trim(), withHistory: withHistory ?? false };
+    } else if (body.startsWith("/")) {
       const [, name = "", input = ""] = /^\/(\S+)\s*([\s\S]*)$/.exec(body) ?? [];
       const workflow = deps.workflowForCommand(ctx.event.address.platform, name.toLowerCase());
       if (!workflow) return ctx.reply(`/${name} does not start a workflow here. Send /help to see the commands.`);

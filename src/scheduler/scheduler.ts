@@ -4,7 +4,7 @@ import type { Sessions } from "../engine/sessions.ts";
 import { ChatflowError, NotFoundError, PermissionError } from "../errors.ts";
 import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
-import type { Address } from "../model.ts";
+import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
@@ -25,6 +25,17 @@ export interface SchedulerOptions {
   maxFailures: number;
   /** Whether a workflow exists (checked when a schedule is added). */
   hasWorkflow: (name: string) => boolean;
+  /**
+   * Writes the message of a schedule with a `prompt` (the assistant); without it such schedules
+   * are refused. Throws when there is nothing whole to post: a ChatflowError with code `config`
+   * for a failure only a person can fix (it counts towards pausing), anything else leaves the
+   * slot pending.
+   */
+  compose?: (request: { prompt: string; history?: readonly Message[]; signal: AbortSignal }) => Promise<string>;
+  /** Why `compose` is missing, said when a prompt schedule is added (what to set). */
+  composeMissing?: string;
+  /** Messages of history a `withHistory` prompt gets (`history.window`). */
+  historyWindow?: number;
 }
 
 /** What a new schedule needs; the rest gets defaults. */
@@ -34,6 +45,8 @@ export interface ScheduleSpec {
   timezone?: string;
   target: Address;
   text?: string;
+  prompt?: string;
+  withHistory?: boolean;
   workflow?: string;
   input?: unknown;
   missedPolicy?: MissedPolicy;
@@ -69,6 +82,8 @@ export class Scheduler {
   /** Per-schedule chain, so two fires of one schedule never overlap. */
   readonly #chains = new Map<string, Promise<void>>();
   #running = false;
+  /** Aborts model calls writing prompt schedules' messages when the scheduler stops. */
+  #stopping = new AbortController();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -78,6 +93,7 @@ export class Scheduler {
   async start(fromConfig: ScheduleSpec[] = []): Promise<void> {
     await this.#syncConfig(fromConfig);
     this.#running = true;
+    this.#stopping = new AbortController();
     const now = Date.now();
     const catchUp: Promise<void>[] = [];
     for (const schedule of await this.#o.store.listSchedules()) {
@@ -95,6 +111,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping.abort();
     this.#ticker?.stop();
     this.#ticker = undefined;
     this.#next.clear();
@@ -108,7 +125,13 @@ export class Scheduler {
     if (spec.workflow !== undefined && !this.#o.hasWorkflow(spec.workflow)) {
       throw new ChatflowError("validation", `There is no workflow named "${spec.workflow}".`);
     }
-    if (spec.workflow === undefined && !spec.text?.trim()) throw new ChatflowError("validation", "A schedule needs a text to post or a workflow to run.");
+    const kinds = [spec.text !== undefined, spec.prompt !== undefined, spec.workflow !== undefined].filter(Boolean).length;
+    if (kinds !== 1 || (spec.text !== undefined && !spec.text.trim()) || (spec.prompt !== undefined && !spec.prompt.trim())) {
+      throw new ChatflowError("validation", "A schedule needs one of: a text to post, a prompt the assistant writes the message from, or a workflow to run.");
+    }
+    if (spec.prompt !== undefined && !this.#o.compose) {
+      throw new ChatflowError("validation", `A prompt schedule needs the assistant. ${this.#o.composeMissing ?? "Configure llm: and LLM_API_KEY."}`);
+    }
     const now = Date.now();
     const schedule: Schedule = {
       id: spec.id ?? newId(4),
@@ -117,6 +140,7 @@ export class Scheduler {
       timezone,
       target: spec.target,
       ...(spec.text !== undefined ? { text: spec.text } : {}),
+      ...(spec.prompt !== undefined ? { prompt: spec.prompt, withHistory: spec.withHistory ?? false } : {}),
       ...(spec.workflow !== undefined ? { workflow: spec.workflow, input: spec.input ?? {} } : {}),
       enabled: spec.enabled ?? true,
       missedPolicy: spec.missedPolicy ?? "skip",
@@ -224,6 +248,8 @@ export class Scheduler {
         timezone: spec.timezone ?? this.#o.timezone,
         target: spec.target,
         text: spec.text,
+        prompt: spec.prompt,
+        withHistory: spec.prompt !== undefined ? (spec.withHistory ?? false) : undefined,
         workflow: spec.workflow,
         input: spec.workflow !== undefined ? (spec.input ?? {}) : undefined,
         missedPolicy: spec.missedPolicy ?? "skip",
@@ -308,7 +334,20 @@ export class Scheduler {
     }
   }
 
-  /** Posts the slot's text (or starts its workflow), records it in history, clears the pending mark. */
+  /**
+   * The model writes the message of a prompt schedule's pending slot, kept with the slot before
+   * it is posted: a restart after this posts the same text (or finds it posted), never a second one.
+   */
+  async #write(schedule: Schedule): Promise<string> {
+    const { store, sessions, compose, historyWindow = 50 } = this.#o;
+    if (!compose) throw new ChatflowError("config", `A prompt schedule needs the assistant. ${this.#o.composeMissing ?? "Configure llm: and LLM_API_KEY."}`);
+    const history = schedule.withHistory ? await store.listMessages((await sessions.open(schedule.target)).id, historyWindow) : undefined;
+    const text = await compose({ prompt: schedule.prompt!, ...(history ? { history } : {}), signal: this.#stopping.signal });
+    await store.updateSchedule(schedule.id, { pendingText: text });
+    return text;
+  }
+
+  /** Posts the slot's text (written by the model for a prompt), or starts its workflow; records it in history, clears the pending mark. */
   async #deliver(schedule: Schedule, slot: number, recovering: boolean): Promise<void> {
     const { store, delivery, sessions, runner, log } = this.#o;
     const key = `sched:${schedule.id}:${slot}`;
@@ -324,16 +363,19 @@ export class Scheduler {
           source: "scheduled",
         });
       } else {
-        const text = schedule.text ?? "";
-        const sent = (recovering ? await delivery.recall(schedule.target, key) : undefined) ?? (await delivery.send(schedule.target, { kind: "notice", text, key }));
+        const recalled = recovering ? await delivery.recall(schedule.target, key) : undefined;
+        const text = schedule.prompt === undefined ? (schedule.text ?? "") : (schedule.pendingText ?? (await this.#write(schedule)));
+        const sent = recalled ?? (await delivery.send(schedule.target, { kind: "notice", text, key }));
         const session = await sessions.open(schedule.target);
         await appendMessageOnce(store, { id: slotId("s-", schedule.id, slot), sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
       }
-      await store.updateSchedule(schedule.id, { pendingSlot: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
+      await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const gone = error instanceof PermissionError || error instanceof NotFoundError || (error instanceof ChatflowError && error.code === "not_found");
-      if (!gone) {
+      // The model can't write it until a person changes something (the key, the model, llm.maxTokens).
+      const unwritable = schedule.prompt !== undefined && error instanceof ChatflowError && error.code === "config";
+      if (!gone && !unwritable) {
         // Transient (network, rate limit): the slot stays pending and is tried again at the next tick.
         log.warn({ err: error, scheduleId: schedule.id, slot }, "scheduled post failed; will retry");
         await store.updateSchedule(schedule.id, { lastError: message });
@@ -345,13 +387,15 @@ export class Scheduler {
         pendingSlot: undefined,
         failures,
         lastError: message,
-        ...(pause ? { enabled: false, pausedReason: `its target is gone (${message})` } : {}),
+        pendingText: undefined,
+        ...(pause ? { enabled: false, pausedReason: unwritable ? `the model can't write it (${message})` : `its target is gone (${message})` } : {}),
       });
+      const why = unwritable ? "the model can't write it" : "its target is gone";
       if (pause) {
         this.#disarm(schedule.id);
-        log.warn({ scheduleId: schedule.id, failures, reason: message }, "schedule paused: its target is gone");
+        log.warn({ scheduleId: schedule.id, failures, reason: message }, `schedule paused: ${why}`);
       } else {
-        log.warn({ scheduleId: schedule.id, failures, reason: message }, "scheduled post failed: target gone");
+        log.warn({ scheduleId: schedule.id, failures, reason: message }, `scheduled post failed: ${why}`);
       }
     }
   }

@@ -99,7 +99,7 @@ export interface OutboxRecord {
 /** What to do with slots missed while the bot was down, applied at start-up. */
 export type MissedPolicy = "skip" | "latest" | "all";
 
-/** A stored schedule: on each cron slot, post `text` or run `workflow` with `input`. */
+/** A stored schedule: on each cron slot, post `text`, post what the model writes from `prompt`, or run `workflow` with `input`. */
 export interface Schedule {
   id: string;
   /** Revision, bumped by every update; slot claims are conditional on it. */
@@ -111,6 +111,12 @@ export interface Schedule {
   /** Where the post goes; `user` is who made the schedule (or `scheduler` for config ones). */
   target: Address;
   text?: string;
+  /** An instruction the assistant writes each slot's message from. */
+  prompt?: string;
+  /** With `prompt`: the model also gets the chat's recent history. */
+  withHistory?: boolean;
+  /** The message written for `pendingSlot`, kept until it is posted (a restart posts this text, not a new one). */
+  pendingText?: string;
   workflow?: string;
   input?: unknown;
   enabled: boolean;
@@ -121,7 +127,7 @@ export interface Schedule {
   lastSlot?: number;
   /** A claimed slot not yet delivered (a restart delivers it). */
   pendingSlot?: number;
-  /** Consecutive delivery failures to a target that is gone. */
+  /** Consecutive failures only a person can fix: a target that is gone, a model that refuses the key. */
   failures: number;
   lastError?: string;
   lastFiredAt?: number;

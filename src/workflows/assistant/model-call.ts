@@ -73,18 +73,32 @@ export async function callModel(options: { model: LanguageModel; llm: Config["ll
   return { text, toolCalls };
 }
 
+/** A failed model call, said plainly; `permanent` when only a person can fix it (the key, the model name). */
+export interface ModelFailure {
+  message: string;
+  permanent: boolean;
+}
+
 /**
  * A failed model call as a sentence a person can act on: a refused key names LLM_API_KEY, an
  * unknown model names llm.model, and the SDK's own retries (429, 5xx) are not repeated.
+ * Undefined for an error that is not the model API's (it is thrown as it is).
  */
-export function modelError(error: unknown, llm: Config["llm"], timedOut: boolean): Error {
-  if (timedOut) return new NonRetriableError(`The model did not answer within ${llm.timeoutSeconds} s (llm.timeoutSeconds).`);
+export function modelFailure(error: unknown, llm: Config["llm"], timedOut: boolean): ModelFailure | undefined {
+  if (timedOut) return { message: `The model did not answer within ${llm.timeoutSeconds} s (llm.timeoutSeconds).`, permanent: false };
   const cause = RetryError.isInstance(error) ? error.lastError : error;
   const status = APICallError.isInstance(cause) ? cause.statusCode : undefined;
-  if (status === 401 || status === 403) return new NonRetriableError(`The model API refused the key (HTTP ${status}): check LLM_API_KEY.`);
-  if (status === 404) return new NonRetriableError(`The model "${llm.model}" was not found at ${llm.baseURL} (HTTP 404): check llm.model.`);
-  if (status === 429) return new NonRetriableError("The model API is rate-limiting this bot (HTTP 429), also after retries. Please try again in a minute.");
-  if (status !== undefined && status >= 500) return new NonRetriableError(`The model API failed (HTTP ${status}), also after retries. Please try again later.`);
-  if (RetryError.isInstance(error)) return new NonRetriableError(`The model API could not be reached, also after retries: ${String((cause as Error | undefined)?.message ?? "no answer")}.`);
+  if (status === 401 || status === 403) return { message: `The model API refused the key (HTTP ${status}): check LLM_API_KEY.`, permanent: true };
+  if (status === 404) return { message: `The model "${llm.model}" was not found at ${llm.baseURL} (HTTP 404): check llm.model.`, permanent: true };
+  if (status === 429) return { message: "The model API is rate-limiting this bot (HTTP 429), also after retries. Please try again in a minute.", permanent: false };
+  if (status !== undefined && status >= 500) return { message: `The model API failed (HTTP ${status}), also after retries. Please try again later.`, permanent: false };
+  if (RetryError.isInstance(error)) return { message: `The model API could not be reached, also after retries: ${String((cause as Error | undefined)?.message ?? "no answer")}.`, permanent: false };
+  return undefined;
+}
+
+/** A failed model call as the task's error: a sentence, not retried again by the runner. */
+export function modelError(error: unknown, llm: Config["llm"], timedOut: boolean): Error {
+  const failure = modelFailure(error, llm, timedOut);
+  if (failure) return new NonRetriableError(failure.message);
   return error instanceof Error ? error : new Error(String(error));
 }
