@@ -6,9 +6,9 @@
 import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
 import type { Schedule } from "./records.ts";
-import type { JournalEntry, OutboxRecord, Task } from "./records.ts";
-import { matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
-import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
+import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task } from "./records.ts";
+import { feedLimit, feedMatcher, matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
+import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
 
 /** Copies in and out, so callers never alias store state. */
 const copy = <T>(value: T): T => structuredClone(value);
@@ -24,6 +24,9 @@ class MemoryStore implements Store {
   /** dedupe key → expiresAt (epoch ms). */
   readonly #events = new Map<string, number>();
   readonly #schedules = new Map<string, Schedule>();
+  /** Feed events, oldest (lowest seq) first. */
+  #feed: FeedRecord[] = [];
+  #feedSeq = 0;
 
   async open(): Promise<void> {}
 
@@ -102,6 +105,8 @@ class MemoryStore implements Store {
       this.#journal.delete(id);
       this.#outbox.delete(id);
     }
+    const gone = new Set(ids);
+    this.#feed = this.#feed.filter((e) => e.taskId === undefined || !gone.has(e.taskId));
   }
 
   async getJournal(taskId: string): Promise<Map<string, JournalEntry>> {
@@ -146,6 +151,40 @@ class MemoryStore implements Store {
     const now = Date.now();
     for (const [key, expiresAt] of this.#events) if (expiresAt <= now) this.#events.delete(key);
   }
+  async appendFeedEvents(events: NewFeedRecord[]): Promise<FeedRecord[]> {
+    // Numbered synchronously, at the call: the order of calls is the order of seqs.
+    // Through JSON, as the lowdb store keeps them (an undefined property is no property).
+    const stored = events.map((e) => JSON.parse(JSON.stringify({ seq: ++this.#feedSeq, ...e })) as FeedRecord);
+    this.#feed.push(...stored);
+    return stored.map(copy);
+  }
+
+  async readFeed(filter: FeedFilter = {}, page: FeedPageRequest = {}): Promise<FeedRecord[]> {
+    const limit = feedLimit(page);
+    const after = page.after ?? 0;
+    const match = feedMatcher(filter);
+    const out: FeedRecord[] = [];
+    // Seqs ascend along the array: start at the first one past `after`.
+    let lo = 0;
+    let hi = this.#feed.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#feed[mid]!.seq <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#feed.length && out.length < limit; i++) {
+      const e = this.#feed[i]!;
+      if (match(e)) out.push(copy(e));
+    }
+    return out;
+  }
+
+  async pruneFeed(options: { before: number }): Promise<number> {
+    const before = this.#feed.length;
+    this.#feed = this.#feed.filter((e) => e.at >= options.before);
+    return before - this.#feed.length;
+  }
+
   async createSchedule(schedule: Schedule): Promise<void> {
     if (this.#schedules.has(schedule.id)) throw new ChatflowError("store", `A schedule with id ${schedule.id} already exists.`);
     this.#schedules.set(schedule.id, copy(schedule));

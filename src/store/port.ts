@@ -1,6 +1,6 @@
 import type { Message, Session, SessionState } from "../model.ts";
 import type { Schedule } from "./records.ts";
-import type { JournalEntry, OutboxRecord, Task, TaskStatus } from "./records.ts";
+import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task, TaskStatus } from "./records.ts";
 
 export interface SessionFilter {
   platform?: string;
@@ -18,8 +18,24 @@ export interface TaskFilter {
   sessionId?: string;
   /** The user who started the task. */
   owner?: string;
+  workflow?: string;
   /** Tasks that finished before this epoch ms. */
   finishedBefore?: number;
+}
+
+/** Which feed events to read: all conditions given must hold; none given means every event. */
+export interface FeedFilter {
+  sessionId?: string;
+  /** Events of any of these sessions (together with `sessionId`, of any of them all). */
+  sessionIds?: string[];
+  taskId?: string;
+}
+
+export interface FeedPageRequest {
+  /** Only events with a larger seq; default 0 (from the start). */
+  after?: number;
+  /** At most this many; default 100, at most 1000. */
+  limit?: number;
 }
 
 export interface PageRequest {
@@ -27,6 +43,8 @@ export interface PageRequest {
   limit?: number;
   /** The `nextCursor` of the previous page. */
   cursor?: string;
+  /** Items to skip (for clients that page by offset; a cursor doesn't shift when records are added, an offset may). Ignored with `cursor`. */
+  offset?: number;
 }
 
 export interface Page<T> {
@@ -69,7 +87,7 @@ export interface Store {
   updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined>;
   /** Newest first. */
   listTasks(filter?: TaskFilter, page?: PageRequest): Promise<Page<Task>>;
-  /** Removes tasks with their journal and outbox. */
+  /** Removes tasks with their journal, outbox and feed events. */
   deleteTasks(ids: string[]): Promise<void>;
 
   /** The journal of a task: key → entry. */
@@ -86,6 +104,22 @@ export interface Store {
   claimEvent(key: string, expiresAt: number): Promise<boolean>;
   /** Whether an event key was claimed and has not expired (read-only). */
   hasEvent(key: string): Promise<boolean>;
+
+  /**
+   * Appends events to the feed, numbering them: each gets the next `seq`, assigned when the
+   * call is made (so two calls made one after the other number in that order, even unawaited);
+   * resolves with the stored events once they are durable. Seqs strictly increase across the
+   * store's life, restarts and crashes included; they are never reused, and may have gaps.
+   */
+  appendFeedEvents(events: NewFeedRecord[]): Promise<FeedRecord[]>;
+  /**
+   * Events matching `filter` with seq > `after`, oldest first. Reads are prefix-consistent:
+   * an event is returned only once every event numbered before it is durable (or failed for
+   * good), so paging on with `after` = the last seq seen never skips one written late.
+   */
+  readFeed(filter?: FeedFilter, page?: FeedPageRequest): Promise<FeedRecord[]>;
+  /** Removes feed events older than `before` (epoch ms); resolves how many went. */
+  pruneFeed(options: { before: number }): Promise<number>;
 
   createSchedule(schedule: Schedule): Promise<void>;
   getSchedule(id: string): Promise<Schedule | undefined>;

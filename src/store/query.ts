@@ -7,7 +7,7 @@
 import { ChatflowError } from "../errors.ts";
 import type { Session } from "../model.ts";
 import type { Task } from "./records.ts";
-import type { Page, PageRequest, SessionFilter, TaskFilter } from "./port.ts";
+import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, TaskFilter } from "./port.ts";
 
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -39,7 +39,7 @@ export function paginate<T>(items: T[], keyOf: (item: T) => SortKey, page: PageR
   const limit = Math.max(1, Math.floor(page.limit ?? DEFAULT_PAGE_SIZE));
   const keyed = items.map((item) => ({ item, key: keyOf(item) }));
   keyed.sort((a, b) => compareDesc(a.key, b.key));
-  let start = 0;
+  let start = page.cursor === undefined ? Math.max(0, Math.floor(page.offset ?? 0)) : 0;
   if (page.cursor !== undefined) {
     const after = decodeCursor(page.cursor);
     // First item strictly after the cursor position in sort order.
@@ -78,6 +78,7 @@ export function matchTask(t: Task, f: TaskFilter): boolean {
   return (
     oneOf(f.status, t.status) &&
     (f.sessionId === undefined || t.sessionId === f.sessionId) &&
+    (f.workflow === undefined || t.workflow === f.workflow) &&
     (f.owner === undefined || t.owner === f.owner) &&
     (f.finishedBefore === undefined || (t.finishedAt !== undefined && t.finishedAt < f.finishedBefore))
   );
@@ -107,4 +108,27 @@ export function revise<T extends { id: string; rev: number }>(current: T | undef
   if (!current) return undefined;
   if (ifRev !== undefined && current.rev !== ifRev) return undefined;
   return mergePatch(current, patch, { id: current.id, rev: current.rev + 1 } as Partial<T>);
+}
+
+/** Default and largest page of `readFeed`. */
+export const DEFAULT_FEED_PAGE = 100;
+export const MAX_FEED_PAGE = 1000;
+
+/** The page size `readFeed` uses for a request. */
+export function feedLimit(page: FeedPageRequest = {}): number {
+  const n = Math.floor(page.limit ?? DEFAULT_FEED_PAGE);
+  return n > 0 ? Math.min(n, MAX_FEED_PAGE) : 0;
+}
+
+/** The sessions a filter names (`sessionId` and `sessionIds` together), or undefined when it names none. */
+export function feedSessions(filter: FeedFilter = {}): Set<string> | undefined {
+  if (filter.sessionId === undefined && filter.sessionIds === undefined) return undefined;
+  return new Set([...(filter.sessionId !== undefined ? [filter.sessionId] : []), ...(filter.sessionIds ?? [])]);
+}
+
+/** A predicate for the events a filter selects. */
+export function feedMatcher(filter: FeedFilter = {}): (event: { sessionId: string; taskId?: string }) => boolean {
+  const sessions = feedSessions(filter);
+  const { taskId } = filter;
+  return (event) => (sessions === undefined || sessions.has(event.sessionId)) && (taskId === undefined || event.taskId === taskId);
 }

@@ -136,3 +136,22 @@ export interface Schedule {
   createdAt: number;
   updatedAt: number;
 }
+
+/**
+ * One stored event of the feed (see src/events/): what happened in a session, in order.
+ * The store keeps it opaque (`type` and `data` are the feed's business); `seq` is assigned
+ * by the store, strictly increasing across the whole store and across restarts, never reused,
+ * not necessarily contiguous (a crash or a failed write may leave gaps).
+ */
+export interface FeedRecord {
+  seq: number;
+  type: string;
+  sessionId: string;
+  taskId?: string;
+  /** Epoch ms. */
+  at: number;
+  data: unknown;
+}
+
+/** A feed record before the store numbered it. */
+export type NewFeedRecord = Omit<FeedRecord, "seq">;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Message, Session } from "../../src/model.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { Task } from "../../src/store/records.ts";
+import { feedContract } from "./feed-contract.ts";
 
 export interface StoreHarness {
   /** An opened store on fresh, empty data. */
@@ -79,6 +80,7 @@ async function allPages<T>(list: (cursor?: string) => Promise<{ items: T[]; next
 const ids = (items: Array<{ id: string }>) => items.map((i) => i.id);
 
 export function storeContract(name: string, make: () => Promise<StoreHarness>): void {
+  feedContract(name, make);
   describe(`Store contract: ${name}`, () => {
     let h: StoreHarness;
     let store: Store;

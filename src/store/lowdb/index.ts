@@ -6,6 +6,7 @@
  *   state.json           snapshot of sessions, tasks, journal, outbox, dedupe keys (lowdb)
  *   state.log            JSONL changes since the snapshot, replayed on open
  *   history/<id>.jsonl   messages of one session, oldest first
+ *   feed/<id>.jsonl      feed events of one session, in seq order (see feed.ts)
  *
  * Write path: a change is applied to the in-memory state at once, then its record goes to
  * `state.log` (coalesced with the other changes of the same tick); the promise resolves when
@@ -18,8 +19,9 @@ import { Low } from "lowdb";
 import { ChatflowError } from "../../errors.ts";
 import type { Message, Session } from "../../model.ts";
 import type { Schedule } from "../records.ts";
-import type { JournalEntry, OutboxRecord, Task } from "../records.ts";
-import type { Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
+import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task } from "../records.ts";
+import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
+import { FeedFiles } from "./feed.ts";
 import { assertSessionId, History } from "./history.ts";
 import { acquireLock, type DirLock } from "./lock.ts";
 import { mergePatch, revise } from "../query.ts";
@@ -68,6 +70,7 @@ class LowdbStore implements Store {
   #state?: State;
   #log?: StateLog;
   #history?: History;
+  #feed?: FeedFiles;
   #compaction?: Promise<void>;
   /** Log size that triggers the next compaction (pushed further after a failure). */
   #compactAt = 0;
@@ -94,6 +97,16 @@ class LowdbStore implements Store {
       log = new StateLog(join(this.#dir, "state.log"), { fsync: this.#fsync, warn, onWritten: (bytes) => this.#maybeCompact(bytes) });
       await log.open((value) => state.apply(toLogRecord(value)));
       this.#history = new History({ dir: join(this.#dir, "history"), fsync: this.#fsync, warn });
+      const feed = new FeedFiles({
+        dir: join(this.#dir, "feed"),
+        fsync: this.#fsync,
+        lastSeq: state.data.feedSeq,
+        reserve: (upTo) => this.#commit({ t: "feedSeq", v: upTo }).written,
+        sessionOfTask: (taskId) => this.#state?.data.tasks.get(taskId)?.sessionId,
+        warn,
+      });
+      await feed.open();
+      this.#feed = feed;
       this.#lock = lock;
       this.#low = low;
       this.#state = state;
@@ -115,6 +128,10 @@ class LowdbStore implements Store {
     try {
       await this.#compaction;
       await this.#history!.drain();
+      await this.#feed!.drain();
+      // Record the exact last seq over the reservation ahead of it: a restart leaves no gap.
+      const lastSeq = this.#feed!.lastSeq;
+      if (lastSeq !== this.#state!.data.feedSeq) await this.#commit({ t: "feedSeq", v: lastSeq }).written;
       await log.drain();
       // Leave a compact directory behind: the next open reads one snapshot and an empty log.
       if (log.bytes > 0) await this.#compact();
@@ -239,9 +256,14 @@ class LowdbStore implements Store {
   async deleteTasks(ids: string[]): Promise<void> {
     const { data } = this.#open();
     const writes: Promise<void>[] = [];
+    const bySession = new Map<string, Set<string>>();
     for (const id of new Set(ids)) {
+      const sessionId = data.tasks.get(id)?.sessionId;
+      if (sessionId !== undefined) bySession.set(sessionId, (bySession.get(sessionId) ?? new Set()).add(id));
       if (data.tasks.has(id) || data.journal.has(id) || data.outbox.has(id)) writes.push(this.#commit({ t: "taskDel", k: id }).written);
     }
+    // The tasks' feed events go too (if a crash stops this half way, pruneFeed removes them by age later).
+    writes.push(this.#feed!.removeTasks(bySession));
     await Promise.all(writes);
   }
 
@@ -275,6 +297,21 @@ class LowdbStore implements Store {
   async hasEvent(key: string): Promise<boolean> {
     const seen = this.#open().data.events.get(key);
     return seen !== undefined && seen > Date.now();
+  }
+
+  async appendFeedEvents(events: NewFeedRecord[]): Promise<FeedRecord[]> {
+    this.#open();
+    return this.#feed!.append(events);
+  }
+
+  async readFeed(filter?: FeedFilter, page?: FeedPageRequest): Promise<FeedRecord[]> {
+    this.#open();
+    return this.#feed!.read(filter, page);
+  }
+
+  async pruneFeed(options: { before: number }): Promise<number> {
+    this.#open();
+    return this.#feed!.prune(options.before);
   }
 
   async createSchedule(schedule: Schedule): Promise<void> {

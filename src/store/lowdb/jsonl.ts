@@ -196,3 +196,76 @@ export async function readTail(file: string, limit: number): Promise<TailResult>
     await fh.close();
   }
 }
+
+/**
+ * Records of a JSONL file read from the last towards the first, stopping at the first one
+ * for which `stop` is true (not included): the end of a file, newest first, without reading
+ * what lies before. Returned oldest first. A torn last line is skipped (counted in
+ * `tornBytes`); a line that doesn't parse is StoreCorruptError. Missing file → empty.
+ */
+export async function readBackUntil(file: string, stop: (value: unknown) => boolean): Promise<{ values: unknown[]; tornBytes: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, "r");
+  } catch (error) {
+    if (isMissing(error)) return { values: [], tornBytes: 0 };
+    throw error;
+  }
+  try {
+    const { size } = await fh.stat();
+    const values: unknown[] = [];
+    if (size === 0) return { values, tornBytes: 0 };
+    const cleanEnd = (await readAt(fh, size - 1, 1))[0] === NEWLINE;
+    let tornBytes = 0;
+    let first = true;
+    for await (const seg of segmentsBackward(fh, cleanEnd ? size - 1 : size)) {
+      if (first && !cleanEnd) {
+        first = false;
+        tornBytes = seg.bytes.length;
+        continue;
+      }
+      first = false;
+      let value: unknown;
+      try {
+        value = JSON.parse(seg.bytes.toString("utf8"));
+      } catch (error) {
+        throw new StoreCorruptError(file, `the line at byte ${seg.offset} is not valid JSON: ${(error as Error).message}`, { cause: error });
+      }
+      if (stop(value)) break;
+      values.push(value);
+    }
+    values.reverse();
+    return { values, tornBytes };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first record of a JSONL file (undefined when it is empty, missing, or holds only a torn line). */
+export async function readFirst(file: string): Promise<unknown> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, "r");
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    for (let pos = 0; ; ) {
+      const chunk = await readAt(fh, pos, BACKWARD_CHUNK);
+      if (chunk.length === 0) return undefined;
+      pos += chunk.length;
+      carry = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const nl = carry.indexOf(NEWLINE);
+      if (nl === -1) continue;
+      try {
+        return JSON.parse(carry.toString("utf8", 0, nl));
+      } catch (error) {
+        throw new StoreCorruptError(file, `line 1 is not valid JSON: ${(error as Error).message}`, { cause: error });
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}

@@ -116,7 +116,7 @@ export class SnapshotFile implements Adapter<StateData> {
         await step(sep + JSON.stringify(schedule));
         sep = ",\n";
       }
-      await step(`],\n"events":[`);
+      await step(`],\n"feedSeq":${data.feedSeq},\n"events":[`);
       sep = "";
       const now = (this.options.now ?? Date.now)();
       for (const [key, expiresAt] of data.events) {
@@ -193,6 +193,11 @@ function fromDisk(raw: unknown): StateData {
     }
     data.schedules.set(v.id, v);
   });
+  // Snapshots written before the feed existed have no counter.
+  if (raw.feedSeq !== undefined) {
+    if (typeof raw.feedSeq !== "number" || !Number.isSafeInteger(raw.feedSeq) || raw.feedSeq < 0) throw new Error(`"feedSeq" is not a whole number`);
+    data.feedSeq = raw.feedSeq;
+  }
   list(raw, "events").forEach((e, i) => {
     if (!Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "number") throw new Error(`events[${i}] is not [key, expiresAt]`);
     data.events.set(e[0], e[1]);

@@ -27,6 +27,8 @@ export type LogRecord =
   /** A dedupe key and when it expires (epoch ms). */
   | { t: "event"; k: string; x: number }
   | { t: "schedule"; v: Schedule }
+  /** The highest feed seq that may be in use (a reservation, or the exact last seq at close). */
+  | { t: "feedSeq"; v: number }
   | { t: "scheduleDel"; k: string };
 
 export interface StateData {
@@ -39,10 +41,12 @@ export interface StateData {
   /** dedupe key → expiresAt (epoch ms). */
   events: Map<string, number>;
   schedules: Map<string, Schedule>;
+  /** The highest feed seq that may be in use; the next open numbers above it (see feed.ts). */
+  feedSeq: number;
 }
 
 export function emptyState(): StateData {
-  return { sessions: new Map(), tasks: new Map(), journal: new Map(), outbox: new Map(), events: new Map(), schedules: new Map() };
+  return { sessions: new Map(), tasks: new Map(), journal: new Map(), outbox: new Map(), events: new Map(), schedules: new Map(), feedSeq: 0 };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -93,6 +97,9 @@ export function toLogRecord(v: unknown): LogRecord {
       return v as LogRecord;
     case "scheduleDel":
       if (typeof v.k === "string") return v as LogRecord;
+      break;
+    case "feedSeq":
+      if (typeof v.v === "number" && Number.isSafeInteger(v.v) && v.v >= 0) return v as LogRecord;
       break;
   }
   throw new Error(`unknown or incomplete record (t=${JSON.stringify(v.t)})`);
@@ -163,6 +170,10 @@ export class State {
         break;
       case "scheduleDel":
         d.schedules.delete(r.k);
+        break;
+      case "feedSeq":
+        // The last record wins: a clean close may lower a reservation to the exact last seq.
+        d.feedSeq = r.v;
         break;
     }
   }

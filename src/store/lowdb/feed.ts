@@ -1,0 +1,319 @@
+/**
+ * The event feed of the lowdb store: one append-only JSONL file per session,
+ * `<dir>/feed/<sessionId>.jsonl`, one event per line, in seq order. Like message history it
+ * grows without bound, so it stays out of the snapshot; appends to one file in one tick share
+ * one write.
+ *
+ * Seqs are numbered in memory when `append` is called. The counter survives restarts through
+ * reservations in `state.log`: before an event numbered above the reserved mark is written,
+ * the store logs `{t:"feedSeq", v: mark}` with a mark RESERVE_BLOCK further on, and the
+ * event's write waits for that line. So whatever a crash cuts short (a reservation, an event
+ * line, both), every seq that can be on disk is at or below the last reservation on disk, and
+ * the next open numbers from above it: never a seq twice, at worst a gap. A clean close logs
+ * the exact last seq, so a restart leaves no gap.
+ *
+ * Reads are prefix-consistent: events of different sessions are written by different files'
+ * queues and may land out of order, so a read returns only events at or below the watermark
+ * (every seq up to it is written or failed). A reader paging on by seq never skips an event
+ * that was still being written when it read past it.
+ */
+import { appendFile, mkdir, open, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { StoreCorruptError } from "../../errors.ts";
+import type { FeedFilter, FeedPageRequest } from "../port.ts";
+import { feedLimit, feedMatcher, feedSessions } from "../query.ts";
+import type { FeedRecord, NewFeedRecord } from "../records.ts";
+import { SerialBatcher, Semaphore } from "./batch.ts";
+import { assertSessionId } from "./history.ts";
+import { dropTornTail, fsyncDir, readBackUntil, readFirst, scanForward, writeAll } from "./jsonl.ts";
+
+/** Seqs reserved per `feedSeq` record: one small log line per this many events. */
+export const RESERVE_BLOCK = 1000;
+const SESSION_FILE = /^([A-Za-z0-9_-]{1,128})\.jsonl$/;
+/** Idle per-session write queues kept; older idle ones are dropped. */
+const KEPT_WRITERS = 256;
+
+export interface FeedFilesOptions {
+  /** The `feed` directory (created at the first write). */
+  dir: string;
+  fsync?: boolean;
+  /** The highest seq that may have been used before this open (the last `feedSeq` record). */
+  lastSeq: number;
+  /** Durably records that seqs up to `upTo` may be in use (a `feedSeq` line in state.log). */
+  reserve(upTo: number): Promise<void>;
+  /** The session of a task, for reads filtered by task alone. */
+  sessionOfTask(taskId: string): string | undefined;
+  warn: (obj: object, msg: string) => void;
+  /** File operations in flight at once; default 32. */
+  ioSlots?: number;
+}
+
+function toRecord(file: string, v: unknown): FeedRecord {
+  const r = v as FeedRecord;
+  if (typeof v !== "object" || v === null || typeof r.seq !== "number" || typeof r.sessionId !== "string" || typeof r.type !== "string") {
+    throw new StoreCorruptError(file, "a line is not a feed event (needs seq, type, sessionId)");
+  }
+  return r;
+}
+
+export class FeedFiles {
+  readonly #o: FeedFilesOptions;
+  readonly #io: Semaphore;
+  /** Write queues by session; insertion order is recency. */
+  readonly #writers = new Map<string, SerialBatcher<string>>();
+  /** Sessions whose file end was checked for a torn line in this run. */
+  readonly #checked = new Set<string>();
+  /** Appends not yet settled, for `drain`. */
+  readonly #inflight = new Set<Promise<unknown>>();
+  /** The last seq handed out. */
+  #last: number;
+  /** The highest seq covered by a reservation written or being written; `#durable`: written. */
+  #reserved: number;
+  #durable: number;
+  /** The reservation the next writes wait for. */
+  #gate: Promise<void> = Promise.resolve();
+  /** Seqs handed out and not yet settled (written or failed), ascending. */
+  readonly #unsettled: number[] = [];
+  readonly #settled = new Set<number>();
+  #dirMade = false;
+
+  constructor(options: FeedFilesOptions) {
+    this.#o = options;
+    this.#io = new Semaphore(options.ioSlots ?? 32);
+    this.#last = this.#reserved = this.#durable = options.lastSeq;
+  }
+
+  /** The last seq handed out. */
+  get lastSeq(): number {
+    return this.#last;
+  }
+
+  /** Every seq up to this one is settled: reads return nothing above it. */
+  get watermark(): number {
+    return this.#unsettled.length > 0 ? this.#unsettled[0]! - 1 : this.#last;
+  }
+
+  /** Removes temp files left by a rewrite that a crash cut short. */
+  async open(): Promise<void> {
+    for (const name of await this.#names()) if (name.endsWith(".tmp")) await unlink(join(this.#o.dir, name)).catch(() => undefined);
+  }
+
+  append(events: NewFeedRecord[]): Promise<FeedRecord[]> {
+    for (const e of events) assertSessionId(e.sessionId);
+    if (events.length === 0) return Promise.resolve([]);
+    // Parsed back from the line: a private copy shaped exactly as a later read returns it.
+    const lines = events.map((e) => `${JSON.stringify({ seq: ++this.#last, ...e })}\n`);
+    const stored = lines.map((line) => JSON.parse(line) as FeedRecord);
+    const seqs = stored.map((e) => e.seq);
+    this.#unsettled.push(...seqs);
+    const gate = this.#reserveUpTo(this.#last);
+    const bySession = new Map<string, string[]>();
+    stored.forEach((e, i) => {
+      const list = bySession.get(e.sessionId);
+      if (list) list.push(lines[i]!);
+      else bySession.set(e.sessionId, [lines[i]!]);
+    });
+    const written = Promise.all([...bySession].map(([id, ls]) => gate.then(() => this.#writer(id).push(ls.join("")))));
+    const settled = written.then(
+      () => this.#settle(seqs),
+      () => this.#settle(seqs),
+    );
+    this.#inflight.add(settled);
+    void settled.finally(() => this.#inflight.delete(settled));
+    return written.then(() => stored.map((e) => structuredClone(e)));
+  }
+
+  async read(filter: FeedFilter = {}, page: FeedPageRequest = {}): Promise<FeedRecord[]> {
+    const limit = feedLimit(page);
+    const after = page.after ?? 0;
+    const upTo = this.watermark;
+    if (limit === 0 || upTo <= after) return [];
+    const match = feedMatcher(filter);
+    const named = feedSessions(filter);
+    // A task's events are in its session's file; without a filter, or for a task no longer
+    // stored, every file is read (a full scan: meant for tools and tests, not hot paths).
+    const ofTask = filter.taskId !== undefined ? this.#o.sessionOfTask(filter.taskId) : undefined;
+    const ids = named ? [...named] : ofTask !== undefined ? [ofTask] : (await this.#names()).flatMap((name) => SESSION_FILE.exec(name)?.[1] ?? []);
+    const found: FeedRecord[] = [];
+    for (const id of ids) {
+      try {
+        assertSessionId(id);
+      } catch {
+        continue; // no such file can exist
+      }
+      const file = this.#file(id);
+      // No exclusive section needed: a line being written is above the watermark, and a torn one is skipped.
+      const { values } = await this.#io.use(() => readBackUntil(file, (v) => toRecord(file, v).seq <= after));
+      for (const v of values) {
+        const e = v as FeedRecord;
+        if (e.seq <= upTo && match(e)) found.push(e);
+      }
+    }
+    found.sort((a, b) => a.seq - b.seq);
+    return found.slice(0, limit);
+  }
+
+  /** Removes the events of these tasks (session id → task ids). */
+  async removeTasks(bySession: Map<string, Set<string>>): Promise<void> {
+    await Promise.all([...bySession].map(([id, tasks]) => this.#rewrite(id, (e) => e.taskId === undefined || !tasks.has(e.taskId))));
+  }
+
+  /** Removes events older than `before`; only files whose first event is older are rewritten. */
+  async prune(before: number): Promise<number> {
+    let removed = 0;
+    for (const name of await this.#names()) {
+      const id = SESSION_FILE.exec(name)?.[1];
+      if (!id) continue;
+      const file = this.#file(id);
+      const first = await this.#io.use(() => readFirst(file));
+      if (first === undefined || toRecord(file, first).at >= before) continue;
+      removed += await this.#rewrite(id, (e) => e.at >= before);
+    }
+    return removed;
+  }
+
+  /** Resolves once every append made so far is settled. */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+    await Promise.all([...this.#writers.values()].map((w) => w.drain()));
+  }
+
+  #reserveUpTo(seq: number): Promise<void> {
+    if (seq <= this.#reserved) return this.#gate;
+    const upTo = seq + RESERVE_BLOCK;
+    this.#reserved = upTo;
+    const gate = this.#o.reserve(upTo).then(
+      () => {
+        this.#durable = Math.max(this.#durable, upTo);
+      },
+      (error: unknown) => {
+        // The next append reserves again; the events waiting for this one fail.
+        if (this.#reserved === upTo) this.#reserved = this.#durable;
+        throw error;
+      },
+    );
+    gate.catch(() => undefined);
+    this.#gate = gate;
+    return gate;
+  }
+
+  #settle(seqs: number[]): void {
+    for (const seq of seqs) this.#settled.add(seq);
+    while (this.#unsettled.length > 0 && this.#settled.delete(this.#unsettled[0]!)) this.#unsettled.shift();
+  }
+
+  #file(sessionId: string): string {
+    return join(this.#o.dir, `${sessionId}.jsonl`);
+  }
+
+  async #names(): Promise<string[]> {
+    try {
+      return await readdir(this.#o.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+  }
+
+  #writer(sessionId: string): SerialBatcher<string> {
+    let w = this.#writers.get(sessionId);
+    if (w) {
+      this.#writers.delete(sessionId);
+      this.#writers.set(sessionId, w);
+      return w;
+    }
+    w = new SerialBatcher<string>((chunks) => this.#write(sessionId, chunks.join("")));
+    this.#writers.set(sessionId, w);
+    if (this.#writers.size > KEPT_WRITERS) {
+      for (const [key, old] of this.#writers) {
+        if (this.#writers.size <= KEPT_WRITERS) break;
+        if (old !== w && old.idle) this.#writers.delete(key);
+      }
+    }
+    return w;
+  }
+
+  async #ensureDir(): Promise<void> {
+    if (this.#dirMade) return;
+    await mkdir(this.#o.dir, { recursive: true });
+    if (this.#o.fsync) await fsyncDir(dirname(this.#o.dir));
+    this.#dirMade = true;
+  }
+
+  async #write(sessionId: string, data: string): Promise<void> {
+    await this.#ensureDir();
+    const file = this.#file(sessionId);
+    await this.#io.use(async () => {
+      const created = await this.#checkEnd(sessionId, file);
+      try {
+        if (this.#o.fsync) {
+          const fh = await open(file, "a");
+          try {
+            await writeAll(fh, Buffer.from(data));
+            await fh.datasync();
+          } finally {
+            await fh.close();
+          }
+          if (created) await fsyncDir(this.#o.dir);
+        } else {
+          await appendFile(file, data);
+        }
+      } catch (error) {
+        // A partial write may have left a torn line: check the end again before the next append.
+        this.#checked.delete(sessionId);
+        throw error;
+      }
+    });
+  }
+
+  /** Once per run and file, before the first append: cuts off a torn last line. True when the file is new. */
+  async #checkEnd(sessionId: string, file: string): Promise<boolean> {
+    if (this.#checked.has(sessionId)) return false;
+    let fh;
+    try {
+      fh = await open(file, "r+");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      this.#checked.add(sessionId);
+      return true;
+    }
+    try {
+      const dropped = await dropTornTail(fh);
+      if (dropped > 0) this.#o.warn({ file, tornBytes: dropped }, "dropped a torn last line of a feed file (the process was stopped mid-write)");
+    } finally {
+      await fh.close();
+    }
+    this.#checked.add(sessionId);
+    return false;
+  }
+
+  /** Rewrites a session's file keeping the events `keep` accepts (temp file + rename); resolves how many went. */
+  #rewrite(sessionId: string, keep: (e: FeedRecord) => boolean): Promise<number> {
+    const file = this.#file(sessionId);
+    // Exclusive: no append to this file is in flight while it is read and replaced.
+    return this.#writer(sessionId).exclusive(() =>
+      this.#io.use(async () => {
+        const kept: string[] = [];
+        let removed = 0;
+        await scanForward(file, (v) => {
+          const e = toRecord(file, v);
+          if (keep(e)) kept.push(`${JSON.stringify(e)}\n`);
+          else removed++;
+        });
+        if (removed === 0) return 0;
+        if (kept.length === 0) {
+          await unlink(file).catch(() => undefined);
+          this.#checked.delete(sessionId);
+        } else {
+          const tmp = `${file}.tmp`;
+          await writeFile(tmp, kept.join(""), { flush: this.#o.fsync === true });
+          await rename(tmp, file);
+          // The file now ends with a whole line.
+          this.#checked.add(sessionId);
+        }
+        if (this.#o.fsync) await fsyncDir(this.#o.dir);
+        return removed;
+      }),
+    );
+  }
+}
