@@ -3,6 +3,7 @@
  * Start Node with --expose-gc (the npm script does) for the memory figures.
  */
 import { runEngineBench } from "./engine.ts";
+import { runLlmBench } from "./llm.ts";
 import { machine } from "./machine.ts";
 import { runSchedulerBench } from "./scheduler.ts";
 import { runStoreBench } from "./store.ts";
@@ -18,4 +19,5 @@ if (!only || only === "scheduler") results.scheduler = await runSchedulerBench()
 if (!only || only === "telegram") results.telegram = await runTelegramBench();
 if (!only || only === "slack") results.slack = await runSlackBench();
 if (!only || only === "discord") results.discord = await runDiscordBench();
+if (!only || only === "llm") results.llm = await runLlmBench();
 console.log(JSON.stringify(results, null, 2));
