@@ -49,6 +49,9 @@ export async function callModel(options: { model: LanguageModel; llm: Config["ll
     maxRetries: 2,
     // Errors come through the stream (and become sentences below); the SDK's default prints them to the console.
     onError: () => undefined,
+    // The system message is ours (conversationFor puts llm.systemPrompt first; what people write is
+    // always a user turn). Without this the SDK prints a warning on every call, in the console chat too.
+    allowSystemInMessages: true,
   });
   let text = "";
   const toolCalls: ToolCallRecord[] = [];
