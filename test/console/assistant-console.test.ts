@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createConsoleAdapter } from "../../adapters/console/index.ts";
 import { createBot } from "../../src/app.ts";
 import { silentLogger } from "../../src/logger.ts";
@@ -139,6 +139,13 @@ describe("console: the assistant's streamed answer", () => {
     llm.script({ text: full, delayMs: 10 });
     const gate = await startGate(llm, head.split(" ").length);
     const chat = await startChat(gate.baseURL, llm);
+    // Anything printed to the console besides the chat lands in the middle of it on a terminal.
+    const warn = vi.spyOn(console, "warn");
+    const error = vi.spyOn(console, "error");
+    cleanups.push(async () => {
+      warn.mockRestore();
+      error.mockRestore();
+    });
 
     chat.type("Tell me about owls");
     // The first words, printed as the bot's answer while the rest of the stream is held back.
@@ -163,5 +170,6 @@ describe("console: the assistant's streamed answer", () => {
       if (i > 0) expect(line.length, `line ${i} grows the answer`).toBeGreaterThan(answerLines[i - 1]!.length);
     });
     expect(chat.lines()[0]).toBe("you> Tell me about owls");
+    expect([...warn.mock.calls, ...error.mock.calls].map((args) => args.map(String).join(" "))).toEqual([]);
   });
 });
