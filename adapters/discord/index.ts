@@ -71,7 +71,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   const lifecycle = new DiscordLifecycle({ client, receiver, config, token, apiUrl, log, plugin: hostClient !== undefined });
   return {
     platform: "discord",
-    capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: LIMITS.content * 5, persistentMessages: true },
+    capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: LIMITS.content, persistentMessages: true },
     start: (handler, context) => lifecycle.start(handler, context),
     stop: () => lifecycle.stop(),
     send: (address, message) => outbound.send(address, message),
