@@ -147,6 +147,22 @@ describe("telegram: the model asks the person (ask_user)", () => {
     expect(shownTexts(h).filter((text) => text === "Here is a guide to Rome.")).toHaveLength(1);
   });
 
+  it("text the model wrote before its question stays one message, not shown again when the task goes on", async () => {
+    const { h, llm } = await start();
+    llm.script({ text: "Let me narrow it down first.", toolCalls: [{ name: "ask_user", arguments: { question: "Which city do you mean?", choices: ["Paris", "Rome"] } }] }, { text: "Rome it is." });
+    h.say("Tell me about a city");
+    const question = await h.botMessage((m) => m.text === "Which city do you mean?");
+    const before = await h.botMessage((m) => m.text === "Let me narrow it down first.");
+    expect(before.message_id).toBeLessThan(question.message_id);
+    await h.recorded(question);
+    h.fake.press({ chatId: ALICE, messageId: question.message_id, label: "Rome" });
+    await h.botMessage((m) => m.text === "Rome it is.");
+    await h.waitForTask((task) => task.status === "completed");
+    expect(shownTexts(h).filter((text) => text === "Let me narrow it down first.")).toHaveLength(1);
+    // The model's second request has its own earlier text with the tool call.
+    expect(llm.completions[1]!.messages.find((m) => m.role === "assistant")).toMatchObject({ content: "Let me narrow it down first.", tool_calls: [expect.objectContaining({ function: expect.objectContaining({ name: "ask_user" }) })] });
+  });
+
   it("typing the answer instead of pressing works the same", async () => {
     const { h, llm } = await start();
     scriptQuestion(llm);

@@ -31,6 +31,10 @@ const address: Address = { platform: "ipc", channel: "ch1", user: "alice", direc
 class Platform {
   readonly sends: Array<{ id: string; message: OutboundMessage }> = [];
   readonly edits: Array<{ messageId: string; message: OutboundMessage }> = [];
+  /** The keys the bot asked about (recall: was this post made before the crash?). */
+  readonly recalls: string[] = [];
+  /** Sends to post but never answer (the post is made, its answer lost with the process). */
+  hold: ((message: OutboundMessage) => boolean) | undefined;
   readonly #keys = new Map<string, string>();
   readonly #events = new Map<string, InboundEvent>();
   readonly #acked = new Set<string>();
@@ -60,12 +64,13 @@ class Platform {
         const id = `p${this.sends.length + 1}`;
         this.sends.push({ id, message: msg.message! });
         if (msg.message!.key) this.#keys.set(msg.message!.key, id);
-        this.#send(child, { type: "result", id: msg.id, result: { id } });
+        if (!this.hold?.(msg.message!)) this.#send(child, { type: "result", id: msg.id, result: { id } });
       } else if (msg.type === "call" && msg.op === "edit") {
         this.edits.push({ messageId: msg.messageId!, message: msg.message! });
         this.#send(child, { type: "result", id: msg.id, result: null });
       } else if (msg.type === "call" && msg.op === "recall") {
         const id = this.#keys.get(msg.key!);
+        this.recalls.push(msg.key!);
         this.#send(child, { type: "result", id: msg.id, result: id ? { id } : null });
       }
       this.#changes.emit("change");
@@ -212,6 +217,36 @@ describe("assistant: SIGKILL in the middle of a streamed answer", () => {
     expect(platform.sends.map((s) => [s.message.kind, s.id])).toEqual([["status", "p1"], ["reply", answer.id]]);
     expect(platform.edits.filter((e) => e.message.kind === "reply").every((e) => e.messageId === answer.id)).toBe(true);
     expect(platform.edits.filter((e) => e.messageId === answer.id).at(-1)?.message.text).toBe(full);
+    expect(llm.violations).toEqual([]);
+
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+
+  it("killed while the answer's first post was in flight: after a restart the platform is asked for it, and it is edited, not posted again", async () => {
+    const { llm, platform, spawn } = await setup();
+    const head = "The first half of the answer";
+    const full = `${head}, and then the second half of it.`;
+    llm.script({ hang: true, text: head }, { text: full, delayMs: 5 });
+    // The platform posts the answer's first message but its reply (the message id) never reaches the bot.
+    platform.hold = (message) => message.kind === "reply";
+
+    const first = await spawn();
+    platform.deliver({ kind: "message", text: "Tell me something in two halves" });
+    const answer = await platform.waitUntil(() => platform.posted((m) => m.kind === "reply")[0], "the streamed answer posted");
+    // The bot noted the post as in flight before making it.
+    await platform.probeUntil((tasks) => Object.values(tasks[0]?.outbox ?? {}).some((r) => r.pending === true), "the post noted as pending");
+    await kill(first);
+    platform.hold = undefined;
+
+    const second = await spawn();
+    await platform.waitUntil(() => platform.shown(answer.id) === full, "the posted message showing the whole answer");
+    await platform.probeUntil((tasks) => tasks[0]?.status === "completed", "the task completed");
+
+    expect(platform.recalls).toEqual([answer.message.key]);
+    expect(platform.sends.map((s) => [s.message.kind, s.id])).toEqual([["status", "p1"], ["reply", answer.id]]);
+    expect(platform.edits.filter((e) => e.message.kind === "reply").every((e) => e.messageId === answer.id)).toBe(true);
+    expect(llm.completions).toHaveLength(2);
     expect(llm.violations).toEqual([]);
 
     second.child.kill("SIGTERM");
