@@ -95,6 +95,25 @@ describe("telegram: the assistant's streamed answer", () => {
   });
 });
 
+describe("telegram: a streamed answer longer than one message", () => {
+  it("goes on in a second message once the first is full; together they show the whole text, each posted once", async () => {
+    const { h, llm } = await start({ adapter: { editIntervalMs: 50 } });
+    const sentences = Array.from({ length: 120 }, (_, i) => `Sentence number ${i} of a long answer that keeps going.`);
+    const full = sentences.join(" ");
+    expect(full.length).toBeGreaterThan(5000);
+    llm.script({ text: full, chunkSize: 150, delayMs: 5 });
+    h.say("Write at length");
+    const first = await h.botMessage((m) => m.text.startsWith("Sentence number 0 "));
+    // The only message posted after the answer's first one (the status message came before it).
+    const second = await h.botMessage((m) => m.message_id > first.message_id, ALICE, 10_000);
+    await h.waitForTask((task) => task.status === "completed", 10_000);
+    const shown = [h.fake.message(ALICE, first.message_id)!.text, h.fake.message(ALICE, second.message_id)!.text];
+    expect(shown[0]!.length).toBeLessThanOrEqual(4096);
+    expect(shown.join(" ")).toBe(full);
+    expect(h.fake.botMessages(ALICE).filter((m) => m.message_id >= first.message_id).map((m) => m.message_id)).toEqual([first.message_id, second.message_id]);
+  });
+});
+
 describe("telegram: the model's history", () => {
   it("after two exchanges, the model's request holds the earlier user and assistant turns with their roles", async () => {
     const { h, llm } = await start();
@@ -199,6 +218,40 @@ describe("telegram: the model asks for a review (request_review)", () => {
     await h.waitForTask((task) => task.status === "completed");
     expect(llm.completions).toHaveLength(2);
     expect(JSON.parse(String(toolResult(llm, 1)))).toEqual({ approved: true });
+  });
+});
+
+describe("telegram: the model's other questions", () => {
+  it("a question without choices is answered by typing; the text goes back to the model", async () => {
+    const { h, llm } = await start();
+    llm.script({ toolCalls: [{ name: "ask_user", arguments: { question: "What is your budget?" } }] }, (request) => ({ text: `With ${String(request.messages.find((m) => m.role === "tool")?.content)} you can stay a week.` }));
+    h.say("Plan a trip");
+    const question = await h.botMessage((m) => m.text === "What is your budget?");
+    expect(keyboardOf(question).flat()).not.toContain("Paris");
+    await h.recorded(question);
+    h.say("about 900 euros");
+    await h.botMessage((m) => m.text === "With about 900 euros you can stay a week.");
+    await h.waitForTask((task) => task.status === "completed");
+    expect(toolResult(llm, 1)).toBe("about 900 euros");
+  });
+
+  it("a review answered with Edit: the corrected text and the feedback reach the model in the verdict", async () => {
+    const { h, llm } = await start();
+    llm.script({ toolCalls: [{ name: "request_review", arguments: { question: "Send this reply?", draft: "See you Friday." } }] }, (request) => {
+      const verdict = JSON.parse(String(request.messages.find((m) => m.role === "tool")?.content)) as { edited?: string };
+      return { text: `Sent: ${verdict.edited ?? "?"}` };
+    });
+    h.say("Answer the invitation");
+    const review = await h.botMessage((m) => m.text.startsWith("Send this reply?"));
+    await h.recorded(review);
+    h.fake.press({ chatId: ALICE, messageId: review.message_id, label: "Edit" });
+    const prompt = await h.botMessage((m) => m.text === "Send the corrected text as your next message.");
+    h.say("See you Saturday.", { replyTo: prompt });
+    const feedback = await h.botMessage((m) => m.text.startsWith("Thanks. Any feedback"));
+    h.say("the day was wrong", { replyTo: feedback });
+    await h.botMessage((m) => m.text === "Sent: See you Saturday.");
+    await h.waitForTask((task) => task.status === "completed");
+    expect(JSON.parse(String(toolResult(llm, 1)))).toEqual({ approved: true, edited: "See you Saturday.", feedback: "the day was wrong" });
   });
 });
 
