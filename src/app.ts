@@ -9,6 +9,8 @@ import { startMaintenance, sweep } from "./engine/maintenance.ts";
 import { routedWorkflows, routeFor } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
 import { ConfigError } from "./errors.ts";
+import { EventFeed } from "./events/feed.ts";
+import { withMessageEvents } from "./events/message-events.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Address, InboundEvent, Session } from "./model.ts";
 import type { Page, PageRequest, SessionFilter, Store } from "./store/port.ts";
@@ -46,6 +48,11 @@ export interface Bot {
   readonly runner: TaskRunner;
   readonly adapters: readonly Adapter[];
   readonly scheduler: Scheduler;
+  /**
+   * What happens in every session, durably and in order: tasks' start, progress, questions,
+   * reviews, results, errors, cancels and ends, and each message that enters a history.
+   */
+  readonly events: EventFeed;
   readonly log: Logger;
   /** Opens the store, resumes tasks, starts the adapters. */
   start(): Promise<void>;
@@ -59,8 +66,8 @@ export interface Bot {
   listSessions(filter?: SessionFilter, page?: PageRequest): Promise<Page<Session>>;
   /** The scheduler's state, for a health endpoint: running, and each schedule's next fire. */
   schedulerState(): Promise<SchedulerState>;
-  /** Removes expired tasks and closes idle sessions now. */
-  sweep(): Promise<{ tasksRemoved: number; sessionsClosed: number }>;
+  /** Removes expired tasks (and feed events past the same retention) and closes idle sessions now. */
+  sweep(): Promise<{ tasksRemoved: number; sessionsClosed: number; eventsRemoved: number }>;
 }
 
 async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
@@ -137,7 +144,10 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     }
     if (schedule.prompt !== undefined && !composer.compose) throw new ConfigError(`scheduler.schedules[${i}].prompt: ${composer.missing}`);
   });
-  const store = options.store ?? (await storeFromConfig(config, log));
+  const baseStore = options.store ?? (await storeFromConfig(config, log));
+  const events = new EventFeed({ store: baseStore, log });
+  // Every message appended to history is published as a `message` event.
+  const store = withMessageEvents(baseStore, events);
   const adapters = options.adapters ?? (await adaptersFromConfig(config, env, { logger: log }));
   const delivery = new Delivery(adapters, log);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
@@ -152,11 +162,12 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     stepRetries: config.tasks.stepRetries,
     retryBaseMs: config.tasks.retryBaseMs,
     historyWindow: config.history.window,
+    events,
     onSessionState: (sessionId, state) => {
       if (state !== "closed") void sessions.setState(sessionId, state).catch((error: unknown) => log.warn({ err: error }, "session state not saved"));
     },
   });
-  const answers = new Answers(store, delivery, runner, config.reviewers);
+  const answers = new Answers(store, delivery, runner, config.reviewers, events);
   const scheduler = new Scheduler({
     store,
     delivery,
@@ -185,6 +196,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     runner,
     adapters,
     scheduler,
+    events,
     log,
     async start() {
       await store.open();
@@ -201,6 +213,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       await scheduler.stop();
       for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, "adapter stop failed"));
       await runner.stop();
+      await events.flush();
       await store.close();
       log.info("chatflow stopped");
     },

@@ -2,14 +2,16 @@
  * chatflow's public API: create a bot, define workflows, implement adapters and stores.
  */
 export { createBot, type Bot, type BotOptions } from "./app.ts";
+export { EventFeed, type EventFeedOptions, type SubscribeOptions } from "./events/feed.ts";
+export type { FeedEvent, FeedEventData, FeedEventType, FeedListener, FinalStatus, NewFeedEvent, TaskEventType, Unsubscribe } from "./events/types.ts";
 export { defineWorkflow } from "./tasks/workflow.ts";
 export type { Workflow, WorkflowContext, WorkflowResult, WorkflowRequest, ReviewVerdict, AskOptions, ReviewOptions, StepOptions } from "./tasks/workflow.ts";
 export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./adapter.ts";
 export type { AdapterFactoryContext, AdapterModule } from "./adapter-table.ts";
-export type { Store, SessionFilter, TaskFilter, Page, PageRequest } from "./store/port.ts";
+export type { Store, SessionFilter, TaskFilter, Page, PageRequest, FeedFilter, FeedPageRequest } from "./store/port.ts";
 export type * from "./model.ts";
 export { sessionKey } from "./model.ts";
-export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord, Schedule, MissedPolicy } from "./store/records.ts";
+export type { Task, TaskStatus, PendingWait, TaskResult, JournalEntry, OutboxRecord, Schedule, MissedPolicy, FeedRecord, NewFeedRecord } from "./store/records.ts";
 export { createMemoryStore } from "./store/memory.ts";
 export { createLowdbStore } from "./store/lowdb/index.ts";
 export { loadConfig, parseConfig } from "./config/load.ts";

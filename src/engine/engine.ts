@@ -127,7 +127,7 @@ export class Engine {
         notify: (text) => this.#p.delivery.notice(event, text, { alert: true }),
         activeTask: () => this.#activeTask(session.id),
         cancel: async (task) => {
-          const ended = await runner.cancel(task.id);
+          const ended = await runner.cancel(task.id, event.address.user);
           await this.#reply(event.address, ended?.status === "cancelled" ? "Cancelled." : ended?.cancelRequested ? "Cancelling: the task stops at its next step." : "That task has already finished.");
         },
         newSession: async () => {

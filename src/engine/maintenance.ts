@@ -6,14 +6,17 @@ export interface MaintenanceOptions {
   store: Store;
   sessions: Sessions;
   log: Logger;
-  /** Finished tasks older than this are removed, in ms. */
+  /** Finished tasks older than this are removed, and feed events older than this, in ms. */
   retentionMs: number;
   /** How often the sweep runs, in ms. Default 10 minutes. */
   everyMs?: number;
 }
 
-/** Removes finished tasks past their retention and closes idle sessions; returns what it did. */
-export async function sweep(options: MaintenanceOptions, now = Date.now()): Promise<{ tasksRemoved: number; sessionsClosed: number }> {
+/**
+ * Removes finished tasks past their retention (with their feed events) and feed events past
+ * the same retention, and closes idle sessions; returns what it did.
+ */
+export async function sweep(options: MaintenanceOptions, now = Date.now()): Promise<{ tasksRemoved: number; sessionsClosed: number; eventsRemoved: number }> {
   const { store } = options;
   let tasksRemoved = 0;
   for (;;) {
@@ -22,9 +25,10 @@ export async function sweep(options: MaintenanceOptions, now = Date.now()): Prom
     await store.deleteTasks(items.map((task) => task.id));
     tasksRemoved += items.length;
   }
+  const eventsRemoved = await store.pruneFeed({ before: now - options.retentionMs });
   const sessionsClosed = await options.sessions.closeIdle(now);
-  if (tasksRemoved + sessionsClosed > 0) options.log.info({ tasksRemoved, sessionsClosed }, "maintenance sweep");
-  return { tasksRemoved, sessionsClosed };
+  if (tasksRemoved + sessionsClosed + eventsRemoved > 0) options.log.info({ tasksRemoved, sessionsClosed, eventsRemoved }, "maintenance sweep");
+  return { tasksRemoved, sessionsClosed, eventsRemoved };
 }
 
 /** Runs `sweep` now and then periodically; returns a function that stops it. */

@@ -1,4 +1,6 @@
 import type { Delivery } from "../delivery.ts";
+import type { EventFeed } from "../events/feed.ts";
+import type { FeedEventData } from "../events/types.ts";
 import type { Address, InboundAction, InboundEvent, InboundMessage } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
@@ -22,12 +24,14 @@ export class Answers {
   readonly #delivery: Delivery;
   readonly #runner: TaskRunner;
   readonly #reviewers: ReadonlySet<string>;
+  readonly #events: EventFeed | undefined;
 
-  constructor(store: Store, delivery: Delivery, runner: TaskRunner, reviewers: Iterable<string>) {
+  constructor(store: Store, delivery: Delivery, runner: TaskRunner, reviewers: Iterable<string>, events?: EventFeed) {
     this.#store = store;
     this.#delivery = delivery;
     this.#runner = runner;
     this.#reviewers = new Set(reviewers);
+    this.#events = events;
   }
 
   /**
@@ -90,7 +94,7 @@ export class Answers {
         if (event.text) return this.#acceptReview(task, wait, { approved: true, edited: event.text, ...(event.feedback ? { feedback: event.feedback } : {}) }, event, eventKey);
         // No form on this platform: ask for the corrected text as the next message.
         if (!(await this.#setPhase(task, { ...wait, phase: "edit-text" }, eventKey))) return this.#delivery.notice(event, "That question was already answered.");
-        this.#delivery.post(task.address, { kind: "question", taskId: task.id, text: "Send the corrected text as your next message.", expectsText: true });
+        this.#askText(task, "Send the corrected text as your next message.");
         return;
     }
   }
@@ -117,7 +121,7 @@ export class Answers {
     switch (wait.phase ?? "verdict") {
       case "edit-text":
         if (!(await this.#setPhase(task, { ...wait, phase: "feedback", edited: text, approved: true }, eventKey))) return true;
-        this.#delivery.post(task.address, { kind: "question", taskId: task.id, text: "Thanks. Any feedback for the workflow? Send it, or send `skip`.", expectsText: true });
+        this.#askText(task, "Thanks. Any feedback for the workflow? Send it, or send `skip`.");
         return true;
       case "feedback": {
         const feedback = SKIP_WORDS.has(text.trim().toLowerCase()) ? undefined : text;
@@ -146,9 +150,16 @@ export class Answers {
       await this.#delivery.notice(event, "That question was already answered.");
       return;
     }
+    void this.#events?.publish({ type: "answered", sessionId: task.sessionId, taskId: task.id, data: answeredData(wait, value, event.address.user) });
     // Cosmetic, so not waited for: the update loop goes on while the question is edited.
     void this.#acknowledge(accepted, wait, value);
     this.#runner.resume(task.id);
+  }
+
+  /** A follow-up of a review (its phase is stored): asks for typed text, and publishes the question. */
+  #askText(task: Task, text: string): void {
+    void this.#events?.publish({ type: "question", sessionId: task.sessionId, taskId: task.id, data: { question: text, expectsText: true } });
+    this.#delivery.post(task.address, { kind: "question", taskId: task.id, text, expectsText: true });
   }
 
   async #setPhase(task: Task, wait: PendingWait, eventKey: string): Promise<boolean> {
@@ -171,13 +182,21 @@ export class Answers {
   }
 
   async #cancel(task: Task, address: Address): Promise<void> {
-    const ended = await this.#runner.cancel(task.id);
+    const ended = await this.#runner.cancel(task.id, address.user);
     await this.#reply(address, ended?.status === "cancelled" ? "Cancelled." : ended?.cancelRequested ? "Cancelling: the task stops at its next step." : "That task has already finished.");
   }
 
   async #reply(address: Address, text: string): Promise<void> {
     this.#delivery.post(address, { kind: "reply", text });
   }
+}
+
+/** What the `answered` event says about an accepted answer. */
+function answeredData(wait: PendingWait, value: unknown, by: string | undefined): FeedEventData["answered"] {
+  const who = by !== undefined ? { by } : {};
+  if (wait.kind === "ask") return { kind: "ask", ...who, answer: String(value) };
+  const verdict = value as ReviewVerdict;
+  return { kind: "review", ...who, approved: verdict.approved, ...(verdict.edited !== undefined ? { edited: verdict.edited } : {}), ...(verdict.feedback ? { feedback: verdict.feedback } : {}) };
 }
 
 /** A typed answer to a multiple-choice question: the choice's number or its text. */

@@ -1,6 +1,8 @@
 import PQueue from "p-queue";
 import type { Delivery } from "../delivery.ts";
 import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
+import type { EventFeed } from "../events/feed.ts";
+import type { NewFeedEvent } from "../events/types.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, Message, SessionState } from "../model.ts";
@@ -35,6 +37,8 @@ export interface TaskRunnerOptions {
   historyWindow: number;
   /** Told whenever a session's state follows from its tasks. */
   onSessionState?: (sessionId: string, state: SessionState) => void;
+  /** Where the runner publishes what tasks do (start, progress, questions, results, end), each once it is stored. */
+  events?: EventFeed;
 }
 
 export interface SubmitRequest {
@@ -81,6 +85,8 @@ export class TaskRunner {
   #stopping = false;
   /** Question posts in flight, so an answer can wait for the question's message id. */
   readonly #posting = new Map<string, Promise<void>>();
+  /** Who asked to cancel a running task, for its `cancelled` event. */
+  readonly #cancelledBy = new Map<string, string>();
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
@@ -194,19 +200,29 @@ export class TaskRunner {
     } while (cursor);
   }
 
-  /** Requests cancellation. Queued and waiting tasks end at once; a running task at its next step boundary. */
-  async cancel(taskId: string): Promise<Task | undefined> {
+  /**
+   * Requests cancellation. Queued and waiting tasks end at once; a running task at its next
+   * step boundary. `by`: the user who cancels (shown in the `cancelled` event).
+   */
+  async cancel(taskId: string, by?: string): Promise<Task | undefined> {
     const { store } = this.#o;
+    if (by !== undefined) this.#cancelledBy.set(taskId, by);
     for (;;) {
       const task = await store.getTask(taskId);
-      if (!task || isFinished(task.status)) return task;
+      if (!task || isFinished(task.status)) {
+        this.#cancelledBy.delete(taskId);
+        return task;
+      }
       const run = this.#running.get(taskId);
       if (run) {
         const updated = await store.updateTask(taskId, { cancelRequested: true });
         run.controller.abort(new TaskCancelledError());
         // Bounded: a step that ignores its signal must not hold up the caller (an adapter's update loop).
-        await Promise.race([run.done, new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
-        return (await store.getTask(taskId)) ?? updated;
+        const unwound = await Promise.race([run.done.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CANCEL_WAIT_MS).unref())]);
+        const now = await store.getTask(taskId);
+        // The run was already parking when the abort came: it stopped without ending the task, so end it now.
+        if (unwound && now && !isFinished(now.status) && !this.#running.has(taskId)) continue;
+        return now ?? updated;
       }
       // Not running: end it now, unless it changed under us (then look again).
       const ended = await this.#finish(task, "cancelled", {}, task.rev);
@@ -249,6 +265,15 @@ export class TaskRunner {
     });
   }
 
+  /** Publishes an event on the feed, if there is one; never waits for it. */
+  #emit(event: NewFeedEvent): void {
+    void this.#o.events?.publish(event);
+  }
+
+  #progressEvent(task: Task, state: "running" | "waiting", percent = task.percent, step = task.step): NewFeedEvent<"progress"> {
+    return { type: "progress", sessionId: task.sessionId, taskId: task.id, data: { percent, ...(step ? { step } : {}), state } };
+  }
+
   #view(task: Task, state: StatusView["state"], extra: Partial<StatusView> = {}): StatusView {
     return { taskId: task.id, workflow: task.workflow, state, percent: task.percent, ...(task.step ? { step: task.step } : {}), ...extra };
   }
@@ -277,6 +302,8 @@ export class TaskRunner {
     const started = Date.now();
     const timers: NodeJS.Timeout[] = [];
     let task = loaded;
+    /** The last progress write: events after it are published after its own. */
+    let progressed: Promise<void> = Promise.resolve();
     try {
       const leased = await store.updateTask(taskId, {
         status: "running",
@@ -286,6 +313,8 @@ export class TaskRunner {
       });
       if (!leased) return;
       task = leased;
+      if (loaded.startedAt === undefined) this.#emit({ type: "start", sessionId: task.sessionId, taskId, data: { workflow: task.workflow } });
+      this.#emit(this.#progressEvent(task, "running"));
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
       if (task.answer) {
@@ -318,18 +347,26 @@ export class TaskRunner {
         progress: async (percent, step) => {
           const view = this.#view(task, "running", { percent: clampPercent(percent), ...(step ? { step } : {}) });
           task = { ...task, percent: view.percent, ...(step ? { step } : {}) };
-          void store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) });
+          const event = this.#progressEvent(task, "running");
+          // Published once stored; what the run publishes next waits for this (see `progressed`).
+          progressed = store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) }).then(
+            () => this.#emit(event),
+            () => undefined,
+          );
           void this.status.update(task.address, view);
         },
         park: async (wait) => {
+          await progressed;
           task = await this.#park(task, wait, started);
         },
         openStream: (key) => new StreamedMessage({ store, delivery: this.#o.delivery, log, taskId, address: task.address, key }),
       });
       const result = await workflow.run(ctx, task.input as never);
       if (controller.signal.aborted) throw controller.signal.reason;
+      await progressed;
       await this.#complete(task, result);
     } catch (error) {
+      await progressed;
       await this.#settleFailure(task, error, controller.signal, started);
     } finally {
       for (const timer of timers) clearInterval(timer);
@@ -368,6 +405,13 @@ export class TaskRunner {
       elapsedMs: task.elapsedMs + (Date.now() - started),
     });
     if (!parked) return task;
+    this.#emit(this.#progressEvent(parked, "waiting"));
+    const about = { sessionId: parked.sessionId, taskId: parked.id };
+    if (pending.kind === "ask") {
+      this.#emit({ type: "question", ...about, data: { question: pending.question, ...(pending.choices ? { choices: pending.choices } : {}), expectsText: !pending.choices } });
+    } else {
+      this.#emit({ type: "review", ...about, data: { question: pending.question, ...(pending.data !== undefined ? { data: pending.data } : {}) } });
+    }
     this.#o.onSessionState?.(task.sessionId, "waiting");
     void this.status.update(parked.address, this.#view(parked, "waiting"));
     const posting = this.postQuestion(parked, false);
@@ -439,6 +483,22 @@ export class TaskRunner {
     await this.#finish(task, "completed", { result: clean });
   }
 
+  /** The events of a task's end, once its final state is stored: result, error or cancelled, then end. */
+  #publishEnd(ended: Task, outcome: { result?: TaskResult; error?: string }): void {
+    const about = { sessionId: ended.sessionId, taskId: ended.id };
+    const by = this.#cancelledBy.get(ended.id);
+    this.#cancelledBy.delete(ended.id);
+    if (ended.status === "completed") {
+      const result = outcome.result ?? ended.result ?? { text: "" };
+      this.#emit({ type: "result", ...about, data: { text: result.text, ...(result.links?.length ? { links: result.links } : {}) } });
+    } else if (ended.status === "failed") {
+      this.#emit({ type: "error", ...about, data: { message: outcome.error ?? ended.error ?? "unknown error" } });
+    } else if (ended.status === "cancelled") {
+      this.#emit({ type: "cancelled", ...about, data: by !== undefined ? { by } : {} });
+    }
+    this.#emit({ type: "end", ...about, data: { status: ended.status as "completed" | "failed" | "cancelled" } });
+  }
+
   /**
    * Ends a task in a final status (conditionally on `ifRev` when given), shows the final
    * status, tells the person when it failed, and frees the session for the next task.
@@ -460,6 +520,7 @@ export class TaskRunner {
       ifRev === undefined ? undefined : { ifRev },
     );
     if (!ended) return undefined;
+    this.#publishEnd(ended, outcome);
     // Only now that the final state is stored: shown earlier, a crash would resume the task and take it back.
     const final = this.status.final(ended.address, this.#view(ended, status === "completed" ? "completed" : status === "failed" ? "failed" : "cancelled", outcome.error ? { error: outcome.error } : {}));
     if (status === "failed") {

@@ -1,0 +1,177 @@
+import type { Logger } from "../logger.ts";
+import type { FeedFilter, FeedPageRequest, Store } from "../store/port.ts";
+import { feedMatcher } from "../store/query.ts";
+import type { FeedRecord, NewFeedRecord } from "../store/records.ts";
+import { ProgressGate } from "./progress-gate.ts";
+import type { FeedEvent, FeedListener, NewFeedEvent, Unsubscribe } from "./types.ts";
+
+export interface EventFeedOptions {
+  store: Store;
+  /** Where failed writes and throwing listeners are reported. */
+  log?: Pick<Logger, "warn">;
+  /** At most one stored progress event per task per this many ms; default 250 (see ProgressGate). */
+  progressIntervalMs?: number;
+}
+
+export interface SubscribeOptions {
+  /** Replay stored events with a larger seq first (0: from the start); without it, live events only. */
+  after?: number;
+  /** The replay failed (the store could not be read): the subscription has ended. Default: logged. */
+  onError?: (error: unknown) => void;
+}
+
+/** Events read per store call during a replay. */
+const REPLAY_PAGE = 500;
+
+interface Subscriber {
+  match: (event: FeedRecord) => boolean;
+  listener: FeedListener;
+  /** The seq of the last event delivered (or `after`): nothing at or below it is delivered again. */
+  last: number;
+  /** Live events that arrive while the replay runs; undefined once live. */
+  buffer: FeedEvent[] | undefined;
+  closed: boolean;
+}
+
+function freeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) freeze(v);
+  }
+  return value;
+}
+
+/**
+ * The durable, ordered feed of what happens in every session: published events are stored
+ * (numbered by the store), then handed to the subscribers whose filter they match, in seq
+ * order. A subscriber may first replay what it missed (`after`) and then goes on live, with
+ * no gap and nothing twice. Delivered events are frozen: listeners share them.
+ */
+export class EventFeed {
+  readonly #store: Store;
+  readonly #log: Pick<Logger, "warn"> | undefined;
+  readonly #progress: ProgressGate;
+  readonly #subscribers = new Set<Subscriber>();
+  /** Notifications run one after another, in the order of publishing, which is seq order. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: EventFeedOptions) {
+    this.#store = options.store;
+    this.#log = options.log;
+    this.#progress = new ProgressGate(options.progressIntervalMs ?? 250, (event) => this.#publishNow(event));
+  }
+
+  /**
+   * Stores the event, then notifies subscribers; resolves when that is done (never rejects: a
+   * failed write is logged, and nobody sees the event). Progress events are coalesced per task.
+   * Listeners are not awaited.
+   */
+  publish(event: NewFeedEvent): Promise<void> {
+    if (event.type === "progress") return this.#progress.offer(event);
+    if (event.taskId !== undefined) this.#progress.before(event.taskId);
+    const published = this.#publishNow(event);
+    if (event.type === "end") this.#progress.forget(event.taskId);
+    return published;
+  }
+
+  /**
+   * Delivers the events matching `filter` to `listener`: with `after`, first the stored ones
+   * with a larger seq, then live ones; without it, live ones only. Returns the function that
+   * ends the subscription (its `ready` resolves when the replay is done).
+   */
+  subscribe(filter: FeedFilter, listener: FeedListener, options: SubscribeOptions = {}): Unsubscribe {
+    const sub: Subscriber = { match: feedMatcher(filter), listener, last: options.after ?? 0, buffer: options.after === undefined ? undefined : [], closed: false };
+    // Registered before reading: whatever is published from now on is buffered, nothing falls between.
+    this.#subscribers.add(sub);
+    const unsubscribe = (): void => {
+      sub.closed = true;
+      this.#subscribers.delete(sub);
+    };
+    const ready =
+      options.after === undefined
+        ? Promise.resolve()
+        : this.#replay(sub, filter, options.after).catch((error: unknown) => {
+            unsubscribe();
+            if (options.onError) options.onError(error);
+            else this.#log?.warn({ err: error }, "feed replay failed; the subscription ended");
+          });
+    return Object.assign(unsubscribe, { ready });
+  }
+
+  /** Stored events matching `filter` with seq > `after`, oldest first (for paging). */
+  async read(filter: FeedFilter = {}, page: FeedPageRequest = {}): Promise<FeedEvent[]> {
+    return (await this.#store.readFeed(filter, page)) as FeedEvent[];
+  }
+
+  /** Publishes held progress and resolves when everything published so far is stored and delivered. */
+  async flush(): Promise<void> {
+    this.#progress.releaseAll();
+    let chain: Promise<void>;
+    do {
+      chain = this.#chain;
+      await chain;
+    } while (chain !== this.#chain);
+  }
+
+  #publishNow(event: NewFeedEvent): Promise<void> {
+    const record = { ...event, at: event.at ?? Date.now() } as NewFeedRecord;
+    let stored: Promise<FeedRecord[]>;
+    try {
+      // Numbered now, at the call: the order of publishing is the order of seqs.
+      stored = this.#store.appendFeedEvents([record]);
+    } catch (error) {
+      stored = Promise.reject(error);
+    }
+    stored.catch(() => undefined); // handled below, in turn
+    const notified = this.#chain
+      .then(() => stored)
+      .then(
+        (events) => {
+          for (const e of events) this.#notify(freeze(e as FeedEvent));
+        },
+        (error: unknown) => {
+          this.#log?.warn({ err: error, type: event.type, sessionId: event.sessionId, taskId: event.taskId }, "feed event not stored; subscribers don't see it");
+        },
+      );
+    this.#chain = notified;
+    return notified;
+  }
+
+  async #replay(sub: Subscriber, filter: FeedFilter, after: number): Promise<void> {
+    let cursor = after;
+    for (;;) {
+      const page = (await this.#store.readFeed(filter, { after: cursor, limit: REPLAY_PAGE })) as FeedEvent[];
+      if (sub.closed) return;
+      for (const e of page) this.#deliver(sub, freeze(e));
+      if (page.length < REPLAY_PAGE) break;
+      cursor = page.at(-1)!.seq;
+    }
+    // Synchronously from here: no notification can come between the last read and going live.
+    const buffered = sub.buffer ?? [];
+    sub.buffer = undefined;
+    for (const e of buffered) this.#deliver(sub, e);
+  }
+
+  #notify(event: FeedEvent): void {
+    for (const sub of this.#subscribers) {
+      if (!sub.match(event)) continue;
+      if (sub.buffer) sub.buffer.push(event);
+      else this.#deliver(sub, event);
+    }
+  }
+
+  #deliver(sub: Subscriber, event: FeedEvent): void {
+    if (sub.closed || event.seq <= sub.last) return;
+    sub.last = event.seq;
+    try {
+      const returned = sub.listener(event);
+      if (returned && typeof returned.then === "function") returned.then(undefined, (error: unknown) => this.#listenerFailed(error, event));
+    } catch (error) {
+      this.#listenerFailed(error, event);
+    }
+  }
+
+  #listenerFailed(error: unknown, event: FeedEvent): void {
+    this.#log?.warn({ err: error, seq: event.seq, type: event.type }, "a feed listener failed");
+  }
+}
