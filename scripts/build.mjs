@@ -33,3 +33,5 @@ for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true }))
 }
 
 cpSync(path.join(root, "config"), path.join(dist, "config"), { recursive: true });
+// The web chat page is served from files next to the web adapter.
+cpSync(path.join(root, "adapters", "web", "page"), path.join(dist, "adapters", "web", "page"), { recursive: true });

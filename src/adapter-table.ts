@@ -36,6 +36,7 @@ export const ADAPTERS: Readonly<Record<string, AdapterRow>> = {
   telegram: { description: "Telegram, on grammY (TELEGRAM_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/telegram/index.ts") },
   slack: { description: "Slack, on Bolt (SLACK_BOT_TOKEN, SLACK_APP_TOKEN)", enabledByDefault: false, load: () => import("../adapters/slack/index.ts") },
   discord: { description: "Discord, on discord.js (DISCORD_BOT_TOKEN)", enabledByDefault: false, load: () => import("../adapters/discord/index.ts") },
+  web: { description: "the web chat page and HTTP API on 127.0.0.1:3000 (CHATFLOW_API_TOKENS or CHATFLOW_JWT_SECRET to bind elsewhere)", enabledByDefault: true, load: () => import("../adapters/web/index.ts") },
 };
 
 export const ADAPTER_NAMES: readonly string[] = Object.keys(ADAPTERS);
@@ -62,7 +63,7 @@ export function parseAdapterList(values: readonly string[], source: string): str
  */
 export function enableOnly(config: Config, names: readonly string[]): Config {
   const adapters: Config["adapters"] = {};
-  for (const name of new Set([...Object.keys(config.adapters), ...names])) {
+  for (const name of new Set([...ADAPTER_NAMES, ...Object.keys(config.adapters), ...names])) {
     adapters[name] = { ...config.adapters[name], enabled: names.includes(name) };
   }
   return { ...config, adapters };

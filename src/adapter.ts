@@ -1,3 +1,4 @@
+import type { Bot } from "./app.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
 
 /** A command the engine answers, for an adapter's command menu (Telegram's, Discord's slash commands). */
@@ -16,6 +17,8 @@ export interface CommandInfo {
 export interface AdapterStartContext {
   /** The commands the engine answers on this adapter: built-ins, then routed workflow commands. */
   commands: readonly CommandInfo[];
+  /** The bot the adapter serves: its store, runner, events… (the web adapter serves the HTTP API over it). */
+  bot?: Bot;
 }
 
 /** How a private notice is shown. */
@@ -71,6 +74,8 @@ export interface Adapter {
    * Without it, such a post may be repeated (at-least-once).
    */
   recall?(address: Address, key: string): Promise<SentMessage | undefined>;
+  /** Whether the adapter is connected to its platform now (for /healthz); absent: assumed while started. */
+  connected?(): boolean;
   /** Shows a typing indicator, where the platform has one. */
   typing?(address: Address): Promise<void>;
   /**

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { createStats, type EngineStats } from "./stats.ts";
 import type { Adapter, CommandInfo } from "./adapter.ts";
 import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
@@ -6,7 +7,7 @@ import type { Config, ConfigInput } from "./config/schema.ts";
 import { Delivery } from "./delivery.ts";
 import { Engine } from "./engine/engine.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
-import { routedWorkflows, routeFor } from "./engine/routes.ts";
+import { routedWorkflows, routeFor, type ResolvedRoute } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
 import { ConfigError } from "./errors.ts";
 import { EventFeed } from "./events/feed.ts";
@@ -48,6 +49,14 @@ export interface Bot {
   readonly runner: TaskRunner;
   readonly adapters: readonly Adapter[];
   readonly scheduler: Scheduler;
+  /** The workflows by name: built-in, remote and given ones. */
+  readonly workflows: ReadonlyMap<string, Workflow<any>>;
+  /** Who may act on a task, and the once-only acceptance of an answer (for the HTTP API). */
+  readonly answers: Answers;
+  /** Counters of adapter calls, their errors and 429s, and re-delivered events (for metrics). */
+  readonly stats: EngineStats;
+  /** The route of a platform: its plain-message workflow and commands. */
+  routeOf(platform: string): ResolvedRoute;
   /**
    * What happens in every session, durably and in order: tasks' start, progress, questions,
    * reviews, results, errors, cancels and ends, and each message that enters a history.
@@ -149,7 +158,8 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   // Every message appended to history is published as a `message` event.
   const store = withMessageEvents(baseStore, events);
   const adapters = options.adapters ?? (await adaptersFromConfig(config, env, { logger: log }));
-  const delivery = new Delivery(adapters, log);
+  const stats = createStats();
+  const delivery = new Delivery(adapters, log, stats);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
   const runner = new TaskRunner({
     store,
@@ -186,22 +196,26 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     return name ? workflows.get(name) : undefined;
   };
   const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
-  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands });
+  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats });
   const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
-  return {
+  const bot: Bot = {
     config,
     store,
     runner,
     adapters,
     scheduler,
     events,
+    workflows,
+    answers,
+    stats,
+    routeOf: (platform) => routeFor(config.routes, platform),
     log,
     async start() {
       await store.open();
       await runner.recover();
-      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands) });
+      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), bot });
       if (config.scheduler.enabled) {
         await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
       }
@@ -223,4 +237,5 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     sweep: () => sweep(maintenance),
     schedulerState: () => scheduler.state(),
   };
+  return bot;
 }

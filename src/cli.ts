@@ -67,16 +67,22 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   await starting;
   if (stopping) return;
   const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
+  const webUrl = (bot.adapters.find((adapter) => adapter.platform === "web") as { url?: string } | undefined)?.url;
+  const web = webUrl ? ` The web chat is at ${webUrl}/ .` : "";
   if (process.stdout.isTTY) {
     const platforms = bot.adapters.map((adapter) => adapter.platform).join(", ");
     process.stdout.write(
       consoleAdapter
-        ? `chatflow is running: type a request, or /help. Ctrl-C quits (tasks resume next time).\n`
-        : `chatflow is running on ${platforms}. Ctrl-C stops it (tasks resume next time).\n`,
+        ? `chatflow is running: type a request, or /help.${web} Ctrl-C quits (tasks resume next time).\n`
+        : `chatflow is running on ${platforms}.${web} Ctrl-C stops it (tasks resume next time).\n`,
     );
+  } else if (webUrl) {
+    process.stderr.write(`chatflow: the web chat is at ${webUrl}/\n`);
   }
-  // The console adapter ends when its input ends (a pipe closed, Ctrl-D): then stop cleanly.
-  if (consoleAdapter?.ended && bot.adapters.length === 1) {
+  // The console adapter ends when its input ends (a pipe closed, Ctrl-D): then stop cleanly,
+  // unless a chat platform (Telegram, Slack, Discord) runs too. The web page started beside
+  // the console by default does not keep the process up on its own.
+  if (consoleAdapter?.ended && bot.adapters.every((adapter) => adapter.platform === "console" || adapter.platform === "web")) {
     await consoleAdapter.ended;
     if (stopping) return;
     // Let running tasks finish or park on a question before leaving.

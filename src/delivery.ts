@@ -1,7 +1,8 @@
 import type { Adapter, AdapterCapabilities, NoticeOptions } from "./adapter.ts";
-import { ChatflowError } from "./errors.ts";
+import { ChatflowError, RateLimitError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
+import type { EngineStats } from "./stats.ts";
 
 const FALLBACK_CAPABILITIES: AdapterCapabilities = { editIntervalMs: 1000, maxTextLength: 4000, persistentMessages: true };
 
@@ -9,10 +10,26 @@ const FALLBACK_CAPABILITIES: AdapterCapabilities = { editIntervalMs: 1000, maxTe
 export class Delivery {
   readonly #adapters = new Map<string, Adapter>();
   readonly #log: Logger;
+  readonly #stats: EngineStats | undefined;
 
-  constructor(adapters: Adapter[], log: Logger) {
+  constructor(adapters: Adapter[], log: Logger, stats?: EngineStats) {
     for (const adapter of adapters) this.#adapters.set(adapter.platform, adapter);
     this.#log = log;
+    this.#stats = stats;
+  }
+
+  /** Counts an adapter call and its failure (a 429 apart) for the metrics. */
+  async #counted<T>(platform: string, method: string, call: () => Promise<T>): Promise<T> {
+    const stats = this.#stats;
+    if (!stats) return call();
+    stats.adapterCalls.inc({ platform, method });
+    try {
+      return await call();
+    } catch (error) {
+      stats.adapterErrors.inc({ platform, method });
+      if (error instanceof RateLimitError) stats.rateLimited.inc({ platform });
+      throw error;
+    }
   }
 
   get adapters(): Adapter[] {
@@ -30,7 +47,8 @@ export class Delivery {
   }
 
   send(address: Address, message: OutboundMessage): Promise<SentMessage> {
-    return this.#adapter(address.platform).send(address, message);
+    const adapter = this.#adapter(address.platform);
+    return this.#counted(address.platform, "send", () => adapter.send(address, message));
   }
 
   /**
@@ -40,16 +58,18 @@ export class Delivery {
   async edit(address: Address, messageId: string, message: OutboundMessage): Promise<SentMessage | undefined> {
     const adapter = this.#adapter(address.platform);
     if (!adapter.edit) {
-      await adapter.send(address, message);
+      await this.#counted(address.platform, "send", () => adapter.send(address, message));
       return undefined;
     }
-    const moved = await adapter.edit(address, messageId, message);
+    const moved = await this.#counted(address.platform, "edit", () => adapter.edit!(address, messageId, message));
     return moved && moved.id !== messageId ? moved : undefined;
   }
 
   /** A message posted earlier with this idempotency key, where the adapter can tell. */
   async recall(address: Address, key: string): Promise<SentMessage | undefined> {
-    return this.#adapters.get(address.platform)?.recall?.(address, key);
+    const adapter = this.#adapters.get(address.platform);
+    if (!adapter?.recall) return undefined;
+    return this.#counted(address.platform, "recall", () => adapter.recall!(address, key));
   }
 
   /** Best effort: a failed typing indicator is logged, never thrown. */
@@ -69,7 +89,7 @@ export class Delivery {
   async notice(event: InboundEvent, text: string, options: NoticeOptions = {}): Promise<void> {
     const adapter = this.#adapters.get(event.address.platform);
     try {
-      if (adapter?.notify && (await adapter.notify(event, text, options))) return;
+      if (adapter?.notify && (await this.#counted(event.address.platform, "notify", () => adapter.notify!(event, text, options)))) return;
     } catch (error) {
       this.#log.debug({ err: error, platform: event.address.platform }, "private notice failed; replying in the chat");
     }

@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.ts";
+import type { EngineStats } from "../stats.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, InboundCommand, InboundEvent, InboundMessage, Session } from "../model.ts";
 import { derivedId } from "../ids.ts";
@@ -29,6 +30,8 @@ export interface EngineParts {
   log: Logger;
   /** Commands besides the built-in ones (e.g. /schedule). */
   extraCommands?: readonly BuiltinCommand[];
+  /** Where re-delivered events are counted (metrics). */
+  stats?: EngineStats;
 }
 
 /**
@@ -55,11 +58,15 @@ export class Engine {
       return;
     }
     const key = `${event.address.platform}:${event.id}`;
-    if (this.#inflight.has(key)) return;
+    if (this.#inflight.has(key)) {
+      this.#p.stats?.duplicateEvents.inc({ platform: event.address.platform });
+      return;
+    }
     this.#inflight.add(key);
     try {
       if (await this.#p.store.hasEvent(key)) {
         this.#p.log.debug({ eventKey: key }, "duplicate event ignored");
+        this.#p.stats?.duplicateEvents.inc({ platform: event.address.platform });
         return;
       }
       await this.#dispatch(event, key);

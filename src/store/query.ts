@@ -107,7 +107,9 @@ export function mergePatch<T extends object>(base: T, patch: object, fixed: Part
 export function revise<T extends { id: string; rev: number }>(current: T | undefined, patch: object, ifRev?: number): T | undefined {
   if (!current) return undefined;
   if (ifRev !== undefined && current.rev !== ifRev) return undefined;
-  return mergePatch(current, patch, { id: current.id, rev: current.rev + 1 } as Partial<T>);
+  // A record that keeps `updatedAt` gets it bumped by every change that does not set it itself.
+  const touched = "updatedAt" in current && !("updatedAt" in patch) ? { updatedAt: Date.now() } : {};
+  return mergePatch(current, patch, { id: current.id, rev: current.rev + 1, ...touched } as Partial<T>);
 }
 
 /** Default and largest page of `readFeed`. */

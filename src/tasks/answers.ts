@@ -141,19 +141,26 @@ export class Answers {
 
   /** The once-only `waiting → queued` transition carrying the answer. */
   async #accept(task: Task, wait: PendingWait, value: unknown, event: InboundEvent, eventKey: string): Promise<void> {
+    if (!(await this.accept(task, wait, value, eventKey, event.address.user))) await this.#delivery.notice(event, "That question was already answered.");
+  }
+
+  /**
+   * Accepts `value` as the answer to `wait` once (a conditional `waiting → queued` update) and
+   * resumes the task; undefined when something else answered first. For callers that checked
+   * `mayAct` and the answer's shape themselves (the HTTP API). `by`: who answered (for the `answered` event).
+   */
+  async accept(task: Task, wait: PendingWait, value: unknown, eventKey: string, by?: string): Promise<Task | undefined> {
     const accepted = await this.#store.updateTask(
       task.id,
       { status: "queued", waiting: undefined, answer: { key: wait.key, value }, lastAnswerEvent: eventKey },
       { ifRev: task.rev },
     );
-    if (!accepted) {
-      await this.#delivery.notice(event, "That question was already answered.");
-      return;
-    }
-    void this.#events?.publish({ type: "answered", sessionId: task.sessionId, taskId: task.id, data: answeredData(wait, value, event.address.user) });
+    if (!accepted) return undefined;
+    void this.#events?.publish({ type: "answered", sessionId: task.sessionId, taskId: task.id, data: answeredData(wait, value, by) });
     // Cosmetic, so not waited for: the update loop goes on while the question is edited.
     void this.#acknowledge(accepted, wait, value);
     this.#runner.resume(task.id);
+    return accepted;
   }
 
   /** A follow-up of a review (its phase is stored): asks for typed text, and publishes the question. */

@@ -25,7 +25,7 @@ async function emptyDir(): Promise<string> {
 }
 
 function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, ["--import", tsx, cli, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", CHATFLOW_ADAPTERS: "", CHATFLOW_CONFIG: "", TELEGRAM_BOT_TOKEN: "", ...env } });
+  const child = spawn(process.execPath, ["--import", tsx, cli, ...args], { cwd, env: { ...process.env, NO_COLOR: "1", CHATFLOW_ADAPTERS: "", CHATFLOW_CONFIG: "", TELEGRAM_BOT_TOKEN: "", CHATFLOW_WEB_PORT: "0", ...env } });
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -42,7 +42,7 @@ describe("chatflow start --adapter", () => {
     const dir = await emptyDir();
     const flag = run(["start", "--adapter", "telegram,slak"], dir);
     expect(await flag.exited).toBe(1);
-    expect(flag.output()).toContain('chatflow: Unknown adapter "slak" (from --adapter). Known adapters: console, telegram, slack, discord.');
+    expect(flag.output()).toContain('chatflow: Unknown adapter "slak" (from --adapter). Known adapters: console, telegram, slack, discord, web.');
     const env = run(["start"], dir, { CHATFLOW_ADAPTERS: "nope" });
     expect(await env.exited).toBe(1);
     expect(env.output()).toContain('Unknown adapter "nope" (from CHATFLOW_ADAPTERS)');

@@ -21,7 +21,7 @@ async function configFile(stepDelayMs: number): Promise<{ dir: string; file: str
 
 /** Runs the CLI as `npm start` does, on a pipe. */
 function startCli(config: string): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], { cwd: root, env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], { cwd: root, env: { ...process.env, NO_COLOR: "1", CHATFLOW_WEB_PORT: "0" } });
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));

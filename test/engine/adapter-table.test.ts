@@ -8,17 +8,17 @@ import { silentLogger } from "../../src/logger.ts";
 const logger = silentLogger();
 
 describe("the adapter table", () => {
-  it("knows every shipped adapter; the console runs by default, the others when enabled", async () => {
-    expect(ADAPTER_NAMES).toEqual(["console", "telegram", "slack", "discord"]);
-    expect(enabledAdapterNames(parseConfig({}))).toEqual(["console"]);
-    // The documented default file enables the console only.
-    expect(enabledAdapterNames(await loadConfig(undefined, {}))).toEqual(["console"]);
-    expect(enabledAdapterNames(parseConfig({ adapters: { console: { enabled: false }, telegram: { enabled: true } } }))).toEqual(["telegram"]);
+  it("knows every shipped adapter; the console and the web server run by default, the others when enabled", async () => {
+    expect(ADAPTER_NAMES).toEqual(["console", "telegram", "slack", "discord", "web"]);
+    expect(enabledAdapterNames(parseConfig({}))).toEqual(["console", "web"]);
+    // The documented default file: the console chat and the web page and API on loopback.
+    expect(enabledAdapterNames(await loadConfig(undefined, {}))).toEqual(["console", "web"]);
+    expect(enabledAdapterNames(parseConfig({ adapters: { console: { enabled: false }, web: { enabled: false }, telegram: { enabled: true } } }))).toEqual(["telegram"]);
   });
 
   it("refuses a section of an unknown adapter, naming it and the known ones", async () => {
     const config = parseConfig({ adapters: { slak: { enabled: true } } });
-    await expect(createBot({ config, logger })).rejects.toThrow(new ConfigError('Unknown adapter "slak" (adapters.slak in the configuration). Known adapters: console, telegram, slack, discord.'));
+    await expect(createBot({ config, logger })).rejects.toThrow(new ConfigError('Unknown adapter "slak" (adapters.slak in the configuration). Known adapters: console, telegram, slack, discord, web.'));
   });
 
   it("each adapter validates its own section, naming the field", async () => {
@@ -31,7 +31,7 @@ describe("the adapter table", () => {
 
   it("--adapter lists: comma lists and repeats, de-duplicated; unknown names refused with the list", () => {
     expect(parseAdapterList(["telegram,console", " Telegram "], "from --adapter")).toEqual(["telegram", "console"]);
-    expect(() => parseAdapterList(["matrix"], "from --adapter")).toThrow('Unknown adapter "matrix" (from --adapter). Known adapters: console, telegram, slack, discord.');
+    expect(() => parseAdapterList(["matrix"], "from --adapter")).toThrow('Unknown adapter "matrix" (from --adapter). Known adapters: console, telegram, slack, discord, web.');
     expect(() => parseAdapterList([" , "], "from CHATFLOW_ADAPTERS")).toThrow(/No adapter named \(from CHATFLOW_ADAPTERS\)/);
   });
 

@@ -42,6 +42,8 @@ export function createComposer(setup: LlmSetup): Composer {
         maxOutputTokens: llm.maxTokens,
         abortSignal: AbortSignal.any([signal, timeout]),
         maxRetries: 2,
+        // The system message is ours (the configured prompt); without this the SDK warns on every call.
+        allowSystemInMessages: true,
       });
     } catch (error) {
       if (signal.aborted) throw new ChatflowError("cancelled", "The scheduler stopped while the model was writing.");

@@ -1,0 +1,51 @@
+import type { Bot } from "../app.ts";
+import type { Address, Session } from "../model.ts";
+import type { Task } from "../store/records.ts";
+import type { ApiUser } from "./auth.ts";
+import { notFound } from "./errors.ts";
+
+/** What every route gets: the bot, the platform name its sessions carry (`web`), the caller. */
+export interface ApiEnv {
+  Variables: { user: ApiUser };
+}
+
+export interface ApiDeps {
+  bot: Bot;
+  /** The platform of sessions made over the API (the web adapter's name). */
+  platform: string;
+}
+
+/**
+ * Who may see what: a user sees the sessions they own on the API's platform and the tasks they
+ * started or that run in those sessions; reviewers see everything. What a user may not see is
+ * answered 404, as if it did not exist.
+ */
+export function maySeeSession(deps: ApiDeps, user: ApiUser, session: Session): boolean {
+  return user.reviewer || (session.platform === deps.platform && session.owner === user.id);
+}
+
+export async function visibleSession(deps: ApiDeps, user: ApiUser, id: string): Promise<Session> {
+  const session = await deps.bot.store.getSession(id);
+  if (!session || !maySeeSession(deps, user, session)) throw notFound(`session ${id}`);
+  return session;
+}
+
+export async function visibleTask(deps: ApiDeps, user: ApiUser, id: string): Promise<Task> {
+  const task = await deps.bot.store.getTask(id);
+  if (!task) throw notFound(`task ${id}`);
+  if (user.reviewer || task.owner === user.id) return task;
+  const session = await deps.bot.store.getSession(task.sessionId);
+  if (!session || !maySeeSession(deps, user, session)) throw notFound(`task ${id}`);
+  return task;
+}
+
+/** The address the user writes from in a session (a web session is a direct chat with the bot). */
+export function addressIn(session: Session, user: ApiUser): Address {
+  return {
+    platform: session.platform,
+    channel: session.channel,
+    ...(session.thread ? { thread: session.thread } : {}),
+    user: user.id,
+    direct: session.owner === user.id,
+  };
+}

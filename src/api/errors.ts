@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ChatflowError } from "../errors.ts";
+
+/** The one error shape of the API: a machine-readable `error` and a sentence for people. */
+export interface ApiErrorBody {
+  error: string;
+  message: string;
+}
+
+/** An error answered as `{error, message}` with its status; never a stack trace. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, "not_found", `There is no ${what}.`);
+export const forbidden = (message: string) => new ApiError(403, "forbidden", message);
+
+/** The response for any error thrown by a route: ApiErrors as they are, the engine's validation errors as 400, the rest as 500 without details. */
+export function errorResponse(c: Context, error: unknown, log: (error: unknown) => void): Response {
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    return c.json({ error: error.code, message: error.message } satisfies ApiErrorBody, error.status);
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own refusals (a body that is not JSON, or not what Content-Type says).
+    const message = /json/i.test(error.message) ? "The body is not valid JSON." : error.message || "The request is malformed.";
+    return c.json({ error: "bad_request", message } satisfies ApiErrorBody, error.status as ContentfulStatusCode);
+  }
+  if (error instanceof ChatflowError && error.code === "validation") return c.json({ error: "bad_request", message: error.message } satisfies ApiErrorBody, 400);
+  log(error);
+  return c.json({ error: "internal", message: "Something went wrong on the server. It was logged; please try again." } satisfies ApiErrorBody, 500);
+}
+
+/** A zod failure as one sentence naming the field: `text: Required`. */
+export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
+}

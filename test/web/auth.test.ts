@@ -1,0 +1,95 @@
+import { sign } from "hono/jwt";
+import { afterEach, describe, expect, it } from "vitest";
+import { createWebAdapter } from "../../adapters/web/index.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { JWT_SECRET, startWebBot, TOKENS, type WebBot } from "./web-setup.ts";
+
+/** Who may call the API: tokens, JWTs, the local user on loopback; per-user rate limits. */
+const bots: WebBot[] = [];
+afterEach(async () => {
+  for (const b of bots.splice(0)) await b.stop();
+});
+
+async function start(options: Parameters<typeof startWebBot>[0] = {}): Promise<WebBot> {
+  const w = await startWebBot(options);
+  bots.push(w);
+  return w;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe("authentication", () => {
+  it("refuses a request without a token, or with a wrong one, with 401 and a sentence; never echoes the token", async () => {
+    const w = await start();
+    const none = await w.call("GET", "/api/v1/sessions", { as: null });
+    expect(none.status).toBe(401);
+    expect(none.body).toEqual({ error: "unauthorized", message: "An API token or a JWT is required: send Authorization: Bearer <token>." });
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="chatflow"');
+    const wrong = await w.call("GET", "/api/v1/sessions", { token: "not-a-real-token-at-all" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.message).toBe("The token is not valid.");
+    expect(JSON.stringify(wrong.body)).not.toContain("not-a-real-token");
+    expect((await w.call("GET", "/api/v1/sessions", { as: "bob" })).status).toBe(200);
+  });
+
+  it("takes HS256 JWTs: sub is the user, exp is honoured, another secret is refused", async () => {
+    const w = await start();
+    const carol = await sign({ sub: "carol", exp: now() + 60 }, JWT_SECRET, "HS256");
+    const created = await w.call("POST", "/api/v1/sessions", { token: carol, body: {} });
+    expect(created.status).toBe(201);
+    expect(created.body.owner).toBe("carol");
+    const expired = await sign({ sub: "carol", exp: now() - 10 }, JWT_SECRET, "HS256");
+    expect((await w.call("GET", "/api/v1/sessions", { token: expired })).body).toEqual({ error: "unauthorized", message: "The JWT has expired." });
+    const forged = await sign({ sub: "carol", exp: now() + 60 }, "another-secret-0123456789abcdef0123456789", "HS256");
+    expect((await w.call("GET", "/api/v1/sessions", { token: forged })).status).toBe(401);
+    const noSub = await sign({ exp: now() + 60 }, JWT_SECRET, "HS256");
+    expect((await w.call("GET", "/api/v1/sessions", { token: noSub })).body.message).toBe("The JWT has no usable sub (the user id).");
+  });
+
+  it("serves one local user without tokens on loopback; refuses any other bind without credentials, naming what to set", async () => {
+    const w = await start({ tokens: false });
+    const created = await w.call("POST", "/api/v1/sessions", { as: null, body: {} });
+    expect(created.status).toBe(201);
+    expect(created.body.owner).toBe("local");
+    expect(() => createWebAdapter({ config: { host: "0.0.0.0", port: 0 }, env: {} })).toThrow(ConfigError);
+    expect(() => createWebAdapter({ config: { host: "0.0.0.0", port: 0 }, env: {} })).toThrow(/CHATFLOW_API_TOKENS.*CHATFLOW_JWT_SECRET/);
+    expect(() => createWebAdapter({ config: { host: "0.0.0.0", port: 0 }, env: { CHATFLOW_API_TOKENS: `alice:${TOKENS.alice}` } })).not.toThrow();
+  });
+
+  it("refuses malformed credentials in the environment, naming the variable and never showing a token", () => {
+    const attempt = (env: NodeJS.ProcessEnv) => {
+      try {
+        createWebAdapter({ config: { port: 0 }, env });
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(attempt({ CHATFLOW_API_TOKENS: "justatokenwithoutuser1234" })).toMatch(/^CHATFLOW_API_TOKENS: entry 1 is not "user:token"/);
+    const short = attempt({ CHATFLOW_API_TOKENS: "alice:short-secret" });
+    expect(short).toMatch(/^CHATFLOW_API_TOKENS: the token of alice is shorter than 16 characters/);
+    expect(short).not.toContain("short-secret");
+    expect(attempt({ CHATFLOW_JWT_SECRET: "tooshort" })).toMatch(/^CHATFLOW_JWT_SECRET is shorter than 32 characters/);
+  });
+});
+
+describe("rate limits", () => {
+  it("answers 429 with Retry-After over the requests per minute, per user", async () => {
+    const w = await start({ web: { rateLimit: { requestsPerMinute: 5, tasksPerMinute: 100 } } });
+    for (let i = 0; i < 5; i++) expect((await w.call("GET", "/api/v1/sessions")).status).toBe(200);
+    const limited = await w.call("GET", "/api/v1/sessions");
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({ error: "rate_limited", message: expect.stringMatching(/^Too many requests per minute \(the limit is 5\)\. Try again in \d+ s\.$/) });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await w.call("GET", "/api/v1/sessions", { as: "bob" })).status).toBe(200);
+  });
+
+  it("answers 429 over the tasks started per minute, and starts nothing", async () => {
+    const w = await start({ web: { rateLimit: { requestsPerMinute: 100, tasksPerMinute: 2 } } });
+    for (let i = 0; i < 2; i++) expect((await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: `short ${i}` } } })).status).toBe(202);
+    const limited = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: "short 3" } } });
+    expect(limited.status).toBe(429);
+    expect(limited.body.message).toMatch(/^Too many tasks started per minute \(the limit is 2\)/);
+    expect((await w.call("GET", "/api/v1/tasks")).body.items).toHaveLength(2);
+  });
+});
