@@ -60,6 +60,9 @@ const state = {
   current: null,
   /** @type {Feed | null} */
   feed: null,
+  /** Who is signed in (GET /me): `{id, reviewer}`. */
+  /** @type {{id: string, reviewer: boolean} | null} */
+  me: null,
 };
 
 // ---------------------------------------------------------------- API
@@ -121,7 +124,7 @@ function show(view) {
 
 async function boot() {
   try {
-    await api("GET", `sessions?limit=1`);
+    state.me = await api("GET", "me");
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) {
       if (state.token) {
@@ -151,7 +154,7 @@ el.signinForm.addEventListener("submit", async (event) => {
   button.disabled = true;
   showError(el.signinError, "");
   try {
-    await api("GET", "sessions?limit=1", undefined, token);
+    state.me = await api("GET", "me", undefined, token);
     state.token = token;
     sessionStorage.setItem(TOKEN_KEY, token);
     el.token.value = "";
@@ -169,6 +172,7 @@ function signOut(message = "") {
   state.feed?.close();
   state.feed = null;
   state.token = "";
+  state.me = null;
   state.current = null;
   state.sessions = [];
   sessionStorage.removeItem(TOKEN_KEY);
@@ -823,9 +827,11 @@ function reviewNode(ev) {
 }
 
 function answeredSummary(data) {
-  if (data.kind === "ask") return `Answered: ${data.answer}${data.by ? ` (by ${data.by})` : ""}`;
+  // Who answered, when it was someone else (a reviewer).
+  const other = data.by && data.by !== state.me?.id ? data.by : "";
+  if (data.kind === "ask") return `Answered: ${data.answer}${other ? ` (by ${other})` : ""}`;
   const how = data.approved ? (data.edited !== undefined ? "Approved with changes" : "Approved") : "Rejected";
-  return `${how}${data.by ? ` by ${data.by}` : ""}${data.feedback ? ` — feedback: ${data.feedback}` : ""}`;
+  return `${how}${other ? ` by ${other}` : ""}${data.feedback ? ` — feedback: ${data.feedback}` : ""}`;
 }
 
 /** Applies one feed event to the page. */
@@ -841,7 +847,7 @@ function apply(ev) {
           return;
         }
       }
-      const who = d.role === "user" ? (d.user && state.token ? `You (${d.user})` : "You") : d.role === "system" ? "System" : "chatflow";
+      const who = d.role === "user" ? (d.user && d.user !== state.me?.id ? d.user : "You") : d.role === "system" ? "System" : "chatflow";
       const node = bubble(d.role === "user" ? "user" : d.role === "system" ? "system" : "bot", who, d.text, ev.at);
       if (d.source === "command") node.classList.add("command");
       withLinks(node, d.links);

@@ -69,6 +69,8 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
         after === undefined ? {} : { after, onError: () => drop() },
       );
       await stream.write(": connected\n\n");
+      // Where the replay ends and live events begin, for clients that render a history first.
+      void unsubscribe.ready.then(() => (chain = chain.then(() => stream.write(": live\n\n").then(() => undefined))));
       const heartbeat = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), HEARTBEAT_MS);
       await Promise.race([closed, dropped]);
       clearInterval(heartbeat);

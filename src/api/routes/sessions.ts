@@ -17,6 +17,13 @@ const Accepted = z
   .openapi("MessageAccepted");
 
 const routes = {
+  me: createRoute({
+    method: "get",
+    path: "/me",
+    tags: ["sessions"],
+    summary: "Who the credential belongs to",
+    responses: { 200: json(z.object({ id: z.string(), reviewer: z.boolean() }).openapi("Me"), "The signed-in user."), ...errorResponses },
+  }),
   create: createRoute({
     method: "post",
     path: "/sessions",
@@ -85,6 +92,8 @@ const routes = {
 export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const { bot } = deps;
+
+  app.openapi(routes.me, (c) => c.json(c.get("user"), 200));
 
   app.openapi(routes.create, async (c) => {
     const user = c.get("user");
