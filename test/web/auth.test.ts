@@ -30,6 +30,8 @@ describe("authentication", () => {
     expect(wrong.body.message).toBe("The token is not valid.");
     expect(JSON.stringify(wrong.body)).not.toContain("not-a-real-token");
     expect((await w.call("GET", "/api/v1/sessions", { as: "bob" })).status).toBe(200);
+    expect((await w.call("GET", "/api/v1/me", { as: "bob" })).body).toEqual({ id: "bob", reviewer: false });
+    expect((await w.call("GET", "/api/v1/me", { as: "rev" })).body).toEqual({ id: "rev", reviewer: true });
   });
 
   it("takes HS256 JWTs: sub is the user, exp is honoured, another secret is refused", async () => {
@@ -38,6 +40,7 @@ describe("authentication", () => {
     const created = await w.call("POST", "/api/v1/sessions", { token: carol, body: {} });
     expect(created.status).toBe(201);
     expect(created.body.owner).toBe("carol");
+    expect((await w.call("GET", "/api/v1/me", { token: carol })).body).toEqual({ id: "carol", reviewer: false });
     const expired = await sign({ sub: "carol", exp: now() - 10 }, JWT_SECRET, "HS256");
     expect((await w.call("GET", "/api/v1/sessions", { token: expired })).body).toEqual({ error: "unauthorized", message: "The JWT has expired." });
     const forged = await sign({ sub: "carol", exp: now() + 60 }, "another-secret-0123456789abcdef0123456789", "HS256");
