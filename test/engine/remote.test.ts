@@ -55,6 +55,9 @@ describe("a remote workflow", () => {
     expect(result.message.links).toEqual([{ url: "https://example.com/r", title: "The report" }]);
     expect(fake.runs).toHaveLength(1);
     expect(fake.runs[0]).toMatchObject({ input: "sales in Q3", user: "alice", answers: ["EU"] });
+    // The start carries the task id as its Idempotency-Key.
+    const task = (await t.bot.store.listTasks({}, { limit: 1 })).items[0]!;
+    expect(fake.requests.find((r) => r.method === "POST" && r.path.endsWith("/runs"))!.headers["idempotency-key"]).toBe(`chatflow-${task.id}`);
     expect(fake.violations).toEqual([]);
   });
 

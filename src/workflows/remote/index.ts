@@ -40,10 +40,10 @@ type Halt = { kind: "interrupted"; question: string; choices?: string[] } | { ki
 export function createRemoteWorkflow(options: RemoteWorkflowOptions): Workflow<{ text: string }> {
   const base = options.url.replace(/\/+$/, "");
   const pollMs = Math.max(0.05, options.pollSeconds ?? 2) * 1000;
-  const call = async (method: "GET" | "POST", path: string, signal: AbortSignal, body?: unknown): Promise<unknown> => {
+  const call = async (method: "GET" | "POST", path: string, signal: AbortSignal, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> => {
     let response: Response;
     try {
-      response = await fetch(`${base}${path}`, { method, signal, headers: { "content-type": "application/json", ...options.headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      response = await fetch(`${base}${path}`, { method, signal, headers: { "content-type": "application/json", ...options.headers, ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       throw new Error(`The ${options.name} service at ${new URL(base).origin} could not be reached: ${(error as Error).message}`);
@@ -78,7 +78,11 @@ export function createRemoteWorkflow(options: RemoteWorkflowOptions): Workflow<{
     description: options.description ?? `run ${options.name} (a remote workflow)`,
     input: z.object({ text: z.string() }),
     async run(ctx, input) {
-      const started = await ctx.step("start", async (signal) => z.object({ run_id: z.string().min(1) }).parse(await call("POST", "/runs", signal, { input: input.text, session: ctx.sessionId, user: ctx.user })));
+      // The task id as the Idempotency-Key: a start retried after a crash (before the run id was
+      // journaled) gets the same run from a service that honours it, not a second one.
+      const started = await ctx.step("start", async (signal) =>
+        z.object({ run_id: z.string().min(1) }).parse(await call("POST", "/runs", signal, { input: input.text, session: ctx.sessionId, user: ctx.user }, { "Idempotency-Key": `chatflow-${ctx.taskId}` })),
+      );
       const runId = started.run_id;
       // A cancel (or the task's timeout) is forwarded, best effort; a shutdown is not: the run
       // goes on remotely and the next start reattaches to it.

@@ -64,6 +64,17 @@ describe("fake workflow service", () => {
     expect(fake.requests.map((r) => `${r.method} ${r.path} ${r.status}`).slice(0, 3)).toEqual([`POST /runs 201`, `GET /runs/${id} 200`, `GET /runs/${id} 200`]);
   });
 
+  it("a repeated Idempotency-Key gets the run it started, not a second one", async () => {
+    fake = await startFakeWorkflowService();
+    const first = await create(fake, "x", { "Idempotency-Key": "chatflow-t-1" });
+    const repeated = await fetch(`${fake.url}/runs`, { ...body({ input: "x", session: "s-1", user: "u-1" }), headers: { ...json, "Idempotency-Key": "chatflow-t-1" } });
+    expect(repeated.status).toBe(200);
+    expect(((await repeated.json()) as { run_id: string }).run_id).toBe(first);
+    const other = await create(fake, "x", { "Idempotency-Key": "chatflow-t-2" });
+    expect(other).not.toBe(first);
+    expect(fake.runs).toHaveLength(2);
+  });
+
   it("advances on every poll when asked, and by time", async () => {
     fake = await startFakeWorkflowService({ autoAdvance: "poll" });
     const id = await create(fake, { topic: "q3" });

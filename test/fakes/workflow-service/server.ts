@@ -59,6 +59,8 @@ export class FakeWorkflowService {
   readonly #auth: AuthOption | undefined;
   readonly #events = new EventEmitter();
   readonly #runs = new Runs(() => this.#events.emit("change"));
+  /** Idempotency-Key of a POST /runs → the run it started. */
+  readonly #byKey = new Map<string, string>();
   readonly #failures = new Failures();
   readonly #server: Server;
   #port = 0;
@@ -311,7 +313,15 @@ export class FakeWorkflowService {
         problems.forEach((p) => this.#violation(p));
         return answer(400, { error: problems.join("; ") });
       }
+      // Idempotency-Key (optional in the contract): a repeated key gets the run it started.
+      const key = req.headers["idempotency-key"];
+      const known = typeof key === "string" ? this.#byKey.get(key) : undefined;
+      if (known) {
+        record.runId = known;
+        return answer(200, { run_id: known });
+      }
       const run = this.#runs.create(parsed.body as CreateRunBody, this.script);
+      if (typeof key === "string") this.#byKey.set(key, run.id);
       record.runId = run.id;
       return answer(201, { run_id: run.id });
     }
