@@ -74,6 +74,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: LIMITS.content, persistentMessages: true },
     start: (handler, context) => lifecycle.start(handler, context),
     stop: () => lifecycle.stop(),
+    connected: () => lifecycle.connected,
     send: (address, message) => outbound.send(address, message),
     edit: (address, messageId, message) => outbound.edit(address, messageId, message),
     recall: (address, key) => outbound.recall(address, key),

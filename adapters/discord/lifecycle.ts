@@ -38,6 +38,11 @@ export class DiscordLifecycle {
     this.#o = options;
   }
 
+  /** Started, and the gateway connection is ready. */
+  get connected(): boolean {
+    return this.#started && this.#o.client.isReady();
+  }
+
   async start(handler: InboundHandler, context: AdapterStartContext | undefined): Promise<void> {
     if (this.#started) throw new ChatflowError("validation", "The Discord adapter is already started: call start() once.");
     this.#started = true;

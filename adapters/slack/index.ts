@@ -100,6 +100,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       me = lifecycle.me;
     },
     stop: () => lifecycle.stop(),
+    connected: () => lifecycle.connected,
     async send(address, message) {
       const sent = await outbound.send(address, message);
       if (address.thread) threads.join(address.channel, address.thread);

@@ -48,6 +48,11 @@ export class SlackLifecycle {
     return this.#port;
   }
 
+  /** Started (Bolt's socket client reconnects by itself; a dropped socket is logged by Bolt). */
+  get connected(): boolean {
+    return this.#started;
+  }
+
   async start(handler: InboundHandler, context: AdapterStartContext | undefined): Promise<void> {
     if (this.#started) throw new ChatflowError("validation", "The Slack adapter is already started: call start() once.");
     this.#started = true;

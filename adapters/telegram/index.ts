@@ -132,6 +132,7 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): Telegram
     },
     start: (handler, context) => lifecycle.start(handler, context),
     stop: () => lifecycle.stop(),
+    connected: () => lifecycle.connected,
     async send(address, message) {
       const sent = await outbound.send(address, message);
       plugin?.sent(address.channel, sent.id);

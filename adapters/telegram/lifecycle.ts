@@ -42,6 +42,12 @@ export class TelegramLifecycle {
     return this.#transport?.port;
   }
 
+  /** Started, and (when chatflow polls) the polling loop runs. */
+  get connected(): boolean {
+    if (!this.#started) return false;
+    return this.#o.plugin !== undefined || this.#o.parts.config.mode !== "polling" || this.#o.parts.bot.isRunning();
+  }
+
   async start(handler: InboundHandler, context: AdapterStartContext | undefined): Promise<void> {
     const { parts, receiver, plugin } = this.#o;
     if (this.#started) throw new ChatflowError("validation", "The Telegram adapter is already started: call start() once.");

@@ -227,6 +227,13 @@ export function adapterContract(name: string, make: () => Promise<AdapterHarness
       expect(await shared.transcript()).not.toContain("Not yours 444");
     });
 
+    it("says it is connected while started (for /healthz), and not after stop()", async () => {
+      if (!h.adapter.connected) return; // optional: an adapter without it counts as connected while started
+      expect(h.adapter.connected()).toBe(true);
+      await h.adapter.stop();
+      expect(h.adapter.connected()).toBe(false);
+    });
+
     it("stops delivering after stop()", async () => {
       await h.adapter.stop();
       await h.deliverText("after stop");
