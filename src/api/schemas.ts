@@ -96,6 +96,8 @@ export const PagingQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ param: { name: "limit", in: "query" } }),
   offset: z.coerce.number().int().min(0).optional().openapi({ param: { name: "offset", in: "query" } }),
   cursor: z.string().min(1).optional().openapi({ param: { name: "cursor", in: "query" } }),
+  /** Reviewers: everyone's, not only their own. */
+  all: z.enum(["true", "false"]).optional().openapi({ param: { name: "all", in: "query" }, description: "Reviewers only: everyone's, not only yours." }),
 });
 
 export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });

@@ -50,7 +50,10 @@ describe("sessions", () => {
     expect(bobGet.status).toBe(404);
     expect(bobGet.body).toEqual({ error: "not_found", message: `There is no session ${ids[0]}.` });
     expect((await w.call("PATCH", `/api/v1/sessions/${ids[0]}`, { as: "bob", body: { topic: "mine" } })).status).toBe(404);
-    expect((await w.call("GET", "/api/v1/sessions", { as: "rev" })).body.items).toHaveLength(4);
+    expect((await w.call("GET", "/api/v1/sessions", { as: "rev" })).body.items).toEqual([]);
+    expect((await w.call("GET", "/api/v1/sessions?all=true", { as: "rev" })).body.items).toHaveLength(4);
+    expect((await w.call("GET", "/api/v1/sessions?all=true", { as: "bob" })).status).toBe(403);
+    expect((await w.call("GET", `/api/v1/sessions/${ids[0]}`, { as: "rev" })).status).toBe(200);
   });
 
   it("writing in a session starts a task, answers its question, and runs commands; history pages backwards", async () => {
@@ -134,14 +137,14 @@ describe("tasks", () => {
     expect((await w.call("GET", `/api/v1/tasks?session=${a1.sessionId}`)).body.items.map((t: any) => t.id)).toEqual([a1.taskId]);
     expect((await w.call("GET", `/api/v1/tasks?session=${b1.sessionId}`)).status).toBe(404);
     expect((await w.call("GET", "/api/v1/tasks?workflow=assistant")).body.items).toEqual([]);
-    expect((await w.call("GET", "/api/v1/tasks", { as: "rev" })).body.items).toHaveLength(3);
+    expect((await w.call("GET", "/api/v1/tasks?all=true", { as: "rev" })).body.items).toHaveLength(3);
     expect((await w.call("GET", `/api/v1/tasks/${b1.taskId}`)).status).toBe(404);
     expect((await w.call("POST", `/api/v1/tasks/${b1.taskId}/cancel`)).status).toBe(404);
 
     const cancelled = await w.call("POST", `/api/v1/tasks/${b1.taskId}/cancel`, { as: "rev" });
     expect(cancelled.status).toBe(200);
     await taskWhen(w, b1.taskId, (t) => t.status === "cancelled", "rev");
-    expect((await w.call("GET", "/api/v1/tasks?status=cancelled", { as: "rev" })).body.items.map((t: any) => t.id)).toEqual([b1.taskId]);
+    expect((await w.call("GET", "/api/v1/tasks?status=cancelled&all=true", { as: "rev" })).body.items.map((t: any) => t.id)).toEqual([b1.taskId]);
   });
 
   it("answers a malformed body, an unknown route and an oversize body with JSON errors", async () => {

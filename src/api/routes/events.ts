@@ -17,10 +17,10 @@ export function wireEvent(event: FeedEvent) {
   return { seq: event.seq, type: event.type, sessionId: event.sessionId, ...(event.taskId ? { taskId: event.taskId } : {}), at: new Date(event.at).toISOString(), data: event.data };
 }
 
-/** Which events a user may follow: one session, or (without `session`) all of theirs now (reviewers: all). */
-async function filterFor(deps: ApiDeps, user: ApiUser, session: string | undefined): Promise<FeedFilter> {
+/** Which events a user may follow: one session, or (without `session`) all of theirs now (reviewers with `all=true`: everyone's). */
+async function filterFor(deps: ApiDeps, user: ApiUser, session: string | undefined, all = false): Promise<FeedFilter> {
   if (session) return { sessionId: (await visibleSession(deps, user, session)).id };
-  if (user.reviewer) return {};
+  if (all && user.reviewer) return {};
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
@@ -49,7 +49,7 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
 
   app.get("/events", async (c) => {
     const user = c.get("user");
-    const filter = await filterFor(deps, user, c.req.query("session"));
+    const filter = await filterFor(deps, user, c.req.query("session"), c.req.query("all") === "true");
     const after = parseSeq(c.req.header("last-event-id"), "Last-Event-ID") ?? parseSeq(c.req.query("after"), "after");
     return streamSSE(c, async (stream) => {
       let queued = 0;
@@ -83,7 +83,7 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
       "/ws",
       // Awaited before the upgrade: a bad request gets its HTTP status (401, 400, 404), not a socket.
       upgradeWebSocket(async (c) => {
-        const filter = await filterFor(deps, c.get("user"), c.req.query("session"));
+        const filter = await filterFor(deps, c.get("user"), c.req.query("session"), c.req.query("all") === "true");
         const since = parseSeq(c.req.query("since"), "since");
         let unsubscribe: (() => void) | undefined;
         return {

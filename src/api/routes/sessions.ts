@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { derivedId, newId } from "../../ids.ts";
 import type { InboundEvent } from "../../model.ts";
 import { addressIn, maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, forbidden } from "../errors.ts";
 import type { Limits } from "../limits.ts";
 import { errorResponses, IdParam, json, MessageSchema, pageOf, PagingQuery, SessionSchema } from "../schemas.ts";
 import { messageView, sessionView } from "../views.ts";
@@ -107,7 +107,8 @@ export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv
   app.openapi(routes.list, async (c) => {
     const user = c.get("user");
     const q = c.req.valid("query");
-    const filter = user.reviewer ? {} : { platform: deps.platform, user: user.id };
+    if (q.all === "true" && !user.reviewer) throw forbidden("Only reviewers may list everyone's sessions.");
+    const filter = q.all === "true" ? {} : { platform: deps.platform, user: user.id };
     // Closed sessions only when asked for: a deleted session is a closed one.
     const state = q.state ?? (["idle", "running", "waiting"] as const).slice();
     const page = await bot.listSessions({ ...filter, state }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : { offset: q.offset ?? 0 }) });

@@ -106,8 +106,9 @@ export function taskRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
     const user = c.get("user");
     const q = c.req.valid("query");
     if (q.session) await visibleSession(deps, user, q.session);
+    if (q.all === "true" && !user.reviewer) throw forbidden("Only reviewers may list everyone's tasks.");
     const filter = {
-      ...(user.reviewer || q.session ? {} : { owner: user.id }),
+      ...(q.all === "true" || q.session ? {} : { owner: user.id }),
       ...(q.status ? { status: q.status } : {}),
       ...(q.workflow ? { workflow: q.workflow } : {}),
       ...(q.session ? { sessionId: q.session } : {}),
