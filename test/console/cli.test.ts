@@ -7,7 +7,17 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dirs: string[] = [];
+const children: ChildProcessWithoutNullStreams[] = [];
 afterEach(async () => {
+  // A child left running by a failed test would hold its data directory and port.
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }),
+  );
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -22,6 +32,7 @@ async function configFile(stepDelayMs: number): Promise<{ dir: string; file: str
 /** Runs the CLI as `npm start` does, on a pipe. */
 function startCli(config: string): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], { cwd: root, env: { ...process.env, NO_COLOR: "1", CHATFLOW_WEB_PORT: "0" } });
+  children.push(child);
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
