@@ -66,6 +66,9 @@ describe("sessions", () => {
     const answer = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "Short summary" } });
     expect(answer.body).toEqual({ outcome: "answered", taskId: sent.body.taskId });
     await taskWhen(w, sent.body.taskId, (t) => t.waitingFor?.kind === "review");
+    const long = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "x".repeat(10_001) } });
+    expect(long.status).toBe(400);
+    expect(long.body.message).toBe("text: 10,001 characters; the limit is 10,000 (history.maxMessageLength).");
     const help = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "/help" } });
     expect(help.body).toEqual({ outcome: "replied", taskId: null });
     const messages = (await w.call("GET", `/api/v1/sessions/${session.id}/messages?limit=50`)).body.items;

@@ -152,6 +152,8 @@ export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv
     const session = await visibleSession(deps, user, c.req.valid("param").id);
     if (!maySeeSession(deps, user, session) || session.state === "closed") throw new ApiError(409, "closed", "This session is closed; start a new one with POST /sessions.");
     const { text } = c.req.valid("json");
+    const limit = bot.config.history.maxMessageLength;
+    if (text.length > limit) throw new ApiError(400, "bad_request", `text: ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")} (history.maxMessageLength).`);
     const id = c.req.valid("header")["idempotency-key"] ?? `api-${newId(8)}`;
     const address = addressIn(session, user);
     const command = /^\/([A-Za-z0-9_-]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
