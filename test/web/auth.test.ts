@@ -76,6 +76,19 @@ describe("authentication", () => {
   });
 });
 
+describe("browsers on other origins", () => {
+  it("answers CORS preflights for the configured origins only", async () => {
+    const w = await start({ web: { corsOrigins: ["https://app.example.com"] } });
+    const preflight = (origin: string) =>
+      fetch(`${w.url}/api/v1/tasks`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" } });
+    const allowed = await preflight("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+    const other = await preflight("https://evil.example.net");
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});
+
 describe("rate limits", () => {
   it("answers 429 with Retry-After over the requests per minute, per user", async () => {
     const w = await start({ web: { rateLimit: { requestsPerMinute: 5, tasksPerMinute: 100 } } });
