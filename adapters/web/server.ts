@@ -44,6 +44,8 @@ export async function startWebServer(options: ApiOptions & { host: string; port:
     if (file.type.startsWith("text/html")) c.header("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
     return c.body(file.body);
   });
+  // Under a sub-path, `/chat/` as well as `/chat` opens the page.
+  if (options.basePath) root.get(`${options.basePath}/`, (c) => c.redirect(`${options.basePath}/index.html`, 302));
   root.route(options.basePath || "/", site);
   root.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
 

@@ -89,6 +89,22 @@ describe("browsers on other origins", () => {
   });
 });
 
+describe("behind a proxy", () => {
+  it("serves the page, the API and health under basePath", async () => {
+    const w = await start({ web: { basePath: "/chat" } });
+    expect(w.url).toMatch(/\/chat$/);
+    expect((await w.call("GET", "/api/v1/me")).body).toEqual({ id: "alice", reviewer: false });
+    expect((await w.call("GET", "/healthz", { as: null })).status).toBe(200);
+    const root = await fetch(`${w.url}/`, { redirect: "manual" });
+    expect(root.status).toBe(302);
+    expect(root.headers.get("location")).toBe("/chat/index.html");
+    const page = await fetch(`${w.url}/index.html`);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('src="app.js"');
+    expect((await fetch(`${w.url.replace(/\/chat$/, "")}/api/v1/me`)).status).toBe(404);
+  });
+});
+
 describe("rate limits", () => {
   it("answers 429 with Retry-After over the requests per minute, per user", async () => {
     const w = await start({ web: { rateLimit: { requestsPerMinute: 5, tasksPerMinute: 100 } } });
