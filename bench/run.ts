@@ -10,6 +10,7 @@ import { runStoreBench } from "./store.ts";
 import { runDiscordBench } from "./discord.ts";
 import { runSlackBench } from "./slack.ts";
 import { runTelegramBench } from "./telegram.ts";
+import { runWebBench } from "./web.ts";
 
 const only = process.argv[2];
 const results: Record<string, unknown> = { machine: machine(), at: new Date().toISOString() };
@@ -20,4 +21,5 @@ if (!only || only === "telegram") results.telegram = await runTelegramBench();
 if (!only || only === "slack") results.slack = await runSlackBench();
 if (!only || only === "discord") results.discord = await runDiscordBench();
 if (!only || only === "llm") results.llm = await runLlmBench();
+if (!only || only === "web") results.web = await runWebBench();
 console.log(JSON.stringify(results, null, 2));
