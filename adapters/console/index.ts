@@ -8,7 +8,7 @@ import { ChatflowError, ConfigError } from "../../src/errors.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import { parseLine, TypedAnswers } from "./input.ts";
 import { LineQueue } from "./line-queue.ts";
-import { isProgressMessage, renderMessage, renderProgressLine } from "./render.ts";
+import { answerLook, isPlainReply, isProgressMessage, renderMessage, renderProgressLine } from "./render.ts";
 import { ConsoleScreen } from "./screen.ts";
 import { createTextStyle } from "./style.ts";
 
@@ -60,6 +60,7 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
   let events = 0;
   let messages = 0;
   const screen = new ConsoleScreen(output, tty);
+  const look = answerLook(style);
   const answers = new TypedAnswers();
   let handler: InboundHandler | undefined;
   let reader: Interface | undefined;
@@ -85,7 +86,15 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
       // On a terminal, "waiting" printed below the question it waits for adds nothing and
       // would leave an open line where the person types their answer.
       const belowQuestion = tty && message.progress?.state === "waiting" && !screen.isOpen(id);
-      if (!belowQuestion) screen.progress(id, renderProgressLine(message, style, tty ? columns(output) : undefined));
+      const { state } = message.progress;
+      // Running on (or queued) is no news while the task's answer is being written below it.
+      const news = state !== "running" && state !== "queued";
+      if (!belowQuestion) screen.progress(id, renderProgressLine(message, style, tty ? columns(output) : undefined), news);
+    } else if (isPlainReply(message)) {
+      // A task's reply may be a streamed answer, edited as it grows: its line stays open until
+      // something else is printed (at the latest the task's final progress). Any other reply
+      // (a command's answer, a private notice) is complete: its line is ended at once.
+      screen.answer(id, message.text, look, message.taskId === undefined);
     } else screen.print(renderMessage(message, style), id);
     queue.botSent(message.kind);
   }

@@ -1,6 +1,7 @@
 import type { Action, OutboundMessage, Progress } from "../../src/model.ts";
 import { plainText, renderMarkdown } from "./markdown.ts";
 import { formatProgressLine } from "./progress-line.ts";
+import type { AnswerLook } from "./screen.ts";
 import type { TextStyle } from "./style.ts";
 
 /** Starts every line of the bot's text, like a chat transcript. */
@@ -33,6 +34,38 @@ export function renderProgressLine(message: ProgressMessage, style: TextStyle, m
   const { state } = message.progress;
   const styled = state === "completed" ? style.success(line) : state === "failed" ? style.failure(line) : line;
   return style.dim(BOT_PREFIX) + styled;
+}
+
+/**
+ * A reply that is only text (no choices, review, links or hint): the kind a streamed model
+ * answer arrives as, so it is printed as it grows (see `ConsoleScreen.answer`).
+ */
+export function isPlainReply(message: OutboundMessage): boolean {
+  return (
+    message.kind === "reply" &&
+    message.text.trim() !== "" &&
+    !message.actions?.length &&
+    message.review === undefined &&
+    !message.links?.length &&
+    !message.expectsText
+  );
+}
+
+/** How a growing answer looks: its lines as `renderMessage` shows a text, and its marks. */
+export function answerLook(style: TextStyle): AnswerLook {
+  return {
+    render(text, continued) {
+      return renderMarkdown(text, style)
+        .split("\n")
+        .map((line, index) => (style.dim(BOT_PREFIX) + (index === 0 && continued ? style.dim("…") : "") + line).trimEnd())
+        .join("\n");
+    },
+    // Above the new version of an answer that does not go on from what was printed (a retried
+    // model call starting over). Lines already printed can't be taken back (they may have
+    // scrolled away, and a pipe can't erase), and without a mark the new version would read
+    // as a second answer; indented and dim like the other lines that aren't the bot's words.
+    restarted: INDENT + style.dim("(answer restarted)"),
+  };
 }
 
 /**

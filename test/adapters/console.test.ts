@@ -339,3 +339,136 @@ describe("console adapter: pacing and end of input", () => {
     expect(events).toHaveLength(1);
   });
 });
+
+describe("console adapter: a streamed answer", () => {
+  // How the engine streams a model's answer (src/tasks/streamed-message.ts): one send with
+  // the first words, then edits of that message with the whole text so far.
+  const reply = (text: string): OutboundMessage => ({ kind: "reply", text, taskId: "t1" });
+  const status = (percent: number, step: string, state: "running" | "completed" = "running"): OutboundMessage => ({
+    kind: "status",
+    text: "Asking the model",
+    progress: { percent, step, state },
+    taskId: "t1",
+  });
+
+  /** Extends, holds back a split `**`, restarts, is cut by a notice, goes on, ends with the task; then a plain reply. */
+  async function stream(adapter: ConsoleAdapter): Promise<void> {
+    const { id: statusId } = await adapter.send(to, status(0, "Starting"));
+    const { id } = await adapter.send(to, reply("Owls"));
+    await adapter.edit!(to, id, reply("Owls hunt at"));
+    await adapter.edit!(to, statusId, status(50, "Writing")); // held back while the answer grows
+    await adapter.edit!(to, id, reply("Owls hunt at night. **So"));
+    await adapter.edit!(to, id, reply("Owls hunt at night. **Soft** feathers"));
+    await adapter.edit!(to, id, reply("Owls hunt at night. **Soft** feathers")); // unchanged: nothing
+    await adapter.edit!(to, id, reply("Owls fly")); // a retried model call starts over
+    await adapter.edit!(to, id, reply("Owls fly silently.\nThey hunt at night."));
+    await adapter.send(to, { kind: "notice", text: "Scheduled: daily digest" });
+    await adapter.edit!(to, id, reply("Owls fly silently.\nThey hunt at night. And more."));
+    await adapter.edit!(to, statusId, status(100, "Writing", "completed"));
+    await adapter.send(to, { kind: "reply", text: "got it" });
+  }
+
+  it("pipe mode: prints each new part once, marks a restart and ends the line before anything else", async () => {
+    const { adapter, screen } = await chat();
+    await stream(adapter);
+    expect(await screen()).toBe(
+      [
+        "bot> [░░░░░░░░░░░░░░]   0%  Starting",
+        "bot> Owls hunt at night. Soft feathers",
+        "bot> [███████░░░░░░░]  50%  Writing",
+        "  (answer restarted)",
+        "bot> Owls fly silently.",
+        "bot> They hunt at night.",
+        "bot> Scheduled: daily digest",
+        "bot> … And more.",
+        "bot> [██████████████] 100%  ✓ done",
+        "bot> got it",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("pipe mode: the words come as they arrive, on the answer's open line", async () => {
+    const { adapter, screen } = await chat();
+    const { id } = await adapter.send(to, reply("Owls"));
+    expect(await screen()).toBe("bot> Owls");
+    await adapter.edit!(to, id, reply("Owls hunt at night, `quietly"));
+    // The unclosed code span waits: printed now, its backtick could not be taken back.
+    expect(await screen()).toBe("bot> Owls hunt at night,");
+    await adapter.edit!(to, id, reply("Owls hunt at night, `quietly`.\n\n"));
+    expect(await screen()).toBe("bot> Owls hunt at night, `quietly`.");
+    await adapter.edit!(to, id, reply("Owls hunt at night, `quietly`.\n\nThe end."));
+    expect(await screen()).toBe("bot> Owls hunt at night, `quietly`.\nbot>\nbot> The end.");
+    await adapter.stop();
+    expect(await screen()).toBe("bot> Owls hunt at night, `quietly`.\nbot>\nbot> The end.\n");
+  });
+
+  it("tty: the answer grows on its line, the bar is drawn again below it", async () => {
+    const { adapter, screen } = await chat({ tty: true, color: false });
+    await stream(adapter);
+    expect(await screen()).toBe(
+      "bot> [░░░░░░░░░░░░░░]   0%  Starting" +
+        "\nbot> Owls" +
+        " hunt at" +
+        " night." +
+        " Soft feathers" +
+        "\nbot> [███████░░░░░░░]  50%  Writing" +
+        "\n  (answer restarted)\nbot> Owls fly" +
+        " silently.\nbot> They hunt at night." +
+        "\nbot> Scheduled: daily digest\n" +
+        "bot> … And more." +
+        "\nbot> [██████████████] 100%  ✓ done" +
+        "\nbot> got it\n",
+    );
+  });
+
+  it("tty: the person's Enter ends the answer's line; the rest goes on below", async () => {
+    const input = new PassThrough();
+    Object.assign(input, { isTTY: true });
+    const { adapter, events, screen } = await chat({ tty: true, color: false, input }, () => {});
+    const { id } = await adapter.send(to, reply("Owls **hunt"));
+    input.write("/status\n");
+    await vi.waitFor(() => expect(events).toHaveLength(1));
+    await adapter.edit!(to, id, reply("Owls **hunt** at night"));
+    await adapter.stop();
+    // The terminal echoed "/status⏎" after "bot> Owls" (not captured here): the answer goes on
+    // below it, the held back "**hunt" styled once its marker closed.
+    expect(await screen()).toBe("bot> Owls" + "bot> … hunt at night\n");
+  });
+
+  it("tty: what was held back of a cut answer is printed when the task ends", async () => {
+    const input = new PassThrough();
+    Object.assign(input, { isTTY: true });
+    const { adapter, events, screen } = await chat({ tty: true, color: false, input }, () => {});
+    const { id: statusId } = await adapter.send(to, status(10, "Writing"));
+    const { id } = await adapter.send(to, reply("Owls **hunt"));
+    await adapter.edit!(to, statusId, status(60, "Writing")); // held back: the answer is still the current block
+    input.write("/status\n");
+    await vi.waitFor(() => expect(events).toHaveLength(1));
+    await adapter.edit!(to, id, reply("Owls **hunt")); // unchanged
+    await adapter.edit!(to, statusId, status(100, "Writing", "completed"));
+    await adapter.stop();
+    expect(await screen()).toBe(
+      "bot> [█░░░░░░░░░░░░░]  10%  Writing" + "\nbot> Owls" + "bot> … **hunt\n" + "bot> [██████████████] 100%  ✓ done\n",
+    );
+  });
+
+  it("styles markdown split across edits as if the answer came whole", async () => {
+    const texts = [
+      "Run `npm start` now, **then** _wait_ for snake_case_names, __dunder__, * a star, 2 ** 3 and `x`_y_.\n" +
+        "A **bold _and italic_** line, `unclosed and _open\n\nThe **end**.",
+      // Nothing settled until the end: printed when the answer's line ends.
+      "**Note `a** _b",
+    ];
+    for (const [text, color] of texts.flatMap((text) => [false, true].map((color) => [text, color] as const))) {
+      const whole = await chat({ tty: true, color });
+      await whole.adapter.send(to, { kind: "reply", text });
+      const grown = await chat({ tty: true, color });
+      const { id } = await grown.adapter.send(to, reply(text.slice(0, 1)));
+      for (let length = 2; length <= text.length; length++) await grown.adapter.edit!(to, id, reply(text.slice(0, length)));
+      await grown.adapter.stop();
+      expect(await grown.screen()).toBe(await whole.screen());
+      expect(await grown.screen()).not.toContain("answer restarted");
+    }
+  });
+});

@@ -16,7 +16,8 @@ import { waitForCondition } from "../fakes/wait.ts";
  * (createBot) on the console adapter (lines typed on an input stream, everything printed
  * captured), the assistant against the fake LLM. A gate between the bot and the fake holds the
  * end of the model's stream until the test has seen its first words printed: the answer is
- * shown while the model is still writing it, not once it is done.
+ * shown while the model is still writing it, not once it is done, and the words that come
+ * later are added to it, so the answer is printed once.
  */
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -94,7 +95,7 @@ function carriesText(event: string): boolean {
   return typeof content === "string" && content !== "";
 }
 
-async function startChat(baseURL: string, llm: FakeLlm) {
+async function startChat(baseURL: string, llm: FakeLlm, tty: boolean) {
   const saved = process.env.LLM_API_KEY;
   process.env.LLM_API_KEY = llm.apiKey;
   cleanups.push(async () => {
@@ -110,8 +111,8 @@ async function startChat(baseURL: string, llm: FakeLlm) {
     screen.text += chunk;
     changes.emit("change");
   });
-  // A pipe, as with `printf … | npm start`: each update of a message is printed as a line.
-  const adapter = createConsoleAdapter({ input, output, tty: false, color: false, user: "ada", channel: "term" });
+  // A terminal, or a pipe as with `printf … | npm start`.
+  const adapter = createConsoleAdapter({ input, output, tty, color: false, user: "ada", channel: "term" });
   const bot = await createBot({
     config: { tasks: { retryBaseMs: 1, stepRetries: 0 }, llm: { baseURL, model: llm.model, systemPrompt: "Be brief." } },
     store: createMemoryStore(),
@@ -123,14 +124,23 @@ async function startChat(baseURL: string, llm: FakeLlm) {
   return {
     bot,
     type: (line: string) => input.write(`${line}\n`),
+    text: () => screen.text,
     lines: () => screen.text.split("\n"),
     waitForScreen: <T>(condition: () => T | undefined | false, what: string, timeoutMs = 10_000) =>
-      waitForCondition(changes, condition, timeoutMs, what, () => `The screen so far:\n${screen.text}`),
+      waitForCondition(changes, condition, timeoutMs, what, () => `The screen so far:\n${JSON.stringify(screen.text)}`),
   };
 }
 
-describe("console: the assistant's streamed answer", () => {
-  it("shows the first words while the model is still writing, then the whole answer once", async () => {
+/** How many times `part` occurs in `text`. */
+function count(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+describe.each([
+  { mode: "a pipe", tty: false },
+  { mode: "a terminal", tty: true },
+])("console on $mode: the assistant's streamed answer", ({ tty }) => {
+  it("shows the words as they come while the model is still writing, and the whole answer once", async () => {
     const llm = await startFakeLlm();
     cleanups.push(() => llm.close());
     const head = "Owls hunt at night";
@@ -138,7 +148,7 @@ describe("console: the assistant's streamed answer", () => {
     // Word by word, 10 ms apart; the gate lets the four words of `head` through, then holds.
     llm.script({ text: full, delayMs: 10 });
     const gate = await startGate(llm, head.split(" ").length);
-    const chat = await startChat(gate.baseURL, llm);
+    const chat = await startChat(gate.baseURL, llm, tty);
     // Anything printed to the console besides the chat lands in the middle of it on a terminal.
     const warn = vi.spyOn(console, "warn");
     const error = vi.spyOn(console, "error");
@@ -148,28 +158,26 @@ describe("console: the assistant's streamed answer", () => {
     });
 
     chat.type("Tell me about owls");
-    // The first words, printed as the bot's answer while the rest of the stream is held back.
-    await chat.waitForScreen(() => chat.lines().includes(`bot> ${head}`), "the first words of the answer on the screen");
+    // The first words, on the answer's line, the last thing printed (open: more is coming),
+    // while the rest of the stream is held back.
+    await chat.waitForScreen(() => chat.text().endsWith(`bot> ${head}`), "the first words of the answer on the screen");
     // Only those four chunks reached the bot so far.
     expect(gate.passed).toBe(4);
-    expect(chat.lines().some((line) => line.includes("without a sound"))).toBe(false);
+    expect(chat.text()).not.toContain("without a sound");
 
     gate.release();
-    await chat.waitForScreen(() => chat.lines().includes(`bot> ${full}`), "the whole answer on the screen");
-    // The task ends (its status line says done): nothing posts the answer a second time.
-    await chat.waitForScreen(() => chat.lines().some((line) => /^bot> \[█+\] 100%\s+✓ done$/.test(line)), "the task done");
-
-    const answerLines = chat.lines().filter((line) => line.startsWith("bot> Owls"));
-    expect(answerLines.filter((line) => line === `bot> ${full}`)).toHaveLength(1);
-    expect(answerLines.at(-1)).toBe(`bot> ${full}`);
-    // On a pipe each update is a line of its own: the answer as it grew, each line a longer
-    // start of the same text, the first words well before the end.
-    expect(answerLines.length).toBeGreaterThanOrEqual(2);
-    answerLines.forEach((line, i) => {
-      expect(full.startsWith(line.slice("bot> ".length)), `line ${i} is a start of the answer`).toBe(true);
-      if (i > 0) expect(line.length, `line ${i} grows the answer`).toBeGreaterThan(answerLines[i - 1]!.length);
-    });
-    expect(chat.lines()[0]).toBe("you> Tell me about owls");
+    // The task ends (its status line says done): the answer's line ends right before it.
+    const done = `bot> [${"█".repeat(14)}] 100%  ✓ done`;
+    await chat.waitForScreen(() => chat.text().includes(done), "the task done");
+    const text = chat.text();
+    // The rest of the answer went on from the first words: the whole answer is one unbroken
+    // line (no redraw, nothing between its words), printed once, and the first words were
+    // never printed again.
+    expect(count(text, full)).toBe(1);
+    expect(count(text, head)).toBe(1);
+    // Nothing glued after it: its line ends, and the next one is the task's final state.
+    expect(text).toContain(`\nbot> ${full}\n${done}`);
+    if (!tty) expect(chat.lines()[0]).toBe("you> Tell me about owls");
     expect([...warn.mock.calls, ...error.mock.calls].map((args) => args.map(String).join(" "))).toEqual([]);
   });
 });
