@@ -52,13 +52,12 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
   app.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
 
   if (options.corsOrigins.length > 0) app.use("/api/*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"], maxAge: 600 }));
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: options.bodyLimitBytes,
-      onError: (c) => c.json({ error: "too_large", message: `The request body is over the limit of ${options.bodyLimitBytes.toLocaleString("en-US")} bytes.` }, 413),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: (c) => c.json({ error: "too_large", message: `The request body is over the limit of ${options.bodyLimitBytes.toLocaleString("en-US")} bytes.` }, 413),
+  });
+  // Only requests that carry a body: the limiter wraps the request, which a GET need not pay for.
+  app.use("/api/*", (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limitBody(c, next)));
   app.use("/api/*", async (c, next) => {
     if (c.req.path === `${API_PREFIX}/openapi.json`) return next();
     let id: string;

@@ -80,6 +80,12 @@ export class TaskRunner {
   readonly #queue: PQueue;
   readonly #lanes = new SessionLanes();
   readonly #running = new Map<string, RunState>();
+  /**
+   * Final statuses of completed tasks still being shown. They don't hold a concurrency slot
+   * (a platform may pace edits of one message to one a second, which would cap short tasks at
+   * `concurrency` a second), but `idle()` and `stop()` wait for them.
+   */
+  readonly #finals = new Set<Promise<void>>();
   /** Tasks to run again once their current run unwinds (answered while still parking). */
   readonly #rerun = new Set<string>();
   #stopping = false;
@@ -246,15 +252,15 @@ export class TaskRunner {
     this.#stopping = true;
     this.#queue.clear();
     for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
-    const all = Promise.all([...this.#running.values()].map((run) => run.done));
+    const all = Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }
 
-  /** Resolves when no task is running or queued to run in this process. */
+  /** Resolves when no task is running or queued to run in this process, and every final status is shown. */
   async idle(): Promise<void> {
-    while (this.#queue.size > 0 || this.#queue.pending > 0 || this.#running.size > 0) {
+    while (this.#queue.size > 0 || this.#queue.pending > 0 || this.#running.size > 0 || this.#finals.size > 0) {
       await this.#queue.onIdle();
-      await Promise.all([...this.#running.values()].map((run) => run.done));
+      await Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
     }
   }
 
@@ -534,9 +540,12 @@ export class TaskRunner {
     const next = this.#lanes.release(ended.sessionId, ended.id);
     if (next) this.#schedule(next);
     this.#o.onSessionState?.(ended.sessionId, next ? "running" : "idle");
-    // A completed task's run ends once its final status is shown, so `idle()` means everything is shown.
-    if (status === "completed") await final.catch((error: unknown) => this.#o.log.warn({ err: error, taskId: task.id }, "final status not shown; it is shown at the next start"));
-    else void final;
+    // Shown without holding the task's concurrency slot; `idle()` waits for it, so it means everything is shown.
+    if (status === "completed") {
+      const shown = final.catch((error: unknown) => this.#o.log.warn({ err: error, taskId: task.id }, "final status not shown; it is shown at the next start"));
+      this.#finals.add(shown);
+      void shown.finally(() => this.#finals.delete(shown));
+    } else void final;
     return ended;
   }
 }

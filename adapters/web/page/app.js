@@ -834,9 +834,18 @@ function answeredSummary(data) {
   return `${how}${other ? ` by ${other}` : ""}${data.feedback ? ` — feedback: ${data.feedback}` : ""}`;
 }
 
+/** What a task event says about its session's state, shown in the side list at once (a reload later confirms it). */
+const SESSION_STATE = { start: "running", answered: "running", question: "waiting", review: "waiting", end: "idle" };
+
 /** Applies one feed event to the page. */
 function apply(ev) {
   const d = ev.data ?? {};
+  const shown = state.sessions.find((s) => s.id === ev.sessionId);
+  const now = SESSION_STATE[ev.type];
+  if (shown && now && shown.state !== now) {
+    shown.state = now;
+    renderSessions();
+  }
   switch (ev.type) {
     case "message": {
       if (d.role === "assistant" && ev.taskId) {

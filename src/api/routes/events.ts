@@ -1,4 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { ServerResponse } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { UpgradeWebSocket } from "hono/ws";
@@ -9,6 +11,32 @@ import { ApiError } from "../errors.ts";
 
 /** Events queued for one slow client before it is dropped (it reconnects with the last id it got, and misses nothing). */
 const MAX_QUEUED = 1000;
+/** The same on Node, in bytes waiting in the socket's buffer. */
+const MAX_BUFFERED = 8 * 1024 * 1024;
+const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" };
+
+/** Where one client's stream goes: `write` answers false when the client is too slow (it is then closed). */
+interface Sink {
+  write(chunk: string): boolean;
+  close(): void;
+}
+
+/**
+ * An event's JSON and SSE text, each made once: the feed hands every subscriber the same
+ * (frozen) event object, so a thousand clients of one session share one string.
+ */
+const asJson = new WeakMap<FeedEvent, string>();
+const asSse = new WeakMap<FeedEvent, string>();
+function wireJson(event: FeedEvent): string {
+  let json = asJson.get(event);
+  if (json === undefined) asJson.set(event, (json = JSON.stringify(wireEvent(event))));
+  return json;
+}
+function sseChunk(event: FeedEvent): string {
+  let chunk = asSse.get(event);
+  if (chunk === undefined) asSse.set(event, (chunk = `id: ${event.seq}\nevent: ${event.type}\ndata: ${wireJson(event)}\n\n`));
+  return chunk;
+}
 /** A comment line this often keeps proxies from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
 
@@ -51,30 +79,49 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
     const user = c.get("user");
     const filter = await filterFor(deps, user, c.req.query("session"), c.req.query("all") === "true");
     const after = parseSeq(c.req.header("last-event-id"), "Last-Event-ID") ?? parseSeq(c.req.query("after"), "after");
+    const follow = (sink: Sink): (() => void) => {
+      sink.write(": connected\n\n");
+      const deliver = (event: FeedEvent): void => {
+        if (!sink.write(sseChunk(event))) sink.close();
+      };
+      const unsubscribe = events.subscribe(filter, deliver, after === undefined ? {} : { after, onError: () => sink.close() });
+      // Where the replay ends and live events begin, for clients that render a history first.
+      void unsubscribe.ready.then(() => sink.write(": live\n\n"));
+      const heartbeat = setInterval(() => sink.write(": keep-alive\n\n"), HEARTBEAT_MS);
+      return () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      };
+    };
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing) {
+      // On Node, straight to the socket: one formatted chunk shared by every client, and no
+      // web-stream layers between the feed and the socket (the fan-out to 1,000 clients of one
+      // session spent most of its time there).
+      outgoing.writeHead(200, { ...Object.fromEntries(c.res.headers), ...SSE_HEADERS });
+      const stop = follow({
+        write: (chunk) => outgoing.write(chunk) || outgoing.writableLength < MAX_BUFFERED,
+        close: () => outgoing.destroy(),
+      });
+      outgoing.once("close", stop);
+      return RESPONSE_ALREADY_SENT;
+    }
+    // Elsewhere (the API mounted in another server): Hono's SSE stream.
     return streamSSE(c, async (stream) => {
       let queued = 0;
       let chain = Promise.resolve();
-      const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
-      let drop: () => void = () => undefined;
-      const dropped = new Promise<void>((resolve) => (drop = resolve));
-      const unsubscribe = events.subscribe(
-        filter,
-        (event) => {
-          if (++queued > MAX_QUEUED) return drop();
-          chain = chain.then(async () => {
-            await stream.writeSSE({ id: String(event.seq), event: event.type, data: JSON.stringify(wireEvent(event)) });
-            queued--;
-          });
+      let ended: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (ended = resolve));
+      stream.onAbort(() => ended());
+      const stop = follow({
+        write: (chunk) => {
+          chain = chain.then(() => stream.write(chunk).then(() => void queued--, ended));
+          return ++queued <= MAX_QUEUED;
         },
-        after === undefined ? {} : { after, onError: () => drop() },
-      );
-      await stream.write(": connected\n\n");
-      // Where the replay ends and live events begin, for clients that render a history first.
-      void unsubscribe.ready.then(() => (chain = chain.then(() => stream.write(": live\n\n").then(() => undefined))));
-      const heartbeat = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => undefined), HEARTBEAT_MS);
-      await Promise.race([closed, dropped]);
-      clearInterval(heartbeat);
-      unsubscribe();
+        close: () => ended(),
+      });
+      await done;
+      stop();
     });
   });
 
@@ -93,7 +140,7 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
               filter,
               (event) => {
                 if ((socket?.bufferedAmount ?? 0) > 8 * 1024 * 1024) return ws.close(1013, "too slow; reconnect with since");
-                ws.send(JSON.stringify(wireEvent(event)));
+                ws.send(wireJson(event));
               },
               since === undefined ? {} : { after: since, onError: () => ws.close(1011, "the store could not be read") },
             );
