@@ -13,6 +13,18 @@ import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Sto
 /** Copies in and out, so callers never alias store state. */
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** A deep copy, frozen: for records that never change once stored. */
+function frozenCopy<T>(value: T): T {
+  const frozen = (v: unknown): unknown => {
+    if (typeof v === "object" && v !== null) {
+      for (const inner of Object.values(v)) frozen(inner);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  return frozen(structuredClone(value)) as T;
+}
+
 class MemoryStore implements Store {
   /** Nothing stops a second process: there is no shared data to protect. */
   readonly exclusive = false;
@@ -67,13 +79,17 @@ class MemoryStore implements Store {
   async appendMessage(message: Message): Promise<void> {
     let list = this.#messages.get(message.sessionId);
     if (!list) this.#messages.set(message.sessionId, (list = []));
-    list.push(copy(message));
+    list.push(frozenCopy(message));
   }
 
+  /**
+   * The stored messages themselves, frozen: history never changes once written, and copying
+   * the window for every task (a structuredClone per message) was most of a busy bot's time.
+   */
   async listMessages(sessionId: string, limit: number): Promise<Message[]> {
     const n = Math.floor(limit);
     if (!(n > 0)) return [];
-    return (this.#messages.get(sessionId) ?? []).slice(-n).map(copy);
+    return (this.#messages.get(sessionId) ?? []).slice(-n);
   }
 
   async createTask(task: Task): Promise<void> {

@@ -75,7 +75,7 @@ export interface Store {
   listSessions(filter?: SessionFilter, page?: PageRequest): Promise<Page<Session>>;
 
   appendMessage(message: Message): Promise<void>;
-  /** The last `limit` messages of a session, oldest first. */
+  /** The last `limit` messages of a session, oldest first, in a new array; the messages are read-only (a store may hand out its frozen records). */
   listMessages(sessionId: string, limit: number): Promise<Message[]>;
 
   createTask(task: Task): Promise<void>;

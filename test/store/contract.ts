@@ -399,7 +399,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         const m = message("s1", 1, { links: [{ url: "https://a" }] });
         await store.appendMessage(m);
         m.links![0]!.url = "https://evil";
-        (await store.listMessages("s1", 1))[0]!.text = "evil";
+        // Listed messages are copies or frozen (history never changes): either way the store's stay as written.
+        const listedMessage = (await store.listMessages("s1", 1))[0]!;
+        try {
+          listedMessage.text = "evil";
+        } catch {
+          expect(Object.isFrozen(listedMessage)).toBe(true);
+        }
         expect(await store.listMessages("s1", 1)).toEqual([message("s1", 1, { links: [{ url: "https://a" }] })]);
 
         const entry = { value: { list: [1] }, at: T0 };
