@@ -83,7 +83,8 @@ interface WebHarness {
 async function startBot(concurrency: number): Promise<WebHarness> {
   const web = createWebAdapter({ config: { port: 0, rateLimit: UNLIMITED }, auth: { tokens: new Map([[TOKEN, USER]]) }, logger: silentLogger() });
   const bot = await createBot({
-    config: { tasks: { concurrency }, scheduler: { enabled: false } },
+    // Plain messages start the echo workflow (part 1b).
+    config: { tasks: { concurrency }, scheduler: { enabled: false }, routes: { default: { message: "echo", commands: {} } } },
     store: createMemoryStore(),
     adapters: [web],
     workflows: [echo],
@@ -186,6 +187,80 @@ async function runTasks(variant: TaskVariant, count: number, inFlight: number): 
   agent.destroy();
   await harness.stop();
   return rate;
+}
+
+// ---------------------------------------------------------------- 1b. messages over HTTP
+
+/**
+ * What the issue's target compares: the same submission over HTTP and in process. A person's
+ * message in a session (`POST /api/v1/sessions/{id}/messages`, which hands the engine a message
+ * event) beside `bot.handle` of that message event (de-duplication, history, routing, the task
+ * submitted): each of the `inFlight` workers writes in its own session, one message after
+ * another (a message while the session's task runs is queued behind it, as in a chat). The
+ * sessions are opened before the clock starts.
+ */
+type MessageVariant = "bot.handle" | "http message";
+
+async function runMessages(variant: MessageVariant, count: number, inFlight: number): Promise<Rate> {
+  const harness = await startBot(TASK_CONCURRENCY);
+  const { bot } = harness;
+  let ended = 0;
+  let allEnded: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allEnded = resolve));
+  const unsubscribe = bot.events.subscribe({}, (event) => {
+    if (event.type === "end" && ++ended === count) allEnded();
+  });
+  const sessions = await Promise.all(Array.from({ length: inFlight }, () => bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true })));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+  const url = new URL(harness.url);
+  let rejected = 0;
+  let submitted: Promise<void> = Promise.resolve();
+  let next = 0;
+  const worker = async (session: (typeof sessions)[number]) => {
+    while (next < count) {
+      const i = next++;
+      if (variant === "http message") {
+        if ((await call(agent, url, `/api/v1/sessions/${session.id}/messages`, JSON.stringify({ text: `hello ${i}` }))) !== 202) rejected++;
+      } else {
+        await bot.handle({ kind: "message", id: `m-${i}`, address: { platform: "web", channel: session.channel, user: USER, direct: true }, text: `hello ${i}` });
+      }
+    }
+  };
+  const rate = await measure(
+    count,
+    () => (submitted = Promise.all(sessions.map(worker)).then(() => undefined)),
+    async () => {
+      await submitted;
+      if (rejected > 0) throw new Error(`${variant}: ${rejected} of ${count} requests were not answered 202`);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`only ${ended} of ${count} tasks ended within 60 s`)), 60_000)));
+      await Promise.race([done, late]).finally(() => clearTimeout(timer));
+    },
+  );
+  unsubscribe();
+  agent.destroy();
+  await harness.stop();
+  return rate;
+}
+
+export async function messageBench(): Promise<Record<string, unknown>> {
+  const variants: MessageVariant[] = ["bot.handle", "http message"];
+  const r = await compareVariants({ variants, bare: "bot.handle", adapter: "http message", rounds: TASKS.rounds, warmup: TASKS.warmup, run: (variant) => runMessages(variant, TASKS.perRound, TASKS.inFlight) });
+  return {
+    messagesPerRound: TASKS.perRound,
+    inFlight: TASKS.inFlight,
+    rounds: TASKS.rounds,
+    warmupRounds: TASKS.warmup,
+    gcBetweenRounds: r.gcBetweenRounds,
+    inProcessPerSecond: r.medians["bot.handle"],
+    httpPerSecond: r.medians["http message"],
+    overheadPercent: r.overheadPercent,
+    overheadPerRoundPercent: r.overheadPerRoundPercent,
+    cpuOverheadPercent: r.cpuOverheadPercent,
+    rates: r.rates,
+    ratesPerCpuSecond: r.ratesPerCpuSecond,
+    target: "overhead < 30%",
+  };
 }
 
 export async function taskBench(): Promise<Record<string, unknown>> {
@@ -461,18 +536,22 @@ export async function sseBench(): Promise<Record<string, unknown>> {
 }
 
 export async function runWebBench(): Promise<Record<string, unknown>> {
+  const messages = await messageBench();
   const tasks = await taskBench();
   const sse = await sseBench();
-  const results = { machine: machine(), tasks, sse };
+  const results = { machine: machine(), messages, tasks, sse };
   // On stderr, so that stdout stays one JSON document (bench/run.ts).
   console.error(summary(results));
   return results;
 }
 
-function summary(results: { machine: Record<string, unknown>; tasks: Record<string, unknown>; sse: Record<string, unknown> }): string {
+function summary(results: { machine: Record<string, unknown>; messages: Record<string, unknown>; tasks: Record<string, unknown>; sse: Record<string, unknown> }): string {
   const m = results.machine;
   const t = results.tasks;
   const lines = [`web bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`];
+  const msg = results.messages;
+  lines.push(`messages (a person's message starting an echo task; ${msg.inFlight} sessions writing at once, to completion): ${msg.messagesPerRound} × ${msg.rounds} interleaved rounds (+${msg.warmupRounds} warm-up), messages/s median (spread):`);
+  lines.push(...comparisonLines(msg));
   lines.push(`tasks (echo, ${t.inFlight} in flight, to completion): ${t.tasksPerRound} tasks × ${t.rounds} interleaved rounds (+${t.warmupRounds} warm-up), tasks/s median (spread):`);
   lines.push(...comparisonLines(t));
   for (const name of ["fanout", "spread"] as const) {
