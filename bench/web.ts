@@ -1,17 +1,16 @@
 /**
  * Web channel benchmarks (issue 11): the HTTP API of the web adapter (adapters/web) on
  * 127.0.0.1, port 0, with an API token, over the memory store.
- * 1. Tasks per second over HTTP: POST /api/v1/tasks of a trivial `echo` workflow (it returns
- *    its input at once), 50 requests in flight over keep-alive connections (a raw
- *    node:http client in this process: its cost is counted, as a fake's is in the other
- *    benchmarks), beside the same submissions made in process, measured until every task
- *    has ended (its `end` event), in interleaved rounds (bench/compare.ts), each round on a
- *    fresh bot (an empty store). The adapter's rate limits are raised out of the way.
- *    The in-process baseline does what the route does once the request is authenticated and
- *    parsed: look up the workflow, validate the input with its schema, open a new web session
- *    (a POST without sessionId starts one) and `bot.runner.submit` the task, 50 at a time.
- *    `bot.handle` with message events would add the engine's routing, dedupe and history,
- *    which the HTTP path does not do, so it is not the baseline. Target: HTTP overhead < 30%.
+ * 1. A person's message over HTTP (POST /api/v1/sessions/{id}/messages; 50 sessions writing
+ *    at once, each message starting a trivial `echo` task) beside `bot.handle` of the same
+ *    message events: the comparison the target names. Target: HTTP overhead < 30%.
+ *    Also POST /api/v1/tasks beside the route's own work in process (look up the workflow,
+ *    validate the input, open a web session, `bot.runner.submit`), and an authenticated
+ *    GET /api/v1/me (the floor of one API call). The HTTP clients run in a worker thread
+ *    (raw node:http on keep-alive connections): real clients are other processes, so the
+ *    server's thread does only the server's work. Measured until every task has ended (its
+ *    `end` event), in interleaved rounds (bench/compare.ts), each on a fresh bot (an empty
+ *    store); the adapter's rate limits are raised out of the way.
  * 2. Events per second to 1,000 SSE clients (GET /api/v1/events?session=…), in a worker
  *    thread (a raw http.request per connection counting `\n\n`-terminated blocks, so the
  *    clients take the other core rather than the server's thread), every connection open
@@ -31,7 +30,6 @@
  * Run: `npm run bench -- web` (or `node --expose-gc --import tsx bench/web.ts`); JSON on stdout,
  * a summary with the machine on stderr. About a minute on 2 cores.
  */
-import http from "node:http";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
@@ -105,22 +103,67 @@ async function startBot(concurrency: number): Promise<WebHarness> {
  */
 type TaskVariant = "in process" | "http" | "http GET /me (no task)";
 
-/** One API call over a keep-alive agent (a POST with `body`, or a GET); resolves with the status once the body is read. */
-function call(agent: http.Agent, url: URL, path: string, body?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = { Authorization: `Bearer ${TOKEN}` };
-    if (body !== undefined) Object.assign(headers, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-    const request = http.request(
-      { agent, hostname: url.hostname, port: url.port, path, method: body === undefined ? "GET" : "POST", headers },
-      (response) => {
-        response.on("data", () => undefined);
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", reject);
-      },
-    );
-    request.on("error", reject);
+/**
+ * The HTTP clients of parts 1 and 1b, in a worker thread (plain JavaScript): real clients are
+ * other processes, so the server's thread does only the server's work, as `bot.handle` does
+ * only the engine's. Each job: `count` requests on keep-alive connections, one request at a
+ * time per connection; answers `{ rejected }` (answers other than the expected status).
+ */
+const LOAD_WORKER = String.raw`
+const { parentPort, workerData } = require("node:worker_threads");
+const http = require("node:http");
+const { url, token, inFlight } = workerData;
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
+function call(path, body) {
+  return new Promise((resolve) => {
+    const headers = { Authorization: "Bearer " + token };
+    if (body !== undefined) { headers["Content-Type"] = "application/json"; headers["Content-Length"] = Buffer.byteLength(body); }
+    const request = http.request({ agent, hostname: target.hostname, port: target.port, path, method: body === undefined ? "GET" : "POST", headers }, (response) => {
+      response.on("data", () => undefined);
+      response.on("end", () => resolve(response.statusCode));
+      response.on("error", () => resolve(0));
+    });
+    request.on("error", () => resolve(0));
     request.end(body);
   });
+}
+parentPort.on("message", async (job) => {
+  let next = 0;
+  let rejected = 0;
+  const want = job.kind === "me" ? 200 : 202;
+  const lanes = job.kind === "messages" ? job.sessionIds.length : inFlight;
+  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+    while (next < job.count) {
+      const i = next++;
+      const [path, body] =
+        job.kind === "messages" ? ["/api/v1/sessions/" + job.sessionIds[lane] + "/messages", JSON.stringify({ text: "hello " + i })]
+        : job.kind === "tasks" ? ["/api/v1/tasks", JSON.stringify({ workflow: "echo", input: { text: "hello " + i } })]
+        : ["/api/v1/me", undefined];
+      if ((await call(path, body)) !== want) rejected++;
+    }
+  }));
+  parentPort.postMessage({ rejected });
+});
+`;
+
+type LoadJob = { kind: "messages"; sessionIds: string[]; count: number } | { kind: "tasks" | "me"; count: number };
+
+/** A load worker against `url`; `run` sends one job and resolves with its rejected count. */
+async function loadWorker(url: string, inFlight: number): Promise<{ run(job: LoadJob): Promise<number>; stop(): Promise<void> }> {
+  const worker = new Worker(LOAD_WORKER, { eval: true, execArgv: [], workerData: { url, token: TOKEN, inFlight } });
+  await new Promise<void>((resolve, reject) => worker.once("online", resolve).once("error", reject));
+  return {
+    run: (job) =>
+      new Promise((resolve, reject) => {
+        worker.once("message", (answer: { rejected: number }) => resolve(answer.rejected));
+        worker.once("error", reject);
+        worker.postMessage(job);
+      }),
+    stop: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 /** Runs `count` jobs, `inFlight` at a time. */
@@ -147,33 +190,25 @@ async function runTasks(variant: TaskVariant, count: number, inFlight: number): 
     if (event.data.status === "completed") completed++;
     if (ended === count) allEnded();
   });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-  const url = new URL(harness.url);
   const user = { id: USER, reviewer: false };
+  const load = variant === "in process" ? undefined : await loadWorker(harness.url, inFlight);
   let rejected = 0;
   let submitted: Promise<void> = Promise.resolve();
   if (variant === "http GET /me (no task)") allEnded();
-  const submit =
-    variant === "http"
-      ? async (i: number) => {
-          const status = await call(agent, url, "/api/v1/tasks", JSON.stringify({ workflow: "echo", input: { text: `hello ${i}` } }));
-          if (status !== 202) rejected++;
-        }
-      : variant === "http GET /me (no task)"
-      ? async () => {
-          if ((await call(agent, url, "/api/v1/me")) !== 200) rejected++;
-        }
-      : async (i: number) => {
-          // What POST /api/v1/tasks does after authentication and body validation (src/api/routes/tasks.ts).
-          const workflow = bot.workflows.get("echo")!;
-          const parsed = workflow.input!.safeParse({ text: `hello ${i}` });
-          if (!parsed.success) throw new Error("bad input");
-          const session = await bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true });
-          await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
-        };
+  // What POST /api/v1/tasks does after authentication and body validation (src/api/routes/tasks.ts).
+  const submit = async (i: number) => {
+    const workflow = bot.workflows.get("echo")!;
+    const parsed = workflow.input!.safeParse({ text: `hello ${i}` });
+    if (!parsed.success) throw new Error("bad input");
+    const session = await bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true });
+    await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
+  };
   const rate = await measure(
     count,
-    () => (submitted = pool(count, inFlight, submit)),
+    () =>
+      (submitted = load
+        ? load.run({ kind: variant === "http" ? "tasks" : "me", count }).then((n) => void (rejected = n))
+        : pool(count, inFlight, submit)),
     async () => {
       await submitted;
       if (rejected > 0) throw new Error(`${variant}: ${rejected} of ${count} requests were not answered 202/200`);
@@ -184,7 +219,7 @@ async function runTasks(variant: TaskVariant, count: number, inFlight: number): 
   );
   if (variant !== "http GET /me (no task)" && completed !== count) throw new Error(`${count - completed} of ${count} tasks did not complete`);
   unsubscribe();
-  agent.destroy();
+  await load?.stop();
   await harness.stop();
   return rate;
 }
@@ -211,24 +246,22 @@ async function runMessages(variant: MessageVariant, count: number, inFlight: num
     if (event.type === "end" && ++ended === count) allEnded();
   });
   const sessions = await Promise.all(Array.from({ length: inFlight }, () => bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true })));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: inFlight });
-  const url = new URL(harness.url);
+  const load = variant === "http message" ? await loadWorker(harness.url, inFlight) : undefined;
   let rejected = 0;
   let submitted: Promise<void> = Promise.resolve();
   let next = 0;
-  const worker = async (session: (typeof sessions)[number]) => {
+  const inProcess = async (session: (typeof sessions)[number]) => {
     while (next < count) {
       const i = next++;
-      if (variant === "http message") {
-        if ((await call(agent, url, `/api/v1/sessions/${session.id}/messages`, JSON.stringify({ text: `hello ${i}` }))) !== 202) rejected++;
-      } else {
-        await bot.handle({ kind: "message", id: `m-${i}`, address: { platform: "web", channel: session.channel, user: USER, direct: true }, text: `hello ${i}` });
-      }
+      await bot.handle({ kind: "message", id: `m-${i}`, address: { platform: "web", channel: session.channel, user: USER, direct: true }, text: `hello ${i}` });
     }
   };
   const rate = await measure(
     count,
-    () => (submitted = Promise.all(sessions.map(worker)).then(() => undefined)),
+    () =>
+      (submitted = load
+        ? load.run({ kind: "messages", sessionIds: sessions.map((s) => s.id), count }).then((n) => void (rejected = n))
+        : Promise.all(sessions.map(inProcess)).then(() => undefined)),
     async () => {
       await submitted;
       if (rejected > 0) throw new Error(`${variant}: ${rejected} of ${count} requests were not answered 202`);
@@ -238,7 +271,7 @@ async function runMessages(variant: MessageVariant, count: number, inFlight: num
     },
   );
   unsubscribe();
-  agent.destroy();
+  await load?.stop();
   await harness.stop();
   return rate;
 }
