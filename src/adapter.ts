@@ -44,6 +44,12 @@ export interface AdapterCapabilities {
    * the engine shows pending questions again when it starts.
    */
   persistentMessages: boolean;
+  /**
+   * Whether the channel shows each task's status message. False for a channel that shows
+   * progress from the event feed instead (the web): the runner then posts and edits none.
+   * Default true.
+   */
+  statusMessages?: boolean;
 }
 
 /**

@@ -48,7 +48,8 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
       `adapters.web.host is ${config.host}, which other machines can reach, and no credentials are configured: set ${TOKENS_ENV} (user:token pairs) or ${JWT_SECRET_ENV}, or bind to 127.0.0.1.`,
     );
   }
-  const capabilities: AdapterCapabilities = { editIntervalMs: 100, maxTextLength: 100_000, persistentMessages: true };
+  // No status messages: the page and API clients follow progress in the event feed.
+  const capabilities: AdapterCapabilities = { editIntervalMs: 100, maxTextLength: 100_000, persistentMessages: true, statusMessages: false };
   let server: WebServer | undefined;
   let bot: Bot | undefined;
   let metrics: ApiMetrics | undefined;

@@ -13,16 +13,18 @@ import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Sto
 /** Copies in and out, so callers never alias store state. */
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** Freezes a value deeply, in place. */
+function frozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** A deep copy, frozen: for records that never change once stored. */
 function frozenCopy<T>(value: T): T {
-  const frozen = (v: unknown): unknown => {
-    if (typeof v === "object" && v !== null) {
-      for (const inner of Object.values(v)) frozen(inner);
-      Object.freeze(v);
-    }
-    return v;
-  };
-  return frozen(structuredClone(value)) as T;
+  return frozen(structuredClone(value));
 }
 
 class MemoryStore implements Store {
@@ -170,9 +172,10 @@ class MemoryStore implements Store {
   async appendFeedEvents(events: NewFeedRecord[]): Promise<FeedRecord[]> {
     // Numbered synchronously, at the call: the order of calls is the order of seqs.
     // Through JSON, as the lowdb store keeps them (an undefined property is no property).
-    const stored = events.map((e) => JSON.parse(JSON.stringify({ seq: ++this.#feedSeq, ...e })) as FeedRecord);
+    // Frozen, like history: an event never changes, so readers share the stored record.
+    const stored = events.map((e) => frozen(JSON.parse(JSON.stringify({ seq: ++this.#feedSeq, ...e })) as FeedRecord));
     this.#feed.push(...stored);
-    return stored.map(copy);
+    return stored;
   }
 
   async readFeed(filter: FeedFilter = {}, page: FeedPageRequest = {}): Promise<FeedRecord[]> {
@@ -190,7 +193,7 @@ class MemoryStore implements Store {
     }
     for (let i = lo; i < this.#feed.length && out.length < limit; i++) {
       const e = this.#feed[i]!;
-      if (match(e)) out.push(copy(e));
+      if (match(e)) out.push(e);
     }
     return out;
   }

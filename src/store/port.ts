@@ -110,6 +110,7 @@ export interface Store {
    * call is made (so two calls made one after the other number in that order, even unawaited);
    * resolves with the stored events once they are durable. Seqs strictly increase across the
    * store's life, restarts and crashes included; they are never reused, and may have gaps.
+   * Returned and read events are read-only (a store may hand out its frozen records).
    */
   appendFeedEvents(events: NewFeedRecord[]): Promise<FeedRecord[]>;
   /**

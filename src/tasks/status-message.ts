@@ -33,11 +33,13 @@ export class StatusMessages {
 
   /** Shows `view` (coalesced); resolves when it, or a newer view, is on screen. */
   update(address: Address, view: StatusView): Promise<void> {
+    if (!this.#shown(address)) return Promise.resolve();
     return this.#entry(address, view.taskId).coalescer.push(view);
   }
 
   /** Shows the final state, waits for it to be delivered, and forgets the task. */
   async final(address: Address, view: StatusView): Promise<void> {
+    if (!this.#shown(address)) return;
     const entry = this.#entry(address, view.taskId);
     await entry.coalescer.push(view);
     await entry.coalescer.flush();
@@ -49,6 +51,11 @@ export class StatusMessages {
   /** Whether the final state of a task was shown (see `final`). */
   async shownFinal(taskId: string): Promise<boolean> {
     return (await this.#store.getOutbox(taskId)).has(FINAL_KEY);
+  }
+
+  /** Whether the address's channel shows status messages (see AdapterCapabilities.statusMessages). */
+  #shown(address: Address): boolean {
+    return this.#delivery.capabilities(address.platform).statusMessages !== false;
   }
 
   /** Drops in-memory state of a task without delivering anything (shutdown). */
