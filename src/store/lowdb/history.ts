@@ -67,7 +67,8 @@ class SessionHistory {
   serve(limit: number): Message[] | undefined {
     const tail = this.tail;
     if (!tail || (tail.length < limit && !this.complete)) return undefined;
-    return tail.slice(-limit).map((m) => structuredClone(m));
+    // The cached records themselves: frozen (see `frozen`), so callers share them safely.
+    return tail.slice(-limit);
   }
 
   remember(msg: Message): void {
@@ -109,7 +110,7 @@ export class History {
     const bad = this.#corrupt.get(id);
     if (bad) return Promise.reject(bad);
     const line = `${JSON.stringify(message)}\n`;
-    const msg = JSON.parse(line) as Message;
+    const msg = frozen(JSON.parse(line) as Message);
     const s = this.#session(id);
     s.remember(msg);
     return s.batcher.push({ line, msg });
@@ -141,7 +142,7 @@ export class History {
           throw error;
         }
       }
-      const all = (values as Message[]).concat(s.batcher.pending.map((p) => p.msg));
+      const all = (values as Message[]).map(frozen).concat(s.batcher.pending.map((p) => p.msg));
       const kept = all.length > want ? all.slice(-want) : all;
       if (want <= MAX_CACHED_TAIL) {
         s.tail = kept;
@@ -149,7 +150,7 @@ export class History {
         s.cap = Math.max(s.cap, want);
         return s.serve(n) ?? [];
       }
-      return kept.slice(-n).map((m) => structuredClone(m));
+      return kept.slice(-n);
     });
   }
 
@@ -227,4 +228,17 @@ export class History {
     this.#checked.add(s.id);
     return false;
   }
+}
+
+/**
+ * A parsed message, frozen deeply in place: history never changes once written, and handing
+ * out the cached records (instead of a structuredClone of each, for every task's window) was
+ * most of a busy bot's CPU.
+ */
+function frozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
