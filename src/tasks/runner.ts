@@ -2,19 +2,18 @@ import PQueue from "p-queue";
 import type { Delivery } from "../delivery.ts";
 import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
 import type { EventFeed } from "../events/feed.ts";
-import type { NewFeedEvent } from "../events/types.ts";
 import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
-import type { Address, Message, SessionState } from "../model.ts";
+import type { Address, SessionState } from "../model.ts";
 import { clampPercent } from "../render/progress-bar.ts";
 import type { StatusView } from "../render/status.ts";
-import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
-import { questionMessage } from "./actions.ts";
 import { createContext, ParkSignal } from "./context.ts";
 import { SessionLanes } from "./lanes.ts";
 import { StatusMessages } from "./status-message.ts";
 import { StreamedMessage } from "./streamed-message.ts";
+import { TaskEvents } from "./task-events.ts";
+import { TaskPosts } from "./task-posts.ts";
 import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
 
@@ -91,13 +90,15 @@ export class TaskRunner {
   #stopping = false;
   /** Question posts in flight, so an answer can wait for the question's message id. */
   readonly #posting = new Map<string, Promise<void>>();
-  /** Who asked to cancel a running task, for its `cancelled` event. */
-  readonly #cancelledBy = new Map<string, string>();
+  readonly #events: TaskEvents;
+  readonly #posts: TaskPosts;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.status = new StatusMessages(options.store, options.delivery, options.log);
+    this.#events = new TaskEvents(options.events);
+    this.#posts = new TaskPosts(options.store, options.delivery, options.log);
   }
 
   /** The task holding a session (running or waiting), if any. */
@@ -212,11 +213,11 @@ export class TaskRunner {
    */
   async cancel(taskId: string, by?: string): Promise<Task | undefined> {
     const { store } = this.#o;
-    if (by !== undefined) this.#cancelledBy.set(taskId, by);
+    if (by !== undefined) this.#events.cancelledBy(taskId, by);
     for (;;) {
       const task = await store.getTask(taskId);
       if (!task || isFinished(task.status)) {
-        this.#cancelledBy.delete(taskId);
+        this.#events.cancelledBy(taskId, undefined);
         return task;
       }
       const run = this.#running.get(taskId);
@@ -271,15 +272,6 @@ export class TaskRunner {
     });
   }
 
-  /** Publishes an event on the feed, if there is one; never waits for it. */
-  #emit(event: NewFeedEvent): void {
-    void this.#o.events?.publish(event);
-  }
-
-  #progressEvent(task: Task, state: "running" | "waiting", percent = task.percent, step = task.step): NewFeedEvent<"progress"> {
-    return { type: "progress", sessionId: task.sessionId, taskId: task.id, data: { percent, ...(step ? { step } : {}), state } };
-  }
-
   #view(task: Task, state: StatusView["state"], extra: Partial<StatusView> = {}): StatusView {
     return { taskId: task.id, workflow: task.workflow, state, percent: task.percent, ...(task.step ? { step: task.step } : {}), ...extra };
   }
@@ -319,8 +311,8 @@ export class TaskRunner {
       });
       if (!leased) return;
       task = leased;
-      if (loaded.startedAt === undefined) this.#emit({ type: "start", sessionId: task.sessionId, taskId, data: { workflow: task.workflow } });
-      this.#emit(this.#progressEvent(task, "running"));
+      if (loaded.startedAt === undefined) this.#events.started(task);
+      this.#events.emit(this.#events.progress(task, "running"));
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
       if (task.answer) {
@@ -353,10 +345,10 @@ export class TaskRunner {
         progress: async (percent, step) => {
           const view = this.#view(task, "running", { percent: clampPercent(percent), ...(step ? { step } : {}) });
           task = { ...task, percent: view.percent, ...(step ? { step } : {}) };
-          const event = this.#progressEvent(task, "running");
+          const event = this.#events.progress(task, "running");
           // Published once stored; what the run publishes next waits for this (see `progressed`).
           progressed = store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) }).then(
-            () => this.#emit(event),
+            () => this.#events.emit(event),
             () => undefined,
           );
           void this.status.update(task.address, view);
@@ -411,16 +403,10 @@ export class TaskRunner {
       elapsedMs: task.elapsedMs + (Date.now() - started),
     });
     if (!parked) return task;
-    this.#emit(this.#progressEvent(parked, "waiting"));
-    const about = { sessionId: parked.sessionId, taskId: parked.id };
-    if (pending.kind === "ask") {
-      this.#emit({ type: "question", ...about, data: { question: pending.question, ...(pending.choices ? { choices: pending.choices } : {}), expectsText: !pending.choices } });
-    } else {
-      this.#emit({ type: "review", ...about, data: { question: pending.question, ...(pending.data !== undefined ? { data: pending.data } : {}) } });
-    }
+    this.#events.parked(parked, pending);
     this.#o.onSessionState?.(task.sessionId, "waiting");
     void this.status.update(parked.address, this.#view(parked, "waiting"));
-    const posting = this.postQuestion(parked, false);
+    const posting = this.#posts.question(parked, false);
     this.#posting.set(task.id, posting);
     try {
       await posting;
@@ -430,79 +416,16 @@ export class TaskRunner {
     return parked;
   }
 
-  /**
-   * Posts the pending question of a task; `again` re-posts it (e.g. the console after a restart)
-   * even when the outbox says it was posted.
-   */
-  async postQuestion(task: Task, again: boolean): Promise<void> {
-    const wait = task.waiting;
-    if (!wait) return;
-    const { store, delivery, log } = this.#o;
-    const outboxKey = `${wait.key}:${wait.token}`;
-    const posted = (await store.getOutbox(task.id)).get(outboxKey);
-    if (posted && !again) return;
-    try {
-      const sent = await delivery.send(task.address, questionMessage(task, wait));
-      if (!posted) {
-        await store.putOutbox(task.id, outboxKey, { messageId: sent.id, platform: task.address.platform, at: Date.now() });
-        await this.#record(task, `${task.id}.${wait.key}`, wait.question, sent.id);
-      }
-    } catch (error) {
-      log.warn({ err: error, taskId: task.id }, "question could not be posted; it is posted again at the next start");
-    }
-  }
-
   async #reshowQuestion(task: Task): Promise<void> {
     const visible = this.#o.delivery.capabilities(task.address.platform).persistentMessages;
-    await this.postQuestion(task, !visible);
-  }
-
-  /** Appends an assistant message to history once (the id is deterministic, checked against the tail). */
-  async #record(task: Task, id: string, text: string, platformMessageId?: string, links?: Message["links"]): Promise<void> {
-    await appendMessageOnce(this.#o.store, {
-      id,
-      sessionId: task.sessionId,
-      role: "assistant",
-      source: task.source ?? "workflow",
-      text,
-      taskId: task.id,
-      at: Date.now(),
-      ...(platformMessageId ? { platformMessageId } : {}),
-      ...(links && links.length > 0 ? { links } : {}),
-    });
+    await this.#posts.question(task, !visible);
   }
 
   async #complete(task: Task, result: TaskResult): Promise<void> {
-    const { store, delivery } = this.#o;
-    const clean: TaskResult = { text: String(result?.text ?? ""), ...(result?.links?.length ? { links: result.links } : {}) };
-    const shownIn = (result as { shownIn?: unknown } | undefined)?.shownIn;
     // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
     // The final status comes last (see #finish): "done" is never shown for a task a crash could still resume.
-    const outbox = await store.getOutbox(task.id);
-    let messageId = outbox.get("result")?.messageId ?? (Array.isArray(shownIn) && shownIn.length > 0 ? String(shownIn.at(-1)) : undefined);
-    if (!messageId) {
-      const sent = await delivery.send(task.address, { kind: "result", taskId: task.id, text: clean.text, ...(clean.links ? { links: clean.links } : {}) });
-      messageId = sent.id;
-      await store.putOutbox(task.id, "result", { messageId, platform: task.address.platform, at: Date.now() });
-    }
-    await this.#record(task, `${task.id}.result`, clean.text, messageId, clean.links);
-    await this.#finish(task, "completed", { result: clean });
-  }
-
-  /** The events of a task's end, once its final state is stored: result, error or cancelled, then end. */
-  #publishEnd(ended: Task, outcome: { result?: TaskResult; error?: string }): void {
-    const about = { sessionId: ended.sessionId, taskId: ended.id };
-    const by = this.#cancelledBy.get(ended.id);
-    this.#cancelledBy.delete(ended.id);
-    if (ended.status === "completed") {
-      const result = outcome.result ?? ended.result ?? { text: "" };
-      this.#emit({ type: "result", ...about, data: { text: result.text, ...(result.links?.length ? { links: result.links } : {}) } });
-    } else if (ended.status === "failed") {
-      this.#emit({ type: "error", ...about, data: { message: outcome.error ?? ended.error ?? "unknown error" } });
-    } else if (ended.status === "cancelled") {
-      this.#emit({ type: "cancelled", ...about, data: by !== undefined ? { by } : {} });
-    }
-    this.#emit({ type: "end", ...about, data: { status: ended.status as "completed" | "failed" | "cancelled" } });
+    const posted = await this.#posts.result(task, result);
+    await this.#finish(task, "completed", { result: posted });
   }
 
   /**
@@ -526,7 +449,7 @@ export class TaskRunner {
       ifRev === undefined ? undefined : { ifRev },
     );
     if (!ended) return undefined;
-    this.#publishEnd(ended, outcome);
+    this.#events.ended(ended, outcome);
     // Only now that the final state is stored: shown earlier, a crash would resume the task and take it back.
     const final = this.status.final(ended.address, this.#view(ended, status === "completed" ? "completed" : status === "failed" ? "failed" : "cancelled", outcome.error ? { error: outcome.error } : {}));
     if (status === "failed") {
