@@ -48,8 +48,9 @@ export function renderMessage(message: OutboundMessage, encode: EncodeAction, li
  * keyboard is removed explicitly (an empty inline keyboard), e.g. once a question is answered.
  */
 export function renderEdit(message: OutboundMessage, encode: EncodeAction, limit = MAX_TEXT_LENGTH): { html: string; markup: InlineKeyboardMarkup } {
-  const { parts } = renderMessage({ ...message, actions: [] }, encode, limit - 2);
-  const html = parts.length > 1 ? `${parts[0]}\n…` : parts[0]!;
+  const whole = renderMessage({ ...message, actions: [] }, encode, limit).parts;
+  // Cut only what does not fit one message, keeping two characters for the mark.
+  const html = whole.length === 1 ? whole[0]! : `${renderMessage({ ...message, actions: [] }, encode, limit - 2).parts[0]}\n…`;
   return { html, markup: inlineKeyboard(message.actions ?? [], encode) ?? { inline_keyboard: [] } };
 }
 

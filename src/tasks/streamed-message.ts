@@ -4,13 +4,6 @@ import type { Address } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import { Coalescer } from "./coalescer.ts";
 
-/**
- * Characters kept free under the adapter's `maxTextLength`: an edit that does not fit one
- * message is shown cut, ending in "\n…" (Telegram's and Discord's renderEdit keep two
- * characters for it), so a part of exactly `maxTextLength` characters would lose its last
- * word on every edit, the final one included.
- */
-const EDIT_CUT_MARK = 2;
 
 export interface StreamedMessageOptions {
   store: Store;
@@ -40,7 +33,7 @@ export class StreamedMessage {
   constructor(options: StreamedMessageOptions) {
     this.#o = options;
     const capabilities = options.delivery.capabilities(options.address.platform);
-    this.#limit = Math.max(100, capabilities.maxTextLength - EDIT_CUT_MARK);
+    this.#limit = Math.max(100, capabilities.maxTextLength);
     this.#coalescer = new Coalescer(capabilities.editIntervalMs, (text) => this.#show(text));
   }
 

@@ -9,6 +9,15 @@ import { parseTelegramHtml } from "../fakes/telegram/html.ts";
 const same = (id: string) => id;
 
 describe("telegram rendering (unit)", () => {
+  it("an edit that fits one message is shown whole; a longer one is cut with a mark, within 4,096 characters", () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i % 10}`).join(" ").slice(0, n);
+    const full = words(4096);
+    expect(renderEdit({ kind: "reply", text: full }, same).html).toBe(full);
+    const cut = renderEdit({ kind: "reply", text: `${full} more` }, same).html;
+    expect(cut.endsWith("\n…")).toBe(true);
+    expect(cut.length).toBeLessThanOrEqual(4096);
+  });
+
   it("renders the markdown subset as Telegram HTML and escapes the rest", () => {
     expect(markdownToHtml("**bold** _it_ `a<b>` 1 < 2 & 3 > 1")).toBe("<b>bold</b> <i>it</i> <code>a&lt;b&gt;</code> 1 &lt; 2 &amp; 3 &gt; 1");
     expect(markdownToHtml("snake_case_name and __init__")).toBe("snake_case_name and __init__");
