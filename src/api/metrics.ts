@@ -17,6 +17,12 @@ export class ApiMetrics {
 
   constructor(bot: Bot) {
     const registry = this.registry;
+    // Both task gauges read one listing per scrape (they are collected in the same scrape).
+    let listing: Promise<Map<string, number>> | undefined;
+    const taskCounts = () => {
+      listing ??= countTasks(bot).finally(() => setImmediate(() => (listing = undefined)));
+      return listing;
+    };
     const finished = new Counter({ name: "chatflow_tasks_finished_total", help: "Tasks that ended, by workflow and final status (success rate: completed / all).", labelNames: ["workflow", "status"], registers: [registry] });
     const duration = new Histogram({
       name: "chatflow_task_duration_seconds",
@@ -51,7 +57,7 @@ export class ApiMetrics {
       registers: [registry],
       async collect() {
         this.reset();
-        for (const [key, count] of await countTasks(bot)) {
+        for (const [key, count] of await taskCounts()) {
           const [status, workflow] = key.split("\u0000") as [TaskStatus, string];
           this.set({ status, workflow }, count);
         }
@@ -64,7 +70,7 @@ export class ApiMetrics {
       registers: [registry],
       async collect() {
         const counts = { queued: 0, running: 0, waiting: 0 };
-        for (const [key, count] of await countTasks(bot)) {
+        for (const [key, count] of await taskCounts()) {
           const status = key.split("\u0000")[0] as keyof typeof counts;
           if (status in counts) counts[status] += count;
         }
