@@ -2,19 +2,10 @@ import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { JWT_SECRET, startWebBot, TOKENS, type WebBot } from "./web-setup.ts";
+import { JWT_SECRET, TOKENS, useWebBots } from "./web-setup.ts";
 
 /** Who may call the API: tokens, JWTs, the local user on loopback; per-user rate limits. */
-const bots: WebBot[] = [];
-afterEach(async () => {
-  for (const b of bots.splice(0)) await b.stop();
-});
-
-async function start(options: Parameters<typeof startWebBot>[0] = {}): Promise<WebBot> {
-  const w = await startWebBot(options);
-  bots.push(w);
-  return w;
-}
+const start = useWebBots(afterEach);
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { eventually } from "../helpers.ts";
-import { startWebBot, type WebBot } from "./web-setup.ts";
+import { useWebBots, type WebBot } from "./web-setup.ts";
 
 /** The REST API through real HTTP on 127.0.0.1: sessions, tasks, schedules, errors as `{error, message}`. */
-const bots: WebBot[] = [];
-afterEach(async () => {
-  for (const b of bots.splice(0)) await b.stop();
-});
-
-async function start(options: Parameters<typeof startWebBot>[0] = {}): Promise<WebBot> {
-  const w = await startWebBot(options);
-  bots.push(w);
-  return w;
-}
+const start = useWebBots(afterEach);
 
 async function taskWhen(w: WebBot, id: string, predicate: (task: any) => boolean, as: "alice" | "rev" = "alice"): Promise<any> {
   let task: any;

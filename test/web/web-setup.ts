@@ -58,3 +58,16 @@ export async function startWebBot(options: { config?: ConfigInput; web?: Partial
     stop: () => bot.stop(),
   };
 }
+
+/** Registers an afterEach that stops every web bot started through the returned function. */
+export function useWebBots(afterEachHook: (fn: () => Promise<void>) => void): typeof startWebBot {
+  const bots: WebBot[] = [];
+  afterEachHook(async () => {
+    for (const bot of bots.splice(0)) await bot.stop();
+  });
+  return async (options) => {
+    const bot = await startWebBot(options);
+    bots.push(bot);
+    return bot;
+  };
+}
