@@ -88,6 +88,11 @@ export async function compareVariants<V extends string>(options: {
   };
 }
 
+/** The overhead figures every comparison reports, from what compareVariants returned. */
+export function overheadFigures(r: Awaited<ReturnType<typeof compareVariants>>): Pick<typeof r, "overheadPercent" | "overheadPerRoundPercent" | "cpuOverheadPercent" | "rates"> {
+  return { overheadPercent: r.overheadPercent, overheadPerRoundPercent: r.overheadPerRoundPercent, cpuOverheadPercent: r.cpuOverheadPercent, rates: r.rates };
+}
+
 /** A spread as `median (IQR q1–q3, min–max a–b)`. */
 export function formatSpread(s: Spread, unit = ""): string {
   const n = (value: number) => value.toLocaleString("en");

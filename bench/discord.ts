@@ -19,8 +19,8 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeDiscord } from "../test/fakes/discord/server.ts";
-import { comparisonLines, compareVariants, measure, type Rate, type Spread } from "./compare.ts";
-import { machine } from "./machine.ts";
+import { compareVariants, comparisonLines, measure, overheadFigures, type Rate, type Spread } from "./compare.ts";
+import { machine, machineLine } from "./machine.ts";
 
 type Variant = "bare discord.js" | "adapter";
 const COMMAND = { name: "echo", description: "Echo", type: 1, options: [{ type: 3, name: "text", description: "Text", required: true }] };
@@ -137,10 +137,7 @@ export async function runDiscordBench(): Promise<Record<string, unknown>> {
     warmupRounds: ECHO.warmup,
     bareDiscordJsPerSecond: r.medians["bare discord.js"],
     adapterPerSecond: r.medians.adapter,
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     target: "overhead < 25%",
   };
   const results = { machine: machine(), echo, progressStorm: await progressStorm(5, 15) };
@@ -153,7 +150,7 @@ function summary(results: { machine: Record<string, unknown>; echo: Record<strin
   const e = results.echo;
   const s = results.progressStorm;
   return [
-    `discord bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`,
+    machineLine("discord", m),
     `slash commands (defer + edit): ${e.commandsPerRound} × ${e.rounds} interleaved rounds (+${e.warmupRounds} warm-up), commands/s median (spread):`,
     ...comparisonLines(e),
     `progress storm: ${s.channels} channels × ${s.seconds} s, ${s.progressUpdatesPushed} progress updates → edits per message ${JSON.stringify(s.editsPerMessage)}, at most ${s.editsPerMessagePerSecond}/s per message (configured 1), min gap between arrivals ${s.minGapMs} ms, 429s: ${s.rateLimited429s}`,

@@ -30,8 +30,8 @@ import { silentLogger } from "../src/logger.ts";
 import { createAssistantWorkflow } from "../src/workflows/assistant/index.ts";
 import { startFakeLlm, type FakeLlm, type RecordedRequest, type TextReply } from "../test/fakes/llm/server.ts";
 import { startFakeTelegram, type FakeTelegram, type RecordedCall } from "../test/fakes/telegram/server.ts";
-import { comparisonLines, compareVariants, formatSpread, measure, spread, type Rate, type Spread } from "./compare.ts";
-import { machine } from "./machine.ts";
+import { compareVariants, comparisonLines, formatSpread, measure, overheadFigures, type Rate, spread, type Spread } from "./compare.ts";
+import { machine, machineLine } from "./machine.ts";
 
 /** The adapter's pacing lifted (part 3): the engine's own cost, not Telegram's limits. */
 const UNPACED = { globalPerSecond: 1_000_000, perChatIntervalMs: 0, groupPerMinute: 1_000_000 };
@@ -331,10 +331,7 @@ async function overhead(): Promise<Record<string, unknown>> {
     gcBetweenRounds: r.gcBetweenRounds,
     msPerAnswer: { "ai sdk streamText": ms("ai sdk streamText"), "engine + telegram": ms("engine + telegram") },
     answerEditsPerAnswer: +(edits / Math.max(1, engineAnswers)).toFixed(1),
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     ratesPerCpuSecond: r.ratesPerCpuSecond,
     target: "overhead < 10%",
     ok: r.overheadPercent < 10,
@@ -398,7 +395,7 @@ function summary(results: { machine: Figures; firstVisible: Figures; firstVisibl
   const verdict = (ok: unknown) => (ok ? "ok" : "FAIL");
   const perAnswer = o.msPerAnswer as Record<string, Spread>;
   return [
-    `llm bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`,
+    machineLine("llm", m),
     `1. first token → first visible answer text (${f.answers} answers, new chats, editIntervalMs ${f.editIntervalMs}): median ${f.medianMs} ms, p90 ${f.p90Ms} ms, ${formatSpread(f.spreadMs as Spread, " ms")}; target < ${f.targetMs} ms: ${verdict(f.ok)}`,
     `   follow-ups in one chat (${u.answers}, each asked as the previous answer ended): median ${u.medianMs} ms, max ${u.maxMs} ms; target < ${u.targetMs} ms: ${verdict(u.ok)}`,
     ...[results.fastStream, results.fastStreamUnthrottled].map(

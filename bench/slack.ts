@@ -19,8 +19,8 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeSlack, type FakeSlack } from "../test/fakes/slack/server.ts";
-import { answeredCalls, comparisonLines, compareVariants, measure, type Rate, type Spread } from "./compare.ts";
-import { machine } from "./machine.ts";
+import { answeredCalls, compareVariants, comparisonLines, measure, overheadFigures, type Rate, type Spread } from "./compare.ts";
+import { machine, machineLine } from "./machine.ts";
 
 type Variant = "bare bolt" | "adapter";
 /** The adapter's pacing lifted: this measures its own cost, not Slack's limits. */
@@ -141,10 +141,7 @@ export async function runSlackBench(): Promise<Record<string, unknown>> {
     warmupRounds: ECHO.warmup,
     bareBoltPerSecond: r.medians["bare bolt"],
     adapterPerSecond: r.medians.adapter,
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     target: "overhead < 25%",
   };
   const results = { machine: machine(), echo, progressStorm: await progressStorm(5, 20) };
@@ -157,7 +154,7 @@ function summary(results: { machine: Record<string, unknown>; echo: Record<strin
   const e = results.echo;
   const s = results.progressStorm;
   return [
-    `slack bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`,
+    machineLine("slack", m),
     `echo (a post per event): ${e.eventsPerRound} events × ${e.rounds} interleaved rounds (+${e.warmupRounds} warm-up), events/s median (spread):`,
     ...comparisonLines(e),
     `progress storm: ${s.channels} channels × ${s.seconds} s, ${s.progressUpdatesPushed} progress updates → ${s.chatUpdateCalls} chat.update (${s.workspaceUpdatesPerMinute}/min, configured 50), min gap per message ${s.minGapPerMessageMs} ms (configured 1200), 429s: ${s.rateLimited429s}`,

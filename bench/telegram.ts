@@ -31,8 +31,8 @@ import type { InboundEvent } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram/server.ts";
-import { answeredCalls, comparisonLines, compareVariants, percent, type Rate } from "./compare.ts";
-import { machine } from "./machine.ts";
+import { answeredCalls, compareVariants, comparisonLines, overheadFigures, percent, type Rate } from "./compare.ts";
+import { machine, machineLine } from "./machine.ts";
 
 /** The adapter's pacing lifted: this measures its own cost, not Telegram's limits. */
 const UNPACED = { globalPerSecond: 1_000_000, perChatIntervalMs: 0, groupPerMinute: 1_000_000 };
@@ -119,10 +119,7 @@ async function compare(count: number, echo: boolean, variants: Variant[], rounds
     gcBetweenRounds: r.gcBetweenRounds,
     bareGrammyPerSecond: r.medians["bare grammy"],
     adapterPerSecond: r.medians.adapter,
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     ratesPerCpuSecond: r.ratesPerCpuSecond,
   };
   if (variants.includes("bare grammy + auto-retry")) {
@@ -201,7 +198,7 @@ export async function runTelegramBench(): Promise<Record<string, unknown>> {
 /** The figures as a few lines of text, with the machine. */
 function summary(results: { machine: Record<string, unknown>; inbound: Record<string, unknown>; echo: Record<string, unknown>; editStorm: Record<string, unknown> }): string {
   const m = results.machine;
-  const lines = [`telegram bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`];
+  const lines = [machineLine("telegram", m)];
   for (const [name, r] of [["inbound (trivial handler)", results.inbound], ["echo (sendMessage per update)", results.echo]] as const) {
     lines.push(`${name}: ${r.updatesPerRound} updates × ${r.rounds} interleaved rounds (+${r.warmupRounds} warm-up), updates/s median (spread):`);
     lines.push(...comparisonLines(r));

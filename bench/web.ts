@@ -42,8 +42,8 @@ import { newId } from "../src/ids.ts";
 import { silentLogger } from "../src/logger.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
-import { comparisonLines, compareVariants, measure, type Rate } from "./compare.ts";
-import { machine } from "./machine.ts";
+import { compareVariants, comparisonLines, measure, overheadFigures, type Rate } from "./compare.ts";
+import { machine, machineLine } from "./machine.ts";
 
 const USER = "bench";
 const TOKEN = "bench-token-0123456789abcdef";
@@ -292,10 +292,7 @@ export async function messageBench(): Promise<Record<string, unknown>> {
     gcBetweenRounds: r.gcBetweenRounds,
     inProcessPerSecond: r.medians["bot.handle"],
     httpPerSecond: r.medians["http message"],
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     ratesPerCpuSecond: r.ratesPerCpuSecond,
     target: "overhead < 30%",
   };
@@ -314,10 +311,7 @@ export async function taskBench(): Promise<Record<string, unknown>> {
     inProcessPerSecond: r.medians["in process"],
     httpPerSecond: r.medians.http,
     httpGetMeRequestsPerSecond: r.medians["http GET /me (no task)"],
-    overheadPercent: r.overheadPercent,
-    overheadPerRoundPercent: r.overheadPerRoundPercent,
-    cpuOverheadPercent: r.cpuOverheadPercent,
-    rates: r.rates,
+    ...overheadFigures(r),
     ratesPerCpuSecond: r.ratesPerCpuSecond,
     target: "overhead < 30%",
   };
@@ -586,7 +580,7 @@ export async function runWebBench(): Promise<Record<string, unknown>> {
 function summary(results: { machine: Record<string, unknown>; messages: Record<string, unknown>; tasks: Record<string, unknown>; sse: Record<string, unknown> }): string {
   const m = results.machine;
   const t = results.tasks;
-  const lines = [`web bench on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}`];
+  const lines = [machineLine("web", m)];
   const msg = results.messages;
   lines.push(`messages (a person's message starting an echo task; ${msg.inFlight} sessions writing at once, to completion): ${msg.messagesPerRound} × ${msg.rounds} interleaved rounds (+${msg.warmupRounds} warm-up), messages/s median (spread):`);
   lines.push(...comparisonLines(msg));
