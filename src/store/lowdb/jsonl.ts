@@ -157,44 +157,8 @@ export interface TailResult {
  * A torn last line is skipped; a line that doesn't parse is StoreCorruptError. Missing file → empty.
  */
 export async function readTail(file: string, limit: number): Promise<TailResult> {
-  let fh: FileHandle;
-  try {
-    fh = await open(file, "r");
-  } catch (error) {
-    if (isMissing(error)) return { values: [], complete: true, tornBytes: 0 };
-    throw error;
-  }
-  try {
-    const { size } = await fh.stat();
-    const values: unknown[] = [];
-    if (size === 0 || limit <= 0) return { values, complete: size === 0, tornBytes: 0 };
-    const last = await readAt(fh, size - 1, 1);
-    const cleanEnd = last[0] === NEWLINE;
-    let tornBytes = 0;
-    let first = true;
-    let complete = true;
-    for await (const seg of segmentsBackward(fh, cleanEnd ? size - 1 : size)) {
-      if (first && !cleanEnd) {
-        first = false;
-        tornBytes = seg.bytes.length;
-        continue;
-      }
-      first = false;
-      if (values.length === limit) {
-        complete = false;
-        break;
-      }
-      try {
-        values.push(JSON.parse(seg.bytes.toString("utf8")));
-      } catch (error) {
-        throw new StoreCorruptError(file, `the line at byte ${seg.offset} is not valid JSON: ${(error as Error).message}`, { cause: error });
-      }
-    }
-    values.reverse();
-    return { values, complete, tornBytes };
-  } finally {
-    await fh.close();
-  }
+  const { values, tornBytes, stopped } = await readBackUntil(file, () => false, Math.max(0, limit));
+  return { values, complete: !stopped, tornBytes };
 }
 
 /**
@@ -202,19 +166,21 @@ export async function readTail(file: string, limit: number): Promise<TailResult>
  * for which `stop` is true (not included): the end of a file, newest first, without reading
  * what lies before. Returned oldest first. A torn last line is skipped (counted in
  * `tornBytes`); a line that doesn't parse is StoreCorruptError. Missing file → empty.
+ * At most `limit` records (the ones before are not parsed). `stopped`: whether `stop` or the
+ * limit ended the reading (there is more before).
  */
-export async function readBackUntil(file: string, stop: (value: unknown) => boolean): Promise<{ values: unknown[]; tornBytes: number }> {
+export async function readBackUntil(file: string, stop: (value: unknown) => boolean, limit = Infinity): Promise<{ values: unknown[]; tornBytes: number; stopped: boolean }> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
   } catch (error) {
-    if (isMissing(error)) return { values: [], tornBytes: 0 };
+    if (isMissing(error)) return { values: [], tornBytes: 0, stopped: false };
     throw error;
   }
   try {
     const { size } = await fh.stat();
     const values: unknown[] = [];
-    if (size === 0) return { values, tornBytes: 0 };
+    if (size === 0) return { values, tornBytes: 0, stopped: false };
     const cleanEnd = (await readAt(fh, size - 1, 1))[0] === NEWLINE;
     let tornBytes = 0;
     let first = true;
@@ -225,17 +191,24 @@ export async function readBackUntil(file: string, stop: (value: unknown) => bool
         continue;
       }
       first = false;
+      if (values.length >= limit) {
+        values.reverse();
+        return { values, tornBytes, stopped: true };
+      }
       let value: unknown;
       try {
         value = JSON.parse(seg.bytes.toString("utf8"));
       } catch (error) {
         throw new StoreCorruptError(file, `the line at byte ${seg.offset} is not valid JSON: ${(error as Error).message}`, { cause: error });
       }
-      if (stop(value)) break;
+      if (stop(value)) {
+        values.reverse();
+        return { values, tornBytes, stopped: true };
+      }
       values.push(value);
     }
     values.reverse();
-    return { values, tornBytes };
+    return { values, tornBytes, stopped: false };
   } finally {
     await fh.close();
   }
