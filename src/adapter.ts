@@ -31,8 +31,10 @@ export interface NoticeOptions {
  * Hands an inbound event to the engine. Resolves once the event is recorded durably
  * (de-duplicated, the user's message in history), so an adapter may then acknowledge
  * it to the platform. Never rejects for bad input: the person gets a reply instead.
+ * What it resolves with (the engine's `HandleOutcome`) is for callers that answer for the
+ * event, such as the HTTP API; adapters need not look at it.
  */
-export type InboundHandler = (event: InboundEvent) => Promise<void>;
+export type InboundHandler = (event: InboundEvent) => Promise<unknown>;
 
 export interface AdapterCapabilities {
   /** Minimum interval between two edits of one message, in ms; progress is coalesced to it. */

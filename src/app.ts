@@ -5,7 +5,7 @@ import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config, ConfigInput } from "./config/schema.ts";
 import { Delivery } from "./delivery.ts";
-import { Engine } from "./engine/engine.ts";
+import { Engine, type HandleOutcome } from "./engine/engine.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
 import { routedWorkflows, routeFor, type ResolvedRoute } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
@@ -67,8 +67,8 @@ export interface Bot {
   start(): Promise<void>;
   /** Stops the adapters, interrupts running tasks (they resume at the next start), closes the store. */
   stop(): Promise<void>;
-  /** Hands an inbound event to the engine, as an adapter does. */
-  handle(event: InboundEvent): Promise<void>;
+  /** Hands an inbound event to the engine, as an adapter does; says whether it started a task. */
+  handle(event: InboundEvent): Promise<HandleOutcome>;
   /** The open session of an address (created when there is none). */
   openSession(address: Address): Promise<Session>;
   /** Sessions with filters and pages, newest activity first. */

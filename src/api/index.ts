@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { IncomingMessage } from "node:http";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { UpgradeWebSocket } from "hono/ws";
@@ -8,6 +7,7 @@ import type { ApiEnv } from "./access.ts";
 import { authenticate, credentialOf, Unauthenticated, type AuthSettings } from "./auth.ts";
 import { ApiError, describeIssues, errorResponse } from "./errors.ts";
 import { Limits, type LimitSettings } from "./limits.ts";
+import { cacheBody, headerOf } from "./node-request.ts";
 import { compatRoutes } from "./routes/compat.ts";
 import { describeEventRoutes, eventRoutes } from "./routes/events.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -31,29 +31,6 @@ export interface ApiOptions {
 }
 
 export const API_PREFIX = "/api/v1";
-
-/** A Node request's body as text, refused with 413 past `limit` bytes (without reading the rest). */
-function readBody(incoming: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(incoming.headers["content-length"]);
-    const tooLarge = () => new ApiError(413, "too_large", `The request body is over the limit of ${limit.toLocaleString("en-US")} bytes.`);
-    if (declared > limit) return reject(tooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    incoming.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        incoming.removeAllListeners("data");
-        incoming.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    incoming.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    incoming.once("error", reject);
-  });
-}
 
 /**
  * The HTTP API over a Bot, as a Hono app (the web adapter serves it): REST under /api/v1
@@ -82,22 +59,16 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
   });
   app.use("/api/*", async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    // Elsewhere than on Node: Hono's limiter (it wraps the request's body stream).
-    if (!incoming) return limitBody(c, next);
-    // On Node, the body is read from the socket's stream at once, under the limit, and handed to
-    // Hono's body cache: the web Request and its body stream were most of a POST's cost.
-    const body = readBody(incoming, options.bodyLimitBytes);
-    await body;
-    // Hono keeps the promises of bodies read (its type says the values).
-    (c.req.bodyCache as Record<string, unknown>).text = body;
+    // On Node the body is read from the socket at once (src/api/node-request.ts); elsewhere
+    // Hono's limiter wraps the request's body stream.
+    if (!(await cacheBody(c, options.bodyLimitBytes))) return limitBody(c, next);
     await next();
   });
   app.use("/api/*", async (c, next) => {
     if (c.req.path === `${API_PREFIX}/openapi.json`) return next();
     let id: string;
     try {
-      id = await authenticate(options.auth, credentialOf(c.req.header("authorization"), c.req.query("access_token")));
+      id = await authenticate(options.auth, credentialOf(headerOf(c, "authorization"), c.req.query("access_token")));
     } catch (error) {
       if (error instanceof Unauthenticated) throw new ApiError(401, "unauthorized", error.message, { "WWW-Authenticate": 'Bearer realm="chatflow"' });
       throw error;

@@ -16,6 +16,17 @@ import type { Delivery } from "../delivery.ts";
 import { routeFor } from "./routes.ts";
 import type { Sessions } from "./sessions.ts";
 
+/**
+ * What handling an inbound event did, for a caller that answers for it (the HTTP API):
+ * - `task`: a task was submitted for it (or was already, on a re-delivery); `taskId` is its id;
+ * - `duplicate`: the event was handled before (or is being handled now), and nothing was done;
+ * - `handled`: anything else (an answer to a waiting task, a command, a reply, a refusal).
+ */
+export type HandleOutcome = { kind: "task"; taskId: string } | { kind: "duplicate" } | { kind: "handled" };
+
+const HANDLED: HandleOutcome = Object.freeze({ kind: "handled" });
+const DUPLICATE: HandleOutcome = Object.freeze({ kind: "duplicate" });
+
 /** How long an event id is remembered for de-duplication (Slack retries for up to ~5 min). */
 const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -50,42 +61,47 @@ export class Engine {
   }
 
   /** The adapters' inbound handler. Never rejects: failures are logged and answered. */
-  readonly handle = async (event: InboundEvent): Promise<void> => {
+  readonly handle = async (event: InboundEvent): Promise<HandleOutcome> => {
     const checked = inboundEventSchema.safeParse(event);
     if (!checked.success) {
       // A malformed event from an adapter: nobody to answer reliably, so log it and go on.
       this.#p.log.warn({ issues: describeIssues(checked.error.issues) }, "malformed inbound event ignored");
-      return;
+      return HANDLED;
     }
     const key = `${event.address.platform}:${event.id}`;
     if (this.#inflight.has(key)) {
       this.#p.stats?.duplicateEvents.inc({ platform: event.address.platform });
-      return;
+      return DUPLICATE;
     }
     this.#inflight.add(key);
     try {
       if (await this.#p.store.hasEvent(key)) {
         this.#p.log.debug({ eventKey: key }, "duplicate event ignored");
         this.#p.stats?.duplicateEvents.inc({ platform: event.address.platform });
-        return;
+        return DUPLICATE;
       }
-      await this.#dispatch(event, key);
+      const outcome = await this.#dispatch(event, key);
       await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
+      return outcome;
     } catch (error) {
       this.#p.log.error({ err: error, eventKey: key, kind: event.kind }, "inbound event failed");
       this.#p.delivery.post(event.address, { kind: "reply", text: "Sorry, something went wrong on my side. Please try again." });
+      return HANDLED;
     } finally {
       this.#inflight.delete(key);
     }
   };
 
-  async #dispatch(event: InboundEvent, key: string): Promise<void> {
-    if (event.kind === "action") return this.#p.answers.handleAction(event, key);
+  async #dispatch(event: InboundEvent, key: string): Promise<HandleOutcome> {
+    if (event.kind === "action") {
+      await this.#p.answers.handleAction(event, key);
+      return HANDLED;
+    }
     const text = event.kind === "message" ? event.text : event.args;
     const limit = this.#p.config.history.maxMessageLength;
     if (text.length > limit) {
       await this.#reply(event.address, `Your message is ${text.length.toLocaleString("en-US")} characters long; the limit is ${limit.toLocaleString("en-US")}. Please send a shorter one.`);
-      return;
+      return HANDLED;
     }
     const session = await this.#p.sessions.open(event.address);
     const messageId = derivedId(event.kind === "command" ? "c-" : "u-", key);
@@ -108,20 +124,20 @@ export class Engine {
     });
   }
 
-  async #message(event: InboundMessage, session: Session, key: string, seenBefore: boolean): Promise<void> {
+  async #message(event: InboundMessage, session: Session, key: string, seenBefore: boolean): Promise<HandleOutcome> {
     const { answers, config } = this.#p;
     const active = await this.#activeTask(session.id);
-    if (seenBefore && (await this.#answeredBy(session.id, key))) return;
-    if (active?.status === "waiting" && (await answers.handleText(active, event, key))) return;
+    if (seenBefore && (await this.#answeredBy(session.id, key))) return HANDLED;
+    if (active?.status === "waiting" && (await answers.handleText(active, event, key))) return HANDLED;
     const route = routeFor(config.routes, event.address.platform);
     if (!route.message) {
       await this.#reply(event.address, "Send /help to see what I can do.");
-      return;
+      return HANDLED;
     }
-    await this.#start(route.message, { text: event.text }, event.address, session, key, active !== undefined);
+    return this.#start(route.message, { text: event.text }, event.address, session, key, active !== undefined);
   }
 
-  async #command(event: InboundCommand, session: Session): Promise<void> {
+  async #command(event: InboundCommand, session: Session): Promise<HandleOutcome> {
     const extra = this.#p.extraCommands ?? [];
     const builtin = [...BUILTIN_COMMANDS, ...extra].find((command) => command.name === event.name);
     const { runner, answers, store } = this.#p;
@@ -146,43 +162,44 @@ export class Engine {
         workflowCommands: routeFor(this.#p.config.routes, event.address.platform).commands,
         describeWorkflow: (name) => this.#p.workflows.get(name)?.description,
       });
-      return;
+      return HANDLED;
     }
     const workflow = routeFor(this.#p.config.routes, event.address.platform).commands[event.name];
     if (!workflow) {
       await this.#reply(event.address, `Unknown command /${event.name}. Send /help to see the commands.`);
-      return;
+      return HANDLED;
     }
     const key = `${event.address.platform}:${event.id}`;
     const active = await this.#activeTask(session.id);
-    await this.#start(workflow, { text: event.args, command: event.name }, event.address, session, key, active !== undefined);
+    return this.#start(workflow, { text: event.args, command: event.name }, event.address, session, key, active !== undefined);
   }
 
   /** Validates the input and submits a task; the task id derives from the event. */
-  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string, behind: boolean): Promise<void> {
+  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string, behind: boolean): Promise<HandleOutcome> {
     const workflow = this.#p.workflows.get(name);
     if (!workflow) {
       this.#p.log.error({ workflow: name }, "route points to an unknown workflow");
       await this.#reply(address, `The workflow "${name}" is not available. Please tell the bot's operator.`);
-      return;
+      return HANDLED;
     }
     const raw = workflow.fromRequest ? workflow.fromRequest(request) : { text: request.text };
     const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       await this.#reply(address, `I can't start ${name}: ${issue ? `${issue.path.join(".") || "input"}: ${issue.message}` : "invalid input"}.`);
-      return;
+      return HANDLED;
     }
     const id = derivedId("t-", key);
     const existed = await this.#p.store.getTask(id);
     if (behind && !existed && this.#p.config.tasks.busy === "reject") {
       await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
-      return;
+      return HANDLED;
     }
     await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
     if (behind && !existed) {
       await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
     }
+    return { kind: "task", taskId: id };
   }
 
   async #activeTask(sessionId: string): Promise<Task | undefined> {

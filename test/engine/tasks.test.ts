@@ -275,6 +275,21 @@ describe("limits", () => {
   });
 });
 
+describe("what bot.handle says it did", () => {
+  it("the task it started, a re-delivery as a duplicate, and anything else as handled", async () => {
+    const t = await start({ config: { workflows: { demo: { stepDelayMs: 1 } } } });
+    const address = { platform: "test", channel: "c1", user: "alice" };
+    const message = { kind: "message" as const, id: "m-1", address, text: "short summary of cats" };
+    const started = await t.bot.handle(message);
+    expect(started).toEqual({ kind: "task", taskId: expect.stringMatching(/^t-/) });
+    expect(await t.store.getTask(started.kind === "task" ? started.taskId : "")).toMatchObject({ workflow: "demo", sessionId: expect.any(String) });
+    expect(await t.bot.handle(message)).toEqual({ kind: "duplicate" });
+    expect(await t.bot.handle({ kind: "command", id: "c-1", address, name: "help", args: "" })).toEqual({ kind: "handled" });
+    expect(await t.bot.handle({ kind: "message", id: "m-2", address, text: "x".repeat(100_000) })).toEqual({ kind: "handled" });
+    expect(await t.bot.handle({ kind: "teleport", id: "y" } as never)).toEqual({ kind: "handled" });
+  });
+});
+
 describe("bad input", () => {
   it("ignores a malformed event without crashing and goes on", async () => {
     const t = await start();

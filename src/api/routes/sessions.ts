@@ -154,20 +154,25 @@ export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv
     const { text } = c.req.valid("json");
     const limit = bot.config.history.maxMessageLength;
     if (text.length > limit) throw new ApiError(400, "bad_request", `text: ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")} (history.maxMessageLength).`);
-    const id = c.req.valid("header")["idempotency-key"] ?? `api-${newId(8)}`;
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
+    const id = idempotencyKey ?? `api-${newId(8)}`;
     const address = addressIn(session, user);
     const command = /^\/([A-Za-z0-9_-]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
     const key = `${address.platform}:${id}`;
-    const taskId = derivedId("t-", key);
     // A message to a session whose task waits is an answer, not a new task.
     const activeId = bot.runner.activeTaskId(session.id);
     const answering = activeId !== undefined && (await bot.store.getTask(activeId))?.status === "waiting";
-    if (!command && !answering && !(await bot.store.getTask(taskId))) await limits.taskStarted(user.id);
+    // A task started counts against the limit once: a retry with the same Idempotency-Key finds it.
+    const retried = idempotencyKey !== undefined && (await bot.store.getTask(derivedId("t-", key))) !== undefined;
+    if (!command && !answering && !retried) await limits.taskStarted(user.id);
     const event: InboundEvent = command ? { kind: "command", id, address, name: command[1]!.toLowerCase(), args: command[2]?.trim() ?? "" } : { kind: "message", id, address, text };
-    await bot.handle(event);
-    if (await bot.store.getTask(taskId)) return c.json({ taskId, outcome: "started" as const }, 202);
-    const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
-    if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
+    const outcome = await bot.handle(event);
+    if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
+    if (outcome.kind === "duplicate" && retried) return c.json({ taskId: derivedId("t-", key), outcome: "started" as const }, 202);
+    if (answering || outcome.kind === "duplicate") {
+      const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
+      if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
+    }
     return c.json({ taskId: null, outcome: "replied" as const }, 202);
   });
 
