@@ -155,6 +155,10 @@ describe("tasks", () => {
     const nowhere = await w.call("GET", "/api/v1/nowhere");
     expect(nowhere.status).toBe(404);
     expect(nowhere.body).toEqual({ error: "not_found", message: "There is no GET /api/v1/nowhere." });
+    // Only the page's own files are served beside the API.
+    const noFile = await fetch(`${w.url}/secrets.js`);
+    expect(noFile.status).toBe(404);
+    expect(await noFile.json()).toEqual({ error: "not_found", message: "There is no GET /secrets.js." });
     for (const response of [malformed, missing, huge, nowhere]) expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+|Error:/);
   });
 });
