@@ -1,11 +1,16 @@
 /**
  * What the web benchmarks share (bench/web-http.ts, bench/web-sse.ts): a bot with the web
- * adapter on 127.0.0.1, port 0, an API token, the memory store, and a trivial `echo` workflow.
+ * adapter on 127.0.0.1, port 0, an API token, the memory store (or lowdb, the default, in a
+ * temp dir), and a trivial `echo` workflow.
  */
 import { z } from "zod";
 import { createWebAdapter } from "../adapters/web/index.ts";
 import { createBot, type Bot } from "../src/app.ts";
 import { silentLogger } from "../src/logger.ts";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLowdbStore } from "../src/store/lowdb/index.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import { defineWorkflow } from "../src/tasks/workflow.ts";
 
@@ -29,17 +34,27 @@ export interface WebHarness {
   stop(): Promise<void>;
 }
 
+export type StoreKind = "memory" | "lowdb";
+
 /** A started bot whose plain messages start `echo`, with the web adapter; `concurrency`: the runner's. */
-export async function startBot(concurrency: number): Promise<WebHarness> {
+export async function startBot(concurrency: number, storeKind: StoreKind = "memory"): Promise<WebHarness> {
+  const dir = storeKind === "lowdb" ? await mkdtemp(join(tmpdir(), "chatflow-bench-web-")) : undefined;
   const web = createWebAdapter({ config: { port: 0, rateLimit: UNLIMITED }, auth: { tokens: new Map([[TOKEN, USER]]) }, logger: silentLogger() });
   const bot = await createBot({
     config: { tasks: { concurrency }, scheduler: { enabled: false }, routes: { default: { message: "echo", commands: {} } } },
-    store: createMemoryStore(),
+    store: dir ? createLowdbStore({ dir }) : createMemoryStore(),
     adapters: [web],
     workflows: [echo],
     logger: silentLogger(),
     env: {},
   });
   await bot.start();
-  return { bot, url: web.url!, stop: () => bot.stop() };
+  return {
+    bot,
+    url: web.url!,
+    async stop() {
+      await bot.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -7,7 +7,8 @@
  *   task), beside `bot.handle` of the same message events: the comparison the target names.
  *   A third variant is the floor of any HTTP front end on Node: a bare `node:http` server that
  *   reads the JSON body and calls `bot.handle`, with no routing, auth, validation, limits or
- *   metrics.
+ *   metrics. On the memory store (the engine's own cost is smallest there, so the HTTP share
+ *   is largest), then on lowdb, the default store.
  * - tasks: `POST /api/v1/tasks` beside the route's own work in process (look up the
  *   workflow, validate the input, open a web session, `bot.runner.submit`).
  * - the API layer alone: server CPU per request with an engine that answers at once (the
@@ -28,9 +29,12 @@ import type { HandleOutcome } from "../src/engine/engine.ts";
 import { newId } from "../src/ids.ts";
 import type { Session } from "../src/model.ts";
 import { compareVariants, measure, overheadFigures, spread, type Rate } from "./compare.ts";
-import { startBot, TOKEN, USER, type WebHarness } from "./web-harness.ts";
+import { startBot, TOKEN, USER, type StoreKind, type WebHarness } from "./web-harness.ts";
 
-const RUN = { perRound: 2000, inFlight: 50, rounds: 8, warmup: 3 };
+/** Rounds long enough for a steady state (short ones weigh each round's start and tail). */
+const RUN = { perRound: 5000, inFlight: 50, rounds: 6, warmup: 2 };
+/** On lowdb (the default store), a few shorter rounds: it is 3–4 times slower. */
+const LOWDB_RUN = { perRound: 3000, inFlight: 50, rounds: 4, warmup: 1 };
 const LAYER = { requests: 20_000, warmup: 10_000, rounds: 3 };
 /**
  * The runner's concurrency: its maximum, so that neither variant waits for a slot (tasks are
@@ -159,8 +163,8 @@ function endCounter(harness: WebHarness) {
 }
 
 /** A warm bot for one variant: `submit` sends `count` items; the round ends with the last task's end. */
-async function runner(submit: (harness: WebHarness, count: number) => Promise<void>, setup?: (harness: WebHarness) => Promise<() => Promise<void>>): Promise<Runner> {
-  const harness = await startBot(TASK_CONCURRENCY);
+async function runner(submit: (harness: WebHarness, count: number) => Promise<void>, setup?: (harness: WebHarness) => Promise<() => Promise<void>>, storeKind: StoreKind = "memory"): Promise<Runner> {
+  const harness = await startBot(TASK_CONCURRENCY, storeKind);
   const teardown = setup ? await setup(harness) : async () => undefined;
   const ends = endCounter(harness);
   return {
@@ -193,7 +197,7 @@ function expectAll(rejected: number, count: number, what: string): void {
 type MessageVariant = "bot.handle" | "chatflow API" | "node:http + bot.handle";
 
 /** A variant's warm runner: 50 sessions opened once, each written in one message after another. */
-async function messageRunner(variant: MessageVariant): Promise<Runner> {
+async function messageRunner(variant: MessageVariant, storeKind: StoreKind): Promise<Runner> {
   let sessions: Session[] = [];
   let client: Awaited<ReturnType<typeof loadClient>> | undefined;
   let url = "";
@@ -222,29 +226,32 @@ async function messageRunner(variant: MessageVariant): Promise<Runner> {
         await bare?.close();
       };
     },
+    storeKind,
   );
 }
 
-async function compareRunners<V extends string>(variants: readonly V[], bare: V, adapter: V, make: (variant: V) => Promise<Runner>) {
+async function compareRunners<V extends string>(run: typeof RUN, variants: readonly V[], bare: V, adapter: V, make: (variant: V) => Promise<Runner>) {
   const runners = new Map<V, Runner>();
   for (const variant of variants) runners.set(variant, await make(variant));
   try {
-    return await compareVariants({ variants, bare, adapter, rounds: RUN.rounds, warmup: RUN.warmup, run: (variant) => runners.get(variant)!.round(RUN.perRound) });
+    return await compareVariants({ variants, bare, adapter, rounds: run.rounds, warmup: run.warmup, run: (variant) => runners.get(variant)!.round(run.perRound) });
   } finally {
     for (const r of runners.values()) await r.stop();
   }
 }
 
-export async function messageBench(): Promise<Record<string, unknown>> {
+export async function messageBench(storeKind: StoreKind = "memory"): Promise<Record<string, unknown>> {
   const variants: MessageVariant[] = ["bot.handle", "chatflow API", "node:http + bot.handle"];
-  const r = await compareRunners(variants, "bot.handle", "chatflow API", messageRunner);
+  const run = storeKind === "lowdb" ? LOWDB_RUN : RUN;
+  const r = await compareRunners(run, variants, "bot.handle", "chatflow API", (variant) => messageRunner(variant, storeKind));
   const cpu = r.ratesPerCpuSecond;
   const vs = (a: MessageVariant, b: MessageVariant) => +((cpu[a]!.median / cpu[b]!.median - 1) * 100).toFixed(1);
   return {
-    messagesPerRound: RUN.perRound,
-    inFlight: RUN.inFlight,
-    rounds: RUN.rounds,
-    warmupRounds: RUN.warmup,
+    store: storeKind,
+    messagesPerRound: run.perRound,
+    inFlight: run.inFlight,
+    rounds: run.rounds,
+    warmupRounds: run.warmup,
     gcBetweenRounds: r.gcBetweenRounds,
     inProcessPerSecond: r.medians["bot.handle"],
     httpPerSecond: r.medians["chatflow API"],
@@ -293,7 +300,7 @@ async function taskRunner(variant: TaskVariant): Promise<Runner> {
 }
 
 export async function taskBench(): Promise<Record<string, unknown>> {
-  const r = await compareRunners<TaskVariant>(["in process", "chatflow API"], "in process", "chatflow API", taskRunner);
+  const r = await compareRunners<TaskVariant>(RUN, ["in process", "chatflow API"], "in process", "chatflow API", taskRunner);
   return {
     tasksPerRound: RUN.perRound,
     inFlight: RUN.inFlight,

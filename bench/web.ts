@@ -15,24 +15,26 @@ import { layerBench, messageBench, taskBench } from "./web-http.ts";
 import { sseBench } from "./web-sse.ts";
 
 export async function runWebBench(): Promise<Record<string, unknown>> {
-  const messages = await messageBench();
+  const messages = await messageBench("memory");
+  const messagesLowdb = await messageBench("lowdb");
   const tasks = await taskBench();
   const layer = await layerBench();
   const sse = await sseBench();
-  const results = { machine: machine(), messages, tasks, layer, sse };
+  const results = { machine: machine(), messages, messagesLowdb, tasks, layer, sse };
   // On stderr, so that stdout stays one JSON document (bench/run.ts).
   console.error(summary(results));
   return results;
 }
 
-function summary(results: { machine: Record<string, unknown>; messages: Record<string, unknown>; tasks: Record<string, unknown>; layer: Record<string, unknown>; sse: Record<string, unknown> }): string {
+function summary(results: { machine: Record<string, unknown>; messages: Record<string, unknown>; messagesLowdb: Record<string, unknown>; tasks: Record<string, unknown>; layer: Record<string, unknown>; sse: Record<string, unknown> }): string {
   const m = results.machine;
   const t = results.tasks;
   const lines = [machineLine("web", m)];
-  const msg = results.messages;
-  lines.push(`messages (a person's message starting an echo task; ${msg.inFlight} sessions writing at once, to completion): ${msg.messagesPerRound} × ${msg.rounds} interleaved rounds (+${msg.warmupRounds} warm-up), messages/s median (spread):`);
-  lines.push(...comparisonLines(msg));
-  lines.push(`  by CPU time: node:http + bot.handle beside bot.handle ${String(msg.bareCpuOverheadPercent)}% (the floor of an HTTP front end); the chatflow API beside node:http ${String(msg.apiOverBareCpuPercent)}%`);
+  for (const msg of [results.messages, results.messagesLowdb]) {
+    lines.push(`messages on the ${String(msg.store)} store (a person's message starting an echo task; ${msg.inFlight} sessions writing at once, to completion): ${msg.messagesPerRound} × ${msg.rounds} interleaved rounds (+${msg.warmupRounds} warm-up), messages/s median (spread):`);
+    lines.push(...comparisonLines(msg));
+    lines.push(`  by CPU time: node:http + bot.handle beside bot.handle ${String(msg.bareCpuOverheadPercent)}% (the floor of an HTTP front end); the chatflow API beside node:http ${String(msg.apiOverBareCpuPercent)}%`);
+  }
   lines.push(`tasks (echo, ${t.inFlight} in flight, to completion): ${t.tasksPerRound} tasks × ${t.rounds} interleaved rounds (+${t.warmupRounds} warm-up), tasks/s median (spread):`);
   lines.push(...comparisonLines(t));
   lines.push(`the API layer alone (an engine that answers at once), server CPU µs per request, median (spread) of ${String(results.layer.rounds)} rounds of ${String(results.layer.requestsPerRound)}:`);
