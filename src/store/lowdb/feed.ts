@@ -17,15 +17,16 @@
  * (every seq up to it is written or failed). A reader paging on by seq never skips an event
  * that was still being written when it read past it.
  */
-import { appendFile, mkdir, open, readdir, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { StoreCorruptError } from "../../errors.ts";
 import type { FeedFilter, FeedPageRequest } from "../port.ts";
 import { feedLimit, feedMatcher, feedSessions } from "../query.ts";
 import type { FeedRecord, NewFeedRecord } from "../records.ts";
+import { Appender } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
 import { assertSessionId } from "./history.ts";
-import { dropTornTail, fsyncDir, readBackUntil, readFirst, scanForward, writeAll } from "./jsonl.ts";
+import { fsyncDir, readBackUntil, readFirst, scanForward } from "./jsonl.ts";
 
 /** Seqs reserved per `feedSeq` record: one small log line per this many events. */
 export const RESERVE_BLOCK = 1000;
@@ -61,8 +62,8 @@ export class FeedFiles {
   readonly #io: Semaphore;
   /** Write queues by session; insertion order is recency. */
   readonly #writers = new Map<string, SerialBatcher<string>>();
-  /** Sessions whose file end was checked for a torn line in this run. */
-  readonly #checked = new Set<string>();
+  /** The files' append handles, kept open. */
+  readonly #appender: Appender;
   /** Appends not yet settled, for `drain`. */
   readonly #inflight = new Set<Promise<unknown>>();
   /** The last seq handed out. */
@@ -80,6 +81,7 @@ export class FeedFiles {
   constructor(options: FeedFilesOptions) {
     this.#o = options;
     this.#io = new Semaphore(options.ioSlots ?? 32);
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "feed", warn: options.warn });
     this.#last = this.#reserved = this.#durable = options.lastSeq;
   }
 
@@ -178,6 +180,12 @@ export class FeedFiles {
     await Promise.all([...this.#writers.values()].map((w) => w.drain()));
   }
 
+  /** Writes what is pending and closes the files. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.#appender.closeAll();
+  }
+
   #reserveUpTo(seq: number): Promise<void> {
     if (seq <= this.#reserved) return this.#gate;
     const upTo = seq + RESERVE_BLOCK;
@@ -243,48 +251,7 @@ export class FeedFiles {
   async #write(sessionId: string, data: string): Promise<void> {
     await this.#ensureDir();
     const file = this.#file(sessionId);
-    await this.#io.use(async () => {
-      const created = await this.#checkEnd(sessionId, file);
-      try {
-        if (this.#o.fsync) {
-          const fh = await open(file, "a");
-          try {
-            await writeAll(fh, Buffer.from(data));
-            await fh.datasync();
-          } finally {
-            await fh.close();
-          }
-          if (created) await fsyncDir(this.#o.dir);
-        } else {
-          await appendFile(file, data);
-        }
-      } catch (error) {
-        // A partial write may have left a torn line: check the end again before the next append.
-        this.#checked.delete(sessionId);
-        throw error;
-      }
-    });
-  }
-
-  /** Once per run and file, before the first append: cuts off a torn last line. True when the file is new. */
-  async #checkEnd(sessionId: string, file: string): Promise<boolean> {
-    if (this.#checked.has(sessionId)) return false;
-    let fh;
-    try {
-      fh = await open(file, "r+");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      this.#checked.add(sessionId);
-      return true;
-    }
-    try {
-      const dropped = await dropTornTail(fh);
-      if (dropped > 0) this.#o.warn({ file, tornBytes: dropped }, "dropped a torn last line of a feed file (the process was stopped mid-write)");
-    } finally {
-      await fh.close();
-    }
-    this.#checked.add(sessionId);
-    return false;
+    await this.#io.use(() => this.#appender.append(file, data));
   }
 
   /** Rewrites a session's file keeping the events `keep` accepts (temp file + rename); resolves how many went. */
@@ -301,15 +268,14 @@ export class FeedFiles {
           else removed++;
         });
         if (removed === 0) return 0;
+        // The open append handle would go on writing to the file replaced or removed.
+        await this.#appender.forget(file);
         if (kept.length === 0) {
           await unlink(file).catch(() => undefined);
-          this.#checked.delete(sessionId);
         } else {
           const tmp = `${file}.tmp`;
           await writeFile(tmp, kept.join(""), { flush: this.#o.fsync === true });
           await rename(tmp, file);
-          // The file now ends with a whole line.
-          this.#checked.add(sessionId);
         }
         if (this.#o.fsync) await fsyncDir(this.#o.dir);
         return removed;

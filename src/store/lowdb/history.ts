@@ -6,12 +6,12 @@
  * reads only the end of one file (backwards, in chunks) or is served from a per-session tail
  * cache. Appends to the same file from the same tick share one write.
  */
-import { appendFile, open } from "node:fs/promises";
 import { join } from "node:path";
 import { ChatflowError, StoreCorruptError } from "../../errors.ts";
 import type { Message } from "../../model.ts";
+import { Appender } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
-import { dropTornTail, fsyncDir, readTail, writeAll } from "./jsonl.ts";
+import { readTail } from "./jsonl.ts";
 
 /** Session ids are url-safe random ids: anything else could name a file outside the directory. */
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -86,8 +86,8 @@ class SessionHistory {
 export class History {
   /** Insertion order is recency: the first entries are the least recently used. */
   readonly #sessions = new Map<string, SessionHistory>();
-  /** Sessions whose file end was checked for a torn line in this run. */
-  readonly #checked = new Set<string>();
+  /** The files' append handles, kept open. */
+  readonly #appender: Appender;
   /** Sessions whose file is corrupt: never written again, every call fails the same way. */
   readonly #corrupt = new Map<string, StoreCorruptError>();
   readonly #io: Semaphore;
@@ -98,6 +98,7 @@ export class History {
     this.#io = new Semaphore(options.ioSlots ?? 32);
     this.#tailSize = options.tailSize ?? 100;
     this.#cachedSessions = options.cachedSessions ?? 256;
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "history", warn: options.warn });
   }
 
   fileOf(sessionId: string): string {
@@ -159,6 +160,12 @@ export class History {
     await Promise.all([...this.#sessions.values()].map((s) => s.batcher.drain()));
   }
 
+  /** Writes what is pending and closes the files. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.#appender.closeAll();
+  }
+
   #session(id: string): SessionHistory {
     let s = this.#sessions.get(id);
     if (s) {
@@ -182,51 +189,7 @@ export class History {
     const bad = this.#corrupt.get(s.id);
     if (bad) throw bad;
     const data = items.length === 1 ? items[0]!.line : items.map((i) => i.line).join("");
-    await this.#io.use(async () => {
-      const created = await this.#checkEnd(s);
-      try {
-        if (this.options.fsync) {
-          const fh = await open(s.file, "a");
-          try {
-            await writeAll(fh, Buffer.from(data));
-            await fh.datasync();
-          } finally {
-            await fh.close();
-          }
-          if (created) await fsyncDir(this.options.dir);
-        } else {
-          await appendFile(s.file, data);
-        }
-      } catch (error) {
-        // A partial write may have left a torn line: check the end again before the next append.
-        this.#checked.delete(s.id);
-        throw error;
-      }
-    });
-  }
-
-  /**
-   * Once per run and file, before the first append: cut off a torn last line left by a
-   * kill mid-append, so the new line doesn't continue it. Returns true when the file is new.
-   */
-  async #checkEnd(s: SessionHistory): Promise<boolean> {
-    if (this.#checked.has(s.id)) return false;
-    let fh;
-    try {
-      fh = await open(s.file, "r+");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      this.#checked.add(s.id);
-      return true;
-    }
-    try {
-      const dropped = await dropTornTail(fh);
-      if (dropped > 0) this.options.warn({ file: s.file, tornBytes: dropped }, "dropped a torn last line of a history file (the process was stopped mid-write)");
-    } finally {
-      await fh.close();
-    }
-    this.#checked.add(s.id);
-    return false;
+    await this.#io.use(() => this.#appender.append(s.file, data));
   }
 }
 

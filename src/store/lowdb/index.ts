@@ -127,8 +127,8 @@ class LowdbStore implements Store {
     const log = this.#log!;
     try {
       await this.#compaction;
-      await this.#history!.drain();
-      await this.#feed!.drain();
+      await this.#history!.close();
+      await this.#feed!.close();
       // Record the exact last seq over the reservation ahead of it: a restart leaves no gap.
       const lastSeq = this.#feed!.lastSeq;
       if (lastSeq !== this.#state!.data.feedSeq) await this.#commit({ t: "feedSeq", v: lastSeq }).written;
