@@ -188,6 +188,11 @@ async function runner(submit: (harness: WebHarness, count: number) => Promise<vo
   };
 }
 
+/** The sessions the message variants write in, one per client lane, opened before any round. */
+function openSessions(harness: WebHarness): Promise<Session[]> {
+  return Promise.all(Array.from({ length: RUN.inFlight }, () => harness.bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true })));
+}
+
 function expectAll(rejected: number, count: number, what: string): void {
   if (rejected > 0) throw new Error(`${what}: ${rejected} of ${count} requests were not answered as expected`);
 }
@@ -216,7 +221,7 @@ async function messageRunner(variant: MessageVariant, storeKind: StoreKind): Pro
       );
     },
     async (harness) => {
-      sessions = await Promise.all(Array.from({ length: RUN.inFlight }, () => harness.bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true })));
+      sessions = await openSessions(harness);
       if (variant === "bot.handle") return async () => undefined;
       client = await loadClient(RUN.inFlight);
       const bare = variant === "node:http + bot.handle" ? await bareServer(harness, sessions) : undefined;
@@ -326,7 +331,7 @@ const answerAtOnce = async (): Promise<HandleOutcome> => ({ kind: "task", taskId
  */
 export async function layerBench(): Promise<Record<string, unknown>> {
   const harness = await startBot(TASK_CONCURRENCY);
-  const sessions = await Promise.all(Array.from({ length: RUN.inFlight }, () => harness.bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true })));
+  const sessions = await openSessions(harness);
   harness.bot.handle = answerAtOnce;
   const bare = await bareServer(harness, sessions);
   const client = await loadClient(RUN.inFlight);

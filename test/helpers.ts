@@ -1,6 +1,7 @@
 import { createBot, type Bot } from "../src/app.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { silentLogger } from "../src/logger.ts";
+import type { Adapter } from "../src/adapter.ts";
 import type { Address, InboundEvent, OutboundMessage } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import type { Store } from "../src/store/port.ts";
@@ -74,6 +75,25 @@ export async function startTestBot(options: { workflows?: Workflow<any>[]; confi
 }
 
 /** Registers an afterEach that stops every bot started through the returned function. */
+/**
+ * A whole chatflow bot on one real adapter, started: the engine, a memory store (unless one
+ * is given), the demo workflow with short steps and fast retries. Secrets are read from
+ * `options.env` only, never from the developer's environment.
+ */
+export async function startBotOn(adapter: Adapter, options: { config?: ConfigInput; workflows?: Workflow<any>[]; store?: Store; env?: NodeJS.ProcessEnv } = {}): Promise<{ bot: Bot; store: Store }> {
+  const store = options.store ?? createMemoryStore();
+  const bot = await createBot({
+    config: { tasks: { retryBaseMs: 1 }, workflows: { demo: { stepDelayMs: 5 } }, ...options.config },
+    store,
+    adapters: [adapter],
+    workflows: options.workflows ?? [],
+    logger: silentLogger(),
+    env: options.env ?? {},
+  });
+  await bot.start();
+  return { bot, store };
+}
+
 export function useTestBots(afterEachHook: (fn: () => Promise<void>) => void): typeof startTestBot {
   const bots: TestBot[] = [];
   afterEachHook(async () => {

@@ -1,12 +1,11 @@
 import { createDiscordAdapter, type DiscordAdapter, type DiscordAdapterOptions } from "../../adapters/discord/index.ts";
-import { createBot, type Bot } from "../../src/app.ts";
+import type { Bot } from "../../src/app.ts";
 import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { Workflow } from "../../src/tasks/workflow.ts";
 import { startFakeDiscord, type FakeDiscord } from "../fakes/discord/server.ts";
-import { waitForRecorded } from "../helpers.ts";
+import { startBotOn, waitForRecorded } from "../helpers.ts";
 
 type FakeMessageLike = { content: string; embeds?: unknown[]; components?: unknown[] };
 
@@ -41,15 +40,7 @@ export interface DiscordBotHarness {
 export async function startDiscordBot(options: { config?: ConfigInput; workflows?: Workflow<any>[]; adapter?: Partial<DiscordAdapterOptions>; fake?: FakeDiscord } = {}): Promise<DiscordBotHarness> {
   const fake = options.fake ?? (await startFakeDiscord());
   const adapter = discordAdapterFor(fake, options.adapter);
-  const store = createMemoryStore();
-  const bot = await createBot({
-    config: { tasks: { retryBaseMs: 1 }, workflows: { demo: { stepDelayMs: 5 } }, ...options.config },
-    store,
-    adapters: [adapter],
-    workflows: options.workflows ?? [],
-    logger: silentLogger(),
-  });
-  await bot.start();
+  const { bot, store } = await startBotOn(adapter, options);
   return {
     fake,
     adapter,

@@ -1,11 +1,10 @@
 import { createSlackAdapter, type SlackAdapter, type SlackAdapterOptions } from "../../adapters/slack/index.ts";
-import { createBot, type Bot } from "../../src/app.ts";
+import type { Bot } from "../../src/app.ts";
 import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { Workflow } from "../../src/tasks/workflow.ts";
-import { waitForRecorded } from "../helpers.ts";
+import { startBotOn, waitForRecorded } from "../helpers.ts";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack/server.ts";
 
 /** No pacing between calls: tests check behaviour, not Slack's limits (the bench does). */
@@ -68,15 +67,7 @@ export interface SlackBotHarness {
 export async function startSlackBot(options: { config?: ConfigInput; workflows?: Workflow<any>[]; adapter?: Partial<SlackAdapterOptions>; store?: Store; fake?: FakeSlack } = {}): Promise<SlackBotHarness> {
   const fake = options.fake ?? (await startFakeSlack());
   const adapter = slackAdapterFor(fake, options.adapter);
-  const store = options.store ?? createMemoryStore();
-  const bot = await createBot({
-    config: { tasks: { retryBaseMs: 1 }, workflows: { demo: { stepDelayMs: 5 } }, ...options.config },
-    store,
-    adapters: [adapter],
-    workflows: options.workflows ?? [],
-    logger: silentLogger(),
-  });
-  await bot.start();
+  const { bot, store } = await startBotOn(adapter, options);
   await fake.waitForConnection();
   return {
     fake,

@@ -8,8 +8,8 @@ import { ALICE, cleanupList, keyboardOf, startTelegramBot, type TelegramBotHarne
 /**
  * The LLM assistant through a real adapter: the whole bot (createBot) on the grammY-based
  * Telegram adapter against the fake Bot API server, and the assistant against the fake
- * OpenAI-compatible server. With `llm` set and LLM_API_KEY in the environment, plain messages
- * go to the assistant (createBot reads process.env, so the key is set there for each test).
+ * OpenAI-compatible server. With `llm` set and LLM_API_KEY in the bot's environment, plain
+ * messages go to the assistant.
  */
 const cleanup = cleanupList();
 afterEach(() => cleanup.run());
@@ -17,13 +17,8 @@ afterEach(() => cleanup.run());
 async function start(options: { config?: ConfigInput; adapter?: Partial<TelegramAdapterOptions> } = {}): Promise<{ h: TelegramBotHarness; llm: FakeLlm }> {
   const llm = await startFakeLlm();
   cleanup.add(() => llm.close());
-  const saved = process.env.LLM_API_KEY;
-  process.env.LLM_API_KEY = llm.apiKey;
-  cleanup.add(async () => {
-    if (saved === undefined) delete process.env.LLM_API_KEY;
-    else process.env.LLM_API_KEY = saved;
-  });
   const h = await startTelegramBot({
+    env: { LLM_API_KEY: llm.apiKey },
     config: { tasks: { retryBaseMs: 1, stepRetries: 0 }, llm: { baseURL: llm.baseURL, model: llm.model, systemPrompt: "Be brief." }, ...options.config },
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });

@@ -1,12 +1,11 @@
 import { createTelegramAdapter, type TelegramAdapter, type TelegramAdapterOptions } from "../../adapters/telegram/index.ts";
-import { createBot, type Bot } from "../../src/app.ts";
+import type { Bot } from "../../src/app.ts";
 import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { Address } from "../../src/model.ts";
-import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Task } from "../../src/store/records.ts";
 import type { Workflow } from "../../src/tasks/workflow.ts";
-import { waitForRecorded } from "../helpers.ts";
+import { startBotOn, waitForRecorded } from "../helpers.ts";
 import { startFakeTelegram, type FakeMessage, type FakeTelegram } from "../fakes/telegram/server.ts";
 
 /** No pacing between calls: tests check behaviour, not Telegram's limits (the bench does). */
@@ -64,19 +63,11 @@ export interface TelegramBotHarness {
  * against a fresh fake Bot API server.
  */
 export async function startTelegramBot(
-  options: { config?: ConfigInput; workflows?: Workflow<any>[]; adapter?: Partial<TelegramAdapterOptions> } = {},
+  options: { config?: ConfigInput; workflows?: Workflow<any>[]; adapter?: Partial<TelegramAdapterOptions>; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TelegramBotHarness> {
   const fake = await startFakeTelegram();
   const adapter = telegramAdapterFor(fake, options.adapter);
-  const store = createMemoryStore();
-  const bot = await createBot({
-    config: { tasks: { retryBaseMs: 1 }, workflows: { demo: { stepDelayMs: 5 } }, ...options.config },
-    store,
-    adapters: [adapter],
-    workflows: options.workflows ?? [],
-    logger: silentLogger(),
-  });
-  await bot.start();
+  const { bot, store } = await startBotOn(adapter, options);
   return {
     fake,
     adapter,

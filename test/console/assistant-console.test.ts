@@ -96,12 +96,6 @@ function carriesText(event: string): boolean {
 }
 
 async function startChat(baseURL: string, llm: FakeLlm, tty: boolean) {
-  const saved = process.env.LLM_API_KEY;
-  process.env.LLM_API_KEY = llm.apiKey;
-  cleanups.push(async () => {
-    if (saved === undefined) delete process.env.LLM_API_KEY;
-    else process.env.LLM_API_KEY = saved;
-  });
   const input = new PassThrough();
   const output = new PassThrough();
   output.setEncoding("utf8");
@@ -118,6 +112,7 @@ async function startChat(baseURL: string, llm: FakeLlm, tty: boolean) {
     store: createMemoryStore(),
     adapters: [adapter],
     logger: silentLogger(),
+    env: { LLM_API_KEY: llm.apiKey },
   });
   await bot.start();
   cleanups.push(() => bot.stop());

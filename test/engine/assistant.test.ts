@@ -132,6 +132,7 @@ describe("the assistant", () => {
 describe("routing to the assistant", () => {
   it("with the model configured, plain messages routed to the demo and /ask reach the assistant; remote workflows from the configuration are known", async () => {
     const fake = await llm();
+    // Without `env`, createBot reads process.env: this test covers that default.
     const saved = process.env.LLM_API_KEY;
     process.env.LLM_API_KEY = fake.apiKey;
     stops.push(async () => {

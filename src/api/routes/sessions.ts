@@ -163,12 +163,13 @@ export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv
     const activeId = bot.runner.activeTaskId(session.id);
     const answering = activeId !== undefined && (await bot.store.getTask(activeId))?.status === "waiting";
     // A task started counts against the limit once: a retry with the same Idempotency-Key finds it.
-    const retried = idempotencyKey !== undefined && (await bot.store.getTask(derivedId("t-", key))) !== undefined;
+    const earlierTaskId = idempotencyKey !== undefined ? derivedId("t-", key) : undefined;
+    const retried = earlierTaskId !== undefined && (await bot.store.getTask(earlierTaskId)) !== undefined;
     if (!command && !answering && !retried) await limits.taskStarted(user.id);
     const event: InboundEvent = command ? { kind: "command", id, address, name: command[1]!.toLowerCase(), args: command[2]?.trim() ?? "" } : { kind: "message", id, address, text };
     const outcome = await bot.handle(event);
     if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
-    if (outcome.kind === "duplicate" && retried) return c.json({ taskId: derivedId("t-", key), outcome: "started" as const }, 202);
+    if (outcome.kind === "duplicate" && retried) return c.json({ taskId: earlierTaskId, outcome: "started" as const }, 202);
     if (answering || outcome.kind === "duplicate") {
       const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
       if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);

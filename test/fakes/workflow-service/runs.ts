@@ -1,4 +1,4 @@
-import type { CreateRunBody, RunState, RunStatus, WorkflowInterrupt, WorkflowResult } from "./protocol.ts";
+import type { CreateRunBody, RunState, WorkflowInterrupt, WorkflowResult } from "./protocol.ts";
 
 /**
  * Runs and their scripts. A script is a list of phases; a new run stands before its first phase
@@ -41,17 +41,11 @@ export const DEFAULT_SCRIPT: Phase[] = [
 ];
 
 /** A run as the fake keeps it (tests read these; don't mutate). */
-export interface FakeRun {
+export interface FakeRun extends RunState {
   id: string;
   input: unknown;
   session: unknown;
   user: unknown;
-  status: RunStatus;
-  progress?: number;
-  step?: string;
-  interrupt?: WorkflowInterrupt;
-  result?: WorkflowResult;
-  error?: string;
   /** Answers given by resume, in order. */
   answers: string[];
   /** Whether `POST /cancel` (or `cancel(id)`) ended it. */
