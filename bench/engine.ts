@@ -26,7 +26,7 @@ async function tempDir(): Promise<string> {
 async function bot(store: Store, route: string | null, options: { concurrency?: number } = {}): Promise<{ bot: Bot; adapter: RecordingAdapter }> {
   const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 0 } });
   const b = await createBot({
-    config: { routes: { default: { message: route } }, tasks: { concurrency: options.concurrency ?? 5 } },
+    config: { routes: { default: { message: route } }, tasks: { concurrency: options.concurrency ?? 5, startsPerUserPerMinute: 0 } },
     store,
     adapters: [adapter],
     workflows: [tiny, parker],

@@ -65,7 +65,7 @@ async function startBot(llm: FakeLlm, adapterOptions: { editIntervalMs?: number;
   const telegram = await startFakeTelegram();
   const env = { LLM_API_KEY: llm.apiKey };
   const config = parseConfig({
-    tasks: { concurrency: 20 },
+    tasks: { concurrency: 20, startsPerUserPerMinute: 0 },
     scheduler: { enabled: false },
     routes: { default: { message: "assistant", commands: { ask: "assistant" } } },
     llm: { baseURL: llm.baseURL, model: llm.model },

@@ -41,7 +41,7 @@ export async function startBot(concurrency: number, storeKind: StoreKind = "memo
   const dir = storeKind === "lowdb" ? await mkdtemp(join(tmpdir(), "chatflow-bench-web-")) : undefined;
   const web = createWebAdapter({ config: { port: 0, rateLimit: UNLIMITED }, auth: { tokens: new Map([[TOKEN, USER]]) }, logger: silentLogger() });
   const bot = await createBot({
-    config: { tasks: { concurrency }, scheduler: { enabled: false }, routes: { default: { message: "echo", commands: {} } } },
+    config: { tasks: { concurrency, startsPerUserPerMinute: 0 }, scheduler: { enabled: false }, routes: { default: { message: "echo", commands: {} } } },
     store: dir ? createLowdbStore({ dir }) : createMemoryStore(),
     adapters: [web],
     workflows: [echo],

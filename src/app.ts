@@ -17,6 +17,7 @@ import type { Address, InboundEvent, Session } from "./model.ts";
 import type { Page, PageRequest, SessionFilter, Store } from "./store/port.ts";
 import { Answers } from "./tasks/answers.ts";
 import { TaskRunner } from "./tasks/runner.ts";
+import { TaskQuota } from "./tasks/quota.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
 import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
@@ -55,6 +56,8 @@ export interface Bot {
   readonly answers: Answers;
   /** Counters of adapter calls, their errors and 429s, and re-delivered events (for metrics). */
   readonly stats: EngineStats;
+  /** Tasks a person may start per minute, on every path; an adapter may set its platform's own limit. */
+  readonly quota: TaskQuota;
   /** The route of a platform: its plain-message workflow and commands. */
   routeOf(platform: string): ResolvedRoute;
   /**
@@ -161,7 +164,9 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const stats = createStats();
   const delivery = new Delivery(adapters, log, stats);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
+  const quota = new TaskQuota({ perMinute: config.tasks.startsPerUserPerMinute, setting: "tasks.startsPerUserPerMinute" });
   const runner = new TaskRunner({
+    quota,
     store,
     delivery,
     workflows,
@@ -187,6 +192,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     timezone: config.scheduler.timezone,
     maxCatchUp: config.scheduler.maxCatchUp,
     maxFailures: config.scheduler.maxFailures,
+    minWorkIntervalMs: config.scheduler.minWorkIntervalSeconds * 1000,
     hasWorkflow: (name) => workflows.has(name),
     ...(composer.compose ? { compose: composer.compose } : { composeMissing: composer.missing }),
     historyWindow: config.history.window,
@@ -210,6 +216,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     workflows,
     answers,
     stats,
+    quota,
     routeOf: (platform) => routeFor(config.routes, platform),
     log,
     async start() {

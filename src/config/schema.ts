@@ -53,6 +53,13 @@ export const configSchema = z
         retryBaseMs: z.number().int().min(0).default(500),
         /** A new message while a task runs: `queue` it as the next task, or `reject` it with a hint. Default `queue`. */
         busy: z.enum(["queue", "reject"]).default("queue"),
+        /**
+         * Tasks one person may start per minute, however they start them (a message, a command,
+         * the HTTP API, a schedule they made); 0 turns the limit off. Over it, the person is told
+         * how long to wait (HTTP: 429 with Retry-After). The web adapter's
+         * `rateLimit.tasksPerMinute` sets its own users' limit. Default 30.
+         */
+        startsPerUserPerMinute: z.number().int().min(0).default(30),
       })
       .strict()
       .prefault({}),
@@ -119,6 +126,13 @@ export const configSchema = z
         maxCatchUp: z.number().int().min(1).max(10_000).default(10),
         /** Failed posts to a gone target (403, 404, no adapter) before a schedule is paused. Default 3. */
         maxFailures: z.number().int().min(1).default(3),
+        /**
+         * Shortest time between two fires of a schedule made in a chat or over the API that runs a
+         * workflow or has the assistant write (each fire is work, and a task counts against its
+         * maker's `tasks.startsPerUserPerMinute`), in seconds; 0 for none. Schedules of this file
+         * are the operator's and not bound. Default 60.
+         */
+        minWorkIntervalSeconds: z.number().int().min(0).default(60),
         /** Schedules kept in sync with this file (by id). */
         schedules: z
           .array(

@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.ts";
 import type { EngineStats } from "../stats.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, InboundCommand, InboundEvent, InboundMessage, Session } from "../model.ts";
+import { ChatflowError, RateLimitError } from "../errors.ts";
 import { derivedId } from "../ids.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
@@ -20,9 +21,16 @@ import type { Sessions } from "./sessions.ts";
  * What handling an inbound event did, for a caller that answers for it (the HTTP API):
  * - `task`: a task was submitted for it (or was already, on a re-delivery); `taskId` is its id;
  * - `duplicate`: the event was handled before (or is being handled now), and nothing was done;
+ * - `limited`: it would have started a task, but its sender is at their task limit (they were told; `message` says so);
+ * - `failed`: handling it failed (logged, and the sender was told); `error` is why, e.g. a store that can't write;
  * - `handled`: anything else (an answer to a waiting task, a command, a reply, a refusal).
  */
-export type HandleOutcome = { kind: "task"; taskId: string } | { kind: "duplicate" } | { kind: "handled" };
+export type HandleOutcome =
+  | { kind: "task"; taskId: string }
+  | { kind: "duplicate" }
+  | { kind: "limited"; retryAfterMs: number; message: string }
+  | { kind: "failed"; error: unknown }
+  | { kind: "handled" };
 
 const HANDLED: HandleOutcome = Object.freeze({ kind: "handled" });
 const DUPLICATE: HandleOutcome = Object.freeze({ kind: "duplicate" });
@@ -81,12 +89,18 @@ export class Engine {
         return DUPLICATE;
       }
       const outcome = await this.#dispatch(event, key);
-      await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
+      // A refusal for the limit is not remembered: the same event sent again later may start its task.
+      if (outcome.kind !== "limited") await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
       return outcome;
     } catch (error) {
       this.#p.log.error({ err: error, eventKey: key, kind: event.kind }, "inbound event failed");
-      this.#p.delivery.post(event.address, { kind: "reply", text: "Sorry, something went wrong on my side. Please try again." });
-      return HANDLED;
+      // A store that can't write lost this message: say so, rather than act as if it arrived.
+      const text =
+        error instanceof ChatflowError && error.code === "store"
+          ? "Sorry, I couldn't save that, so it was not received: my storage is failing. Please try again later."
+          : "Sorry, something went wrong on my side. Please try again.";
+      this.#p.delivery.post(event.address, { kind: "reply", text });
+      return { kind: "failed", error };
     } finally {
       this.#inflight.delete(key);
     }
@@ -195,7 +209,13 @@ export class Engine {
       await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
       return HANDLED;
     }
-    await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
+    try {
+      await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
+    } catch (error) {
+      if (!(error instanceof RateLimitError)) throw error;
+      await this.#reply(address, error.message);
+      return { kind: "limited", retryAfterMs: error.retryAfterMs, message: error.message };
+    }
     if (behind && !existed) {
       await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
     }

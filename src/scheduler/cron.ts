@@ -47,3 +47,27 @@ export function slotsBetween(cron: Cron, after: number, until: number, max = Num
   }
   return { slots, dropped };
 }
+
+/** Fires looked at to find a pattern's shortest gap: enough to meet every field's step at least once. */
+const GAP_SAMPLE = 400;
+
+/**
+ * The shortest time between two fires among the next ones, in ms (null when it fires at most
+ * once). A sample, not a proof: a pattern's gaps repeat within its hour/day/month cycle, which
+ * the next few hundred fires cover for any pattern that fires often enough to matter.
+ */
+export function shortestGap(cron: Cron): number | null {
+  const runs = cron.nextRuns(GAP_SAMPLE);
+  let shortest: number | null = null;
+  for (let i = 1; i < runs.length; i++) {
+    const gap = runs[i]!.getTime() - runs[i - 1]!.getTime();
+    if (shortest === null || gap < shortest) shortest = gap;
+  }
+  return shortest;
+}
+
+/** A duration in ms for people: `1 s`, `45 s`, `5 min`, `90 min`. */
+export function formatSeconds(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 120 || seconds % 60 !== 0 ? `${seconds} s` : `${seconds / 60} min`;
+}

@@ -1,14 +1,14 @@
 import { Cron } from "croner";
 import type { Delivery } from "../delivery.ts";
 import type { Sessions } from "../engine/sessions.ts";
-import { ChatflowError, NotFoundError, PermissionError } from "../errors.ts";
+import { ChatflowError, NotFoundError, PermissionError, RateLimitError } from "../errors.ts";
 import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
-import { cronPattern, slotsBetween } from "./cron.ts";
+import { cronPattern, formatSeconds, shortestGap, slotsBetween } from "./cron.ts";
 import type { MissedPolicy, Schedule } from "../store/records.ts";
 
 export interface SchedulerOptions {
@@ -23,6 +23,8 @@ export interface SchedulerOptions {
   maxCatchUp: number;
   /** Failures to a gone target (403/404, no adapter) before a schedule is paused. */
   maxFailures: number;
+  /** Shortest gap between fires of a chat-made schedule that runs a workflow or a prompt, in ms; 0 for none. */
+  minWorkIntervalMs?: number;
   /** Whether a workflow exists (checked when a schedule is added). */
   hasWorkflow: (name: string) => boolean;
   /**
@@ -98,7 +100,14 @@ export class Scheduler {
     const catchUp: Promise<void>[] = [];
     for (const schedule of await this.#o.store.listSchedules()) {
       if (!schedule.enabled) continue;
-      const next = this.#nextAfter(schedule);
+      let next: number | null;
+      try {
+        next = this.#nextAfter(schedule);
+      } catch (error) {
+        // One schedule the runtime can't compute (a timezone it no longer knows) must not stop the others.
+        this.#o.log.error({ err: error, scheduleId: schedule.id }, `schedule ${schedule.id} skipped: its next fire can't be computed`);
+        continue;
+      }
       if (schedule.pendingSlot === undefined && (next === null || next > now)) {
         if (next !== null) this.#next.set(schedule.id, next);
         continue;
@@ -132,6 +141,7 @@ export class Scheduler {
     if (spec.prompt !== undefined && !this.#o.compose) {
       throw new ChatflowError("validation", `A prompt schedule needs the assistant. ${this.#o.composeMissing ?? "Configure llm: and LLM_API_KEY."}`);
     }
+    this.#checkInterval(spec, timezone);
     const now = Date.now();
     const schedule: Schedule = {
       id: spec.id ?? newId(4),
@@ -154,6 +164,20 @@ export class Scheduler {
     await this.#o.store.createSchedule(schedule);
     if (this.#running) this.#arm(schedule);
     return schedule;
+  }
+
+  /** Refuses a chat-made schedule that would start work more often than `minWorkIntervalMs`. */
+  #checkInterval(spec: ScheduleSpec, timezone: string): void {
+    const min = this.#o.minWorkIntervalMs ?? 0;
+    if (min <= 0 || spec.origin !== "chat" || (spec.workflow === undefined && spec.prompt === undefined)) return;
+    const gap = shortestGap(cronPattern(spec.cron, timezone));
+    if (gap !== null && gap < min) {
+      const what = spec.workflow !== undefined ? "runs a workflow" : "has the assistant write";
+      throw new ChatflowError(
+        "validation",
+        `"${spec.cron}" fires as often as every ${formatSeconds(gap)}; a schedule that ${what} may fire at most once every ${formatSeconds(min)} (scheduler.minWorkIntervalSeconds).`,
+      );
+    }
   }
 
   async remove(id: string): Promise<boolean> {
@@ -198,9 +222,14 @@ export class Scheduler {
     };
   }
 
-  /** The next fire of a schedule from now, computed from its expression. */
+  /** The next fire of a schedule from now, computed from its expression; null when it never fires or can't be computed. */
   nextFire(schedule: Pick<Schedule, "cron" | "timezone">): Date | null {
-    return this.#pattern(schedule).nextRun();
+    try {
+      return this.#pattern(schedule).nextRun();
+    } catch {
+      // A stored expression or timezone this runtime can't read (reported once at start): listings go on.
+      return null;
+    }
   }
 
   #pattern(schedule: Pick<Schedule, "cron" | "timezone">): Cron {
@@ -361,6 +390,8 @@ export class Scheduler {
           workflow: schedule.workflow,
           input: schedule.input ?? {},
           source: "scheduled",
+          // The operator's schedules are not counted against anyone; a chat-made one, against its maker.
+          unmetered: schedule.origin === "config",
         });
       } else {
         const recalled = recovering ? await delivery.recall(schedule.target, key) : undefined;
@@ -372,6 +403,12 @@ export class Scheduler {
       await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof RateLimitError) {
+        // The maker is at their task limit: this slot is skipped (not kept to pile up), said in /schedule list.
+        log.warn({ scheduleId: schedule.id, slot, reason: message }, "scheduled task skipped: its maker is at their task limit");
+        await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, lastError: `a slot was skipped: ${message}` });
+        return;
+      }
       const gone = error instanceof PermissionError || error instanceof NotFoundError || (error instanceof ChatflowError && error.code === "not_found");
       // The model can't write it until a person changes something (the key, the model, llm.maxTokens).
       const unwritable = schedule.prompt !== undefined && error instanceof ChatflowError && error.code === "config";

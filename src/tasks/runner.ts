@@ -16,6 +16,7 @@ import { TaskEvents } from "./task-events.ts";
 import { TaskPosts } from "./task-posts.ts";
 import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
+import type { TaskQuota } from "./quota.ts";
 
 export interface TaskRunnerOptions {
   store: Store;
@@ -38,6 +39,8 @@ export interface TaskRunnerOptions {
   onSessionState?: (sessionId: string, state: SessionState) => void;
   /** Where the runner publishes what tasks do (start, progress, questions, results, end), each once it is stored. */
   events?: EventFeed;
+  /** Tasks a person may start per minute; every new task takes a point from its owner. */
+  quota?: TaskQuota;
 }
 
 export interface SubmitRequest {
@@ -49,6 +52,8 @@ export interface SubmitRequest {
   input: unknown;
   /** `scheduled` when a schedule starts the task. */
   source?: "scheduled";
+  /** Not counted against the owner's quota: the operator's own (a schedule of the config file). */
+  unmetered?: boolean;
 }
 
 /** How long `cancel` waits for a running task to unwind before answering. */
@@ -116,11 +121,16 @@ export class TaskRunner {
     return this.#running.size;
   }
 
-  /** Creates a queued task (or returns the existing one with that id) and starts it when its session is free. */
+  /**
+   * Creates a queued task (or returns the existing one with that id) and starts it when its
+   * session is free. A new task counts against its owner's quota: over it, RateLimitError and
+   * nothing is created.
+   */
   async submit(request: SubmitRequest): Promise<Task> {
     const id = request.id ?? newId();
     const existing = await this.#o.store.getTask(id);
     if (existing) return existing;
+    if (!request.unmetered) await this.#o.quota?.take(request.address);
     const now = Date.now();
     const task: Task = {
       id,

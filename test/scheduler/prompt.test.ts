@@ -25,8 +25,9 @@ async function llm(): Promise<FakeLlm> {
   return fake;
 }
 
+/** Every-second prompt schedules are made in chat here, so the minimum interval of such schedules is off. */
 function llmConfig(fake: FakeLlm, over: ConfigInput = {}): ConfigInput {
-  return { llm: { baseURL: fake.baseURL, model: fake.model, systemPrompt: "Be brief." }, ...over };
+  return { llm: { baseURL: fake.baseURL, model: fake.model, systemPrompt: "Be brief." }, scheduler: { minWorkIntervalSeconds: 0 }, ...over };
 }
 
 const scheduledPosts = (t: TestBot) => t.adapter.sent.filter((s) => s.message.key?.startsWith("sched:"));
@@ -107,7 +108,7 @@ describe("prompt schedules", () => {
 
   it("a refused key posts nothing and pauses the schedule after maxFailures, saying why", async () => {
     const fake = await llm();
-    const t = await start({ config: llmConfig(fake, { scheduler: { maxFailures: 2 } }), env: { LLM_API_KEY: "sk-wrong-key-000" } });
+    const t = await start({ config: llmConfig(fake, { scheduler: { maxFailures: 2, minWorkIntervalSeconds: 0 } }), env: { LLM_API_KEY: "sk-wrong-key-000" } });
     await t.command("schedule", 'add "* * * * * *" prompt: Say hello.');
     await eventually(async () => (await onlySchedule(t)).enabled === false, 15_000, "the schedule paused");
     const schedule = await onlySchedule(t);
@@ -122,7 +123,7 @@ describe("prompt schedules", () => {
   it("a message cut at llm.maxTokens is not posted half-written", async () => {
     const fake = await llm();
     fake.script({ text: "This message was going to be longer but", finishReason: "length" }, { text: "Short and whole." });
-    const t = await start({ config: llmConfig(fake, { scheduler: { maxFailures: 5 } }), env: { LLM_API_KEY: fake.apiKey } });
+    const t = await start({ config: llmConfig(fake, { scheduler: { maxFailures: 5, minWorkIntervalSeconds: 0 } }), env: { LLM_API_KEY: fake.apiKey } });
     await t.command("schedule", 'add "* * * * * *" prompt: Say hello.');
     await eventually(() => scheduledPosts(t).length >= 1, 15_000, "a scheduled post");
     await t.bot.scheduler.pause((await onlySchedule(t)).id);

@@ -162,6 +162,20 @@ describe("scheduler", () => {
     await bot.stop();
   });
 
+  it("a stored schedule it can't compute (a timezone this runtime doesn't know) is reported and skipped; the others fire and list", async () => {
+    const store = createMemoryStore();
+    await store.open();
+    await stored(store, { id: "bad", timezone: "Mars/Olympus_Mons", lastSlot: Date.now() });
+    await stored(store, { id: "good", text: "tick", lastSlot: Date.now() });
+    await store.close();
+    const t = await start({ store });
+    await vi.advanceTimersByTimeAsync(2 * MIN);
+    expect(posts(t)).toEqual(["tick", "tick"]);
+    await t.command("schedule", "list");
+    expect(t.replies().at(-1)).toMatch(/^bad · "\* \* \* \* \*" Mars\/Olympus_Mons · next never/);
+    expect((await t.bot.schedulerState()).running).toBe(true);
+  });
+
   it("refuses a bad schedule in the config file, naming the field", async () => {
     const config = { scheduler: { schedules: [{ id: "x", cron: "0 25 * * *", target: { platform: "console", channel: "local" }, text: "hi" }] } };
     await expect(createBot({ config, store: createMemoryStore(), adapters: [], logger: silentLogger() })).rejects.toThrow(ConfigError);
