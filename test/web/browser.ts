@@ -3,22 +3,24 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo, Socket } from "node:net";
 import { chromium, type Browser, type Page } from "playwright-core";
 
-/** Debian's chromium (apt-get install chromium); the browser tests drive it with playwright-core. */
+/** A Chromium already on the machine: `CHATFLOW_CHROMIUM`, else Debian's (apt-get install chromium). */
 export const CHROMIUM = process.env.CHATFLOW_CHROMIUM ?? "/usr/bin/chromium";
 
+/** Flags for a closed network: without them Chromium dials out at start (component updates, sync…) and the refusals are noisy. */
+const QUIET = ["--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
 /**
- * Headless Chromium. Without the background-networking flags Chromium dials out at start
- * (component updates, sync…) and a closed network refuses those connections noisily.
- * Fails, never skips, when the browser is missing.
+ * Headless Chromium for the page tests: the machine's own when there is one, otherwise the
+ * headless build that comes from npm (@sparticuz/chromium, a dev dependency: unpacked into the
+ * temp directory on first use), so `npm install && npm test` needs nothing else.
  */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The web page tests need Chromium at ${CHROMIUM}, and it is missing: run \`apt-get install -y chromium\` (Debian) and run the tests again.`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const args = ["--headless", "--no-sandbox", "--disable-gpu", ...QUIET];
+  if (existsSync(CHROMIUM)) return chromium.launch({ executablePath: CHROMIUM, args });
+  const { default: packaged } = await import("@sparticuz/chromium");
+  // Not the package's own args: they are for one-page serverless runs (--single-process ends the
+  // browser with its first context) and turn web security off, which the CSP checks here need on.
+  return chromium.launch({ executablePath: await packaged.executablePath(), args });
 }
 
 /** Problems the page reported: uncaught errors and Content-Security-Policy violations. */
