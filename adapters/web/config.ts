@@ -18,16 +18,44 @@ export const webConfigSchema = z
     corsOrigins: z.array(z.url()).default([]),
     /** Largest request body in bytes; larger ones get 413. Default 1 MiB. */
     bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+    /**
+     * Time a client has to send a whole request (headers and body), in ms; then 408 and the
+     * connection is closed, so a body announced longer than it is can't hold a connection
+     * (Node's default is 5 minutes). Event streams are not affected (they are responses).
+     * Default 30 s.
+     */
+    requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** Time a client has to send a request's headers, in ms (at most requestTimeoutMs). Default 10 s. */
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry
+     * (for the failed sign-in limit). Only with a proxy that sets it; otherwise every client
+     * could pick its own address. Default false: the connection's address.
+     */
+    trustProxy: z.boolean().default(false),
     rateLimit: z
       .object({
         /** API requests per user per minute. Default 600. */
         requestsPerMinute: z.number().int().min(1).default(600),
-        /** Tasks a user may start per minute. Default 30. */
-        tasksPerMinute: z.number().int().min(1).default(30),
+        /**
+         * Tasks a web user may start per minute, however they start them (POST /tasks, a message
+         * or command in a session, a schedule they made); 0 for no limit. Default: the engine's
+         * `tasks.startsPerUserPerMinute` (30).
+         */
+        tasksPerMinute: z.number().int().min(0).optional(),
+        /**
+         * Failed sign-ins (a wrong token or JWT) per client address per minute; past it, that
+         * address gets 429 with Retry-After before its credential is even checked, so tokens
+         * can't be guessed at speed. Default 10.
+         */
+        failedSignInsPerMinute: z.number().int().min(1).default(10),
       })
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.headersTimeoutMs <= c.requestTimeoutMs, { message: "must be at most requestTimeoutMs", path: ["headersTimeoutMs"] });
 
 export type WebConfig = z.output<typeof webConfigSchema>;
+/** The section as written: every field optional, nested ones too (defaults fill them). */
+export type WebConfigInput = z.input<typeof webConfigSchema>;

@@ -1,6 +1,7 @@
 import type { Adapter, AdapterCapabilities, AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
 import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
 import { authConfigured, authFromEnv, JWT_SECRET_ENV, TOKENS_ENV, type AuthSettings } from "../../src/api/index.ts";
+import { EventStreams } from "../../src/api/event-streams.ts";
 import { ApiMetrics } from "../../src/api/metrics.ts";
 import type { Bot } from "../../src/app.ts";
 import { parseSection } from "../../src/config/load.ts";
@@ -8,7 +9,7 @@ import { ChatflowError, ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { chatflowVersion } from "../../src/version.ts";
 import { sessionKey, type Address, type InboundEvent, type OutboundMessage, type SentMessage } from "../../src/model.ts";
-import { webConfigSchema, type WebConfig } from "./config.ts";
+import { webConfigSchema, type WebConfigInput } from "./config.ts";
 import { isReplyId, messageIdFor, replyData, shownAsReply } from "./outbound.ts";
 import { startWebServer, type WebServer } from "./server.ts";
 
@@ -17,7 +18,7 @@ export const PLATFORM = "web";
 export const PORT_ENV = "CHATFLOW_WEB_PORT";
 
 export interface WebAdapterOptions {
-  config?: Partial<WebConfig>;
+  config?: WebConfigInput;
   /** Tokens and the JWT secret; default from CHATFLOW_API_TOKENS and CHATFLOW_JWT_SECRET in `env`. */
   auth?: AuthSettings;
   env?: NodeJS.ProcessEnv;
@@ -72,7 +73,8 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
     async start(_handler: InboundHandler, context?: AdapterStartContext) {
       if (!context?.bot) throw new ChatflowError("config", "The web adapter serves a bot's API: start it through createBot (bot.start()).");
       bot = context.bot;
-      metrics = new ApiMetrics(bot);
+      const streams = new EventStreams();
+      metrics = new ApiMetrics(bot, streams);
       const adapters = bot.adapters;
       server = await startWebServer({
         bot,
@@ -80,6 +82,10 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
         auth,
         limits: config.rateLimit,
         bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutMs,
+        headersTimeoutMs: config.headersTimeoutMs,
+        trustProxy: config.trustProxy,
+        streams,
         corsOrigins: config.corsOrigins,
         version: chatflowVersion(),
         host: config.host,

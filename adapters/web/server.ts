@@ -1,12 +1,15 @@
 import { readFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
-import { createApi, type ApiOptions } from "../../src/api/index.ts";
+import { API_PREFIX, createApi, type ApiOptions } from "../../src/api/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { healthRoutes } from "../../src/api/routes/health.ts";
+import { MAX_CLIENT_FRAME_BYTES } from "../../src/api/routes/events.ts";
 import type { ApiMetrics } from "../../src/api/metrics.ts";
+import { upgradeProblem } from "./upgrade.ts";
 
 /** The page's files, read once: small, and served from memory. */
 const PAGE_FILES: Record<string, string> = { "index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8" };
@@ -23,14 +26,42 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** What the server needs besides the API's options: where to listen, health, and how long a request may take to arrive. */
+export interface WebServerOptions extends ApiOptions {
+  host: string;
+  port: number;
+  basePath: string;
+  metrics: ApiMetrics;
+  adapterHealth: () => Record<string, { connected: boolean }>;
+  /** Time to receive a whole request (headers and body), in ms; then Node answers 408 and closes the connection. */
+  requestTimeoutMs: number;
+  /** Time to receive a request's headers, in ms (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+}
+
 /**
  * One HTTP server: the chat page at `/`, the API under `/api`, WebSocket events, `/healthz`
- * and `/metrics`, all under `basePath`.
+ * and `/metrics`, all under `basePath`. Requests must arrive within the configured timeouts;
+ * only the WebSocket route takes an upgrade, and its clients' frames are kept small.
  */
-export async function startWebServer(options: ApiOptions & { host: string; port: number; basePath: string; metrics: ApiMetrics; adapterHealth: () => Record<string, { connected: boolean }> }): Promise<WebServer> {
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const page = await loadPage();
   const root = new Hono();
-  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app: root });
+  // Node hands every request with an Upgrade header to the WebSocket server, which runs it
+  // through the app as a bodiless GET and throws the response away. Only a well-formed
+  // WebSocket upgrade of the WebSocket route goes on; anything else gets its status line
+  // (400) and no route runs (an event stream opened that way would never end).
+  const wsPath = `${options.basePath}${API_PREFIX}/ws`;
+  const upgrades = new Hono<{ Bindings: { incoming: IncomingMessage } }>();
+  upgrades.all("*", (c) => {
+    const problem = upgradeProblem(c.env.incoming, wsPath);
+    if (problem) return c.json({ error: "bad_request", message: problem }, 400);
+    return root.fetch(c.req.raw, c.env);
+  });
+  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app: upgrades });
+  // The server only sends; @hono/node-ws makes its WebSocketServer without options, and ws
+  // reads them at each upgrade, so the limit is set here (a bigger frame: close 1009).
+  wss.options.maxPayload = MAX_CLIENT_FRAME_BYTES;
   const site = new Hono();
   site.route("/", createApi({ ...options, upgradeWebSocket }));
   site.route("/", healthRoutes({ bot: options.bot, version: options.version, metrics: options.metrics, adapters: options.adapterHealth }));
@@ -51,7 +82,20 @@ export async function startWebServer(options: ApiOptions & { host: string; port:
   root.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
 
   const server: ServerType = await new Promise((resolve, reject) => {
-    const started = serve({ fetch: root.fetch, hostname: options.host, port: options.port }, () => resolve(started));
+    const started = serve(
+      {
+        fetch: root.fetch,
+        hostname: options.host,
+        port: options.port,
+        serverOptions: {
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: options.headersTimeoutMs,
+          // Node checks the two timeouts this often (30 s by default, longer than they may be).
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.headersTimeoutMs / 4))),
+        },
+      },
+      () => resolve(started),
+    );
     started.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
         reject(new ConfigError(`The web server can't listen on ${options.host}:${options.port}: the port is in use. Set adapters.web.port or CHATFLOW_WEB_PORT (0 picks a free port), or stop the other process.`));

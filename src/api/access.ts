@@ -3,6 +3,7 @@ import type { Address, Session } from "../model.ts";
 import type { Task } from "../store/records.ts";
 import type { ApiUser } from "./auth.ts";
 import { notFound } from "./errors.ts";
+import type { IdempotencyKeys } from "./idempotency.ts";
 
 /** What every route gets: the bot, the platform name its sessions carry (`web`), the caller. */
 export interface ApiEnv {
@@ -13,6 +14,8 @@ export interface ApiDeps {
   bot: Bot;
   /** The platform of sessions made over the API (the web adapter's name). */
   platform: string;
+  /** Idempotency-Keys, scoped by user and route (one instance per API: it serializes retries). */
+  idempotency: IdempotencyKeys;
 }
 
 /**

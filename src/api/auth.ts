@@ -63,7 +63,9 @@ export class Unauthenticated extends Error {}
 
 /**
  * The user behind a bearer credential: an API token, or a JWT signed with the secret (HS256,
- * `sub` the user, `exp` honoured). Throws Unauthenticated with a reason a client can act on.
+ * `sub` the user, `exp` required and honoured: a JWT without one would be good forever, and
+ * a leaked one could not be retired but by changing the secret for everyone). Throws
+ * Unauthenticated with a reason a client can act on.
  */
 export async function authenticate(auth: AuthSettings, credential: string | undefined): Promise<string> {
   if (!authConfigured(auth)) return LOCAL_USER;
@@ -78,6 +80,7 @@ export async function authenticate(auth: AuthSettings, credential: string | unde
       const expired = error instanceof Error && error.name === "JwtTokenExpired";
       throw new Unauthenticated(expired ? "The JWT has expired." : "The JWT is not valid (bad signature, algorithm or claims).");
     }
+    if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw new Unauthenticated("The JWT has no exp: an expiry time is required.");
     if (typeof payload.sub !== "string" || !/^[A-Za-z0-9._@-]{1,64}$/.test(payload.sub)) throw new Unauthenticated("The JWT has no usable sub (the user id).");
     return payload.sub;
   }

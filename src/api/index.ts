@@ -1,13 +1,17 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import type { Context, Next } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Bot } from "../app.ts";
 import type { ApiEnv } from "./access.ts";
 import { authenticate, credentialOf, Unauthenticated, type AuthSettings } from "./auth.ts";
-import { ApiError, describeIssues, errorResponse } from "./errors.ts";
+import { ApiError, describeIssues, errorResponse, unsupportedMediaType } from "./errors.ts";
+import { EventStreams } from "./event-streams.ts";
+import { IdempotencyKeys } from "./idempotency.ts";
+import { checkJsonDepth, JSON_LIMITS_TEXT } from "./json-limits.ts";
 import { Limits, type LimitSettings } from "./limits.ts";
-import { cacheBody, headerOf } from "./node-request.ts";
+import { cacheBody, clientAddress, headerOf } from "./node-request.ts";
 import { compatRoutes } from "./routes/compat.ts";
 import { describeEventRoutes, eventRoutes } from "./routes/events.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -28,20 +32,31 @@ export interface ApiOptions {
   version: string;
   /** For the WebSocket at /api/v1/ws (the server provides it). */
   upgradeWebSocket?: UpgradeWebSocket;
+  /** Where live event subscriptions are counted (the metrics read it); default a counter of its own. */
+  streams?: EventStreams;
+  /** Take the client's address from X-Forwarded-For (behind a reverse proxy); default false: the socket's peer. */
+  trustProxy?: boolean;
 }
 
 export const API_PREFIX = "/api/v1";
 
+/** Media types whose bodies are parsed as JSON: the same test as Hono's validator, so no JSON it parses escapes the depth check. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
 /**
  * The HTTP API over a Bot, as a Hono app (the web adapter serves it): REST under /api/v1
  * described by /api/v1/openapi.json, the compatibility routes under /api, all authenticated
- * (API tokens or JWTs; one local user when none are configured), rate-limited per user and
- * body-limited. Errors are `{error, message}`, never a stack trace.
+ * (API tokens or JWTs; one local user when none are configured), rate-limited per user,
+ * failed sign-ins limited per client address, bodies limited in size and JSON in depth
+ * (src/api/json-limits.ts). Errors are `{error, message}`, never a stack trace.
  */
 export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
   const { bot } = options;
-  const deps = { bot, platform: options.platform };
+  const deps = { bot, platform: options.platform, idempotency: new IdempotencyKeys(bot.store) };
   const limits = new Limits(options.limits);
+  // Task starts are counted by the engine on every path; the API only sets its users' limit.
+  if (options.limits.tasksPerMinute !== undefined) bot.quota.setPlatformLimit(options.platform, { perMinute: options.limits.tasksPerMinute, setting: "adapters.web.rateLimit.tasksPerMinute" });
+  const streams = options.streams ?? new EventStreams();
   const reviewers = new Set(bot.config.reviewers);
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
@@ -57,21 +72,38 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
     maxSize: options.bodyLimitBytes,
     onError: (c) => c.json({ error: "too_large", message: `The request body is over the limit of ${options.bodyLimitBytes.toLocaleString("en-US")} bytes.` }, 413),
   });
+  // Depth is checked on the text, in one pass without recursion, before anything parses it.
+  const checkJson = async (c: Context<ApiEnv>, next: Next) => {
+    const contentType = headerOf(c, "content-type");
+    if (contentType === undefined) {
+      // Without a type the validators would see no body at all, and routes an empty one.
+      if ((await c.req.text()) !== "") throw unsupportedMediaType();
+    } else if (JSON_MEDIA_TYPE.test(contentType.split(";")[0]!.trim())) {
+      const problem = checkJsonDepth(await c.req.text());
+      if (problem) throw new ApiError(400, "bad_request", problem.message);
+    }
+    await next();
+  };
   app.use("/api/*", async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     // On Node the body is read from the socket at once (src/api/node-request.ts); elsewhere
     // Hono's limiter wraps the request's body stream.
-    if (!(await cacheBody(c, options.bodyLimitBytes))) return limitBody(c, next);
-    await next();
+    if (!(await cacheBody(c, options.bodyLimitBytes))) return limitBody(c, () => checkJson(c, next));
+    await checkJson(c, next);
   });
   app.use("/api/*", async (c, next) => {
     if (c.req.path === `${API_PREFIX}/openapi.json`) return next();
+    const address = clientAddress(c, options.trustProxy ?? false);
+    await limits.signInAllowed(address);
+    const credential = credentialOf(headerOf(c, "authorization"), c.req.query("access_token"));
     let id: string;
     try {
-      id = await authenticate(options.auth, credentialOf(headerOf(c, "authorization"), c.req.query("access_token")));
+      id = await authenticate(options.auth, credential);
     } catch (error) {
-      if (error instanceof Unauthenticated) throw new ApiError(401, "unauthorized", error.message, { "WWW-Authenticate": 'Bearer realm="chatflow"' });
-      throw error;
+      if (!(error instanceof Unauthenticated)) throw error;
+      // A missing credential is a page asking whether it must sign in; a wrong one is a guess.
+      if (credential !== undefined) await limits.signInFailed(address);
+      throw new ApiError(401, "unauthorized", error.message, { "WWW-Authenticate": 'Bearer realm="chatflow"' });
     }
     c.set("user", { id, reviewer: reviewers.has(`${options.platform}:${id}`) });
     await limits.request(id);
@@ -79,20 +111,24 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
   });
 
   const v1 = new OpenAPIHono<ApiEnv>({ defaultHook: app.defaultHook });
-  v1.route("/", sessionRoutes(deps, limits));
-  v1.route("/", taskRoutes(deps, limits));
+  v1.route("/", sessionRoutes(deps));
+  v1.route("/", taskRoutes(deps));
   v1.route("/", scheduleRoutes(deps));
   describeEventRoutes(v1);
   v1.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API token (CHATFLOW_API_TOKENS) or an HS256 JWT (CHATFLOW_JWT_SECRET, sub = user)." });
   v1.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "chatflow API", version: options.version, description: "Sessions, tasks, schedules and live events of a chatflow bot." },
+    info: {
+      title: "chatflow API",
+      version: options.version,
+      description: `Sessions, tasks, schedules and live events of a chatflow bot. Errors are JSON {error, message}. ${JSON_LIMITS_TEXT} Bodies over the body limit get 413; too many requests, or too many failed sign-ins from one address, get 429 with Retry-After.`,
+    },
     servers: [{ url: API_PREFIX }],
     security: [{ bearer: [] }],
   });
   app.route(API_PREFIX, v1);
-  app.route(API_PREFIX, eventRoutes(deps, options.upgradeWebSocket));
-  app.route("/api", compatRoutes(deps, limits));
+  app.route(API_PREFIX, eventRoutes(deps, streams, options.upgradeWebSocket));
+  app.route("/api", compatRoutes(deps));
   return app;
 }
 

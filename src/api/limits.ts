@@ -1,33 +1,52 @@
 import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
-import { ApiError } from "./errors.ts";
+import { ApiError, retryAfterSeconds } from "./errors.ts";
 
 export interface LimitSettings {
   /** API requests per user per minute. */
   requestsPerMinute: number;
-  /** Tasks a user may start per minute (over REST or by writing in a session). */
-  tasksPerMinute: number;
+  /**
+   * Tasks a user may start per minute, however they start them; absent: the engine's
+   * `tasks.startsPerUserPerMinute`. Counted by the engine (`bot.quota`), not here.
+   */
+  tasksPerMinute?: number;
+  /** Failed sign-ins (a wrong token or JWT) per client address per minute; past it, 429 before the credential is checked. */
+  failedSignInsPerMinute: number;
 }
 
 /**
- * Per-user rate limits (rate-limiter-flexible, in memory: one process). Over a limit, an
- * ApiError 429 with Retry-After in whole seconds.
+ * Per-user rate limits, and failed sign-ins per client address (rate-limiter-flexible, in
+ * memory: one process). Over a limit, an ApiError 429 with Retry-After in whole seconds.
  */
 export class Limits {
   readonly #requests: RateLimiterMemory;
-  readonly #tasks: RateLimiterMemory;
+  readonly #signIns: RateLimiterMemory;
 
   constructor(settings: LimitSettings) {
     this.#requests = new RateLimiterMemory({ keyPrefix: "req", points: settings.requestsPerMinute, duration: 60 });
-    this.#tasks = new RateLimiterMemory({ keyPrefix: "task", points: settings.tasksPerMinute, duration: 60 });
+    this.#signIns = new RateLimiterMemory({ keyPrefix: "signin", points: settings.failedSignInsPerMinute, duration: 60 });
+  }
+
+  /**
+   * Refuses an address that failed to sign in too often in the last minute. Called before the
+   * credential is checked, so guessing stays refused even when a guess is right; other
+   * addresses are not affected.
+   */
+  async signInAllowed(address: string): Promise<void> {
+    const state = await this.#signIns.get(address);
+    if (state === null || state.consumedPoints < this.#signIns.points) return;
+    const seconds = retryAfterSeconds(state.msBeforeNext);
+    throw new ApiError(429, "rate_limited", `Too many failed sign-ins from this address (the limit is ${this.#signIns.points} a minute). Try again in ${seconds} s.`, { "Retry-After": String(seconds) });
+  }
+
+  /** Counts a failed sign-in (a credential that was sent and is not valid) against the address. */
+  async signInFailed(address: string): Promise<void> {
+    await this.#signIns.penalty(address, 1);
   }
 
   request(user: string): Promise<void> {
     return consume(this.#requests, user, "requests per minute");
   }
 
-  taskStarted(user: string): Promise<void> {
-    return consume(this.#tasks, user, "tasks started per minute");
-  }
 }
 
 async function consume(limiter: RateLimiterMemory, user: string, what: string): Promise<void> {
@@ -35,7 +54,7 @@ async function consume(limiter: RateLimiterMemory, user: string, what: string): 
     await limiter.consume(user);
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
-    const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    const seconds = retryAfterSeconds(rejection.msBeforeNext);
     throw new ApiError(429, "rate_limited", `Too many ${what} (the limit is ${limiter.points}). Try again in ${seconds} s.`, { "Retry-After": String(seconds) });
   }
 }

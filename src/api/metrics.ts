@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Bot } from "../app.ts";
 import type { FeedEvent } from "../events/index.ts";
 import type { TaskStatus } from "../store/records.ts";
+import type { EventStreams } from "./event-streams.ts";
 
 /**
  * Prometheus metrics of a bot (prom-client, its own registry): tasks by status and workflow,
@@ -15,8 +16,20 @@ export class ApiMetrics {
   /** Task id → when it started waiting for a person, and for what. */
   readonly #waitingSince = new Map<string, { at: number; kind: "question" | "review" }>();
 
-  constructor(bot: Bot) {
+  /** `streams`: the API's live event subscriptions, shown as `chatflow_event_subscriptions{transport}`. */
+  constructor(bot: Bot, streams?: EventStreams) {
     const registry = this.registry;
+    if (streams) {
+      new Gauge({
+        name: "chatflow_event_subscriptions",
+        help: "Live event subscriptions of API clients, by transport (sse, ws); each ends with its response or socket.",
+        labelNames: ["transport"],
+        registers: [registry],
+        collect() {
+          for (const transport of ["sse", "ws"] as const) this.set({ transport }, streams.count(transport));
+        },
+      });
+    }
     // Both task gauges read one listing per scrape (they are collected in the same scrape).
     let listing: Promise<Map<string, number>> | undefined;
     const taskCounts = () => {

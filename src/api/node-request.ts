@@ -39,9 +39,32 @@ function readBody(incoming: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    incoming.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    let ended = false;
+    incoming.once("end", () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+    });
     incoming.once("error", reject);
+    // A client that goes (or is cut off by the server's requestTimeout) before its body is
+    // complete: settle, so the request's context is not kept waiting for an end that won't come.
+    incoming.once("close", () => {
+      if (!ended) reject(new ApiError(400, "bad_request", "The request body ended before its Content-Length."));
+    });
   });
+}
+
+/**
+ * The address a request comes from, for limits per client (failed sign-ins). With
+ * `trustProxy`, the last entry of X-Forwarded-For (the address the proxy in front saw; the
+ * entries before it are the client's to write); without, the socket's peer, which behind a
+ * proxy is the proxy itself.
+ */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = headerOf(c, "x-forwarded-for")?.split(",").map((entry) => entry.trim()).filter(Boolean).at(-1);
+    if (forwarded) return forwarded;
+  }
+  return incomingOf(c)?.socket?.remoteAddress ?? "unknown";
 }
 
 /**

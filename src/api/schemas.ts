@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { JSON_LIMITS_TEXT } from "./json-limits.ts";
 
 /** The API's shapes, validated on the way in and described in the OpenAPI document. */
 
@@ -102,13 +103,35 @@ export const PagingQuery = z.object({
 
 export const IdParam = z.object({ id: z.string().min(1).max(100).openapi({ param: { name: "id", in: "path" } }) });
 
+const errorContent = { "application/json": { schema: ErrorSchema } };
+
 export const errorResponses = {
-  400: { description: "The request is malformed; the message names the field.", content: { "application/json": { schema: ErrorSchema } } },
-  401: { description: "No valid API token or JWT.", content: { "application/json": { schema: ErrorSchema } } },
-  403: { description: "Not yours to see or act on.", content: { "application/json": { schema: ErrorSchema } } },
-  404: { description: "No such resource (or not yours).", content: { "application/json": { schema: ErrorSchema } } },
-  429: { description: "Too many requests; see Retry-After.", content: { "application/json": { schema: ErrorSchema } } },
+  400: { description: "The request is malformed; the message names the field.", content: errorContent },
+  401: { description: "No valid API token or JWT (a JWT needs `exp`).", content: errorContent },
+  403: { description: "Not yours to see or act on.", content: errorContent },
+  404: { description: "No such resource (or not yours).", content: errorContent },
+  429: { description: "Too many requests, or too many failed sign-ins from this address; see Retry-After (whole seconds).", content: errorContent },
+  503: { description: "`store_unavailable`: the bot's store can't be read or written now; try again later.", content: errorContent },
 } as const;
+
+/** The errors of a route that takes a JSON body: those of every route, an oversize body, and JSON_LIMITS. */
+export const bodyErrorResponses = {
+  ...errorResponses,
+  400: { description: `The request is malformed; the message names the field. ${JSON_LIMITS_TEXT}`, content: errorContent },
+  413: { description: "The body is over `bodyLimitBytes` (1 MiB by default).", content: errorContent },
+  415: { description: "`unsupported_media_type`: the body is not sent as application/json.", content: errorContent },
+} as const;
+
+/** An Idempotency-Key header: scoped to the user and the route; reused for a different request, 422. */
+export const IdempotencyKeyHeader = z
+  .string()
+  .min(1)
+  .max(100)
+  .optional()
+  .openapi({
+    param: { name: "idempotency-key", in: "header" },
+    description: "Makes a retry safe: the same key with the same target and body gets the first result; with anything else, 422 idempotency_key_reused. Keys are yours alone (scoped to you and this route) and remembered for 24 hours.",
+  });
 
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };

@@ -2,6 +2,7 @@ import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { eventually } from "../helpers.ts";
 import { JWT_SECRET, TOKENS, useWebBots } from "./web-setup.ts";
 
 /** Who may call the API: tokens, JWTs, the local user on loopback; per-user rate limits. */
@@ -25,7 +26,7 @@ describe("authentication", () => {
     expect((await w.call("GET", "/api/v1/me", { as: "rev" })).body).toEqual({ id: "rev", reviewer: true });
   });
 
-  it("takes HS256 JWTs: sub is the user, exp is honoured, another secret is refused", async () => {
+  it("takes HS256 JWTs: sub is the user, exp is required and honoured, another secret is refused", async () => {
     const w = await start();
     const carol = await sign({ sub: "carol", exp: now() + 60 }, JWT_SECRET, "HS256");
     const created = await w.call("POST", "/api/v1/sessions", { token: carol, body: {} });
@@ -36,6 +37,9 @@ describe("authentication", () => {
     expect((await w.call("GET", "/api/v1/sessions", { token: expired })).body).toEqual({ error: "unauthorized", message: "The JWT has expired." });
     const forged = await sign({ sub: "carol", exp: now() + 60 }, "another-secret-0123456789abcdef0123456789", "HS256");
     expect((await w.call("GET", "/api/v1/sessions", { token: forged })).status).toBe(401);
+    // Without exp a JWT would be good forever.
+    const noExp = await sign({ sub: "carol", iat: now() }, JWT_SECRET, "HS256");
+    expect((await w.call("GET", "/api/v1/sessions", { token: noExp })).body).toEqual({ error: "unauthorized", message: "The JWT has no exp: an expiry time is required." });
     const noSub = await sign({ exp: now() + 60 }, JWT_SECRET, "HS256");
     expect((await w.call("GET", "/api/v1/sessions", { token: noSub })).body.message).toBe("The JWT has no usable sub (the user id).");
   });
@@ -112,7 +116,39 @@ describe("rate limits", () => {
     for (let i = 0; i < 2; i++) expect((await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: `short ${i}` } } })).status).toBe(202);
     const limited = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: "short 3" } } });
     expect(limited.status).toBe(429);
-    expect(limited.body.message).toMatch(/^Too many tasks started per minute \(the limit is 2\)/);
+    expect(limited.body.message).toMatch(/^Too many tasks started: the limit is 2 a minute per person \(adapters\.web\.rateLimit\.tasksPerMinute\)\. Try again in \d+ s\.$/);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await w.call("GET", "/api/v1/tasks")).body.items).toHaveLength(2);
+  });
+
+  it("counts tasks however they start: a command or a message in a fresh session, /api/qa, a schedule; bob is not held by alice's limit", async () => {
+    const w = await start({ web: { rateLimit: { requestsPerMinute: 1000, tasksPerMinute: 2 } }, config: { scheduler: { minWorkIntervalSeconds: 0 } } });
+    const fresh = async (as: "alice" | "bob" = "alice") => (await w.call("POST", "/api/v1/sessions", { as, body: {} })).body.id as string;
+    expect((await w.call("POST", `/api/v1/sessions/${await fresh()}/messages`, { body: { text: "/demo owls" } })).status).toBe(202);
+    expect((await w.call("POST", `/api/v1/sessions/${await fresh()}/messages`, { body: { text: "cats" } })).status).toBe(202);
+    // Limited now, on every path: nothing more starts.
+    for (const text of ["/demo bats", "moles"]) {
+      const refused = await w.call("POST", `/api/v1/sessions/${await fresh()}/messages`, { body: { text } });
+      expect(refused.status).toBe(429);
+      expect(refused.body.message).toMatch(/^Too many tasks started: the limit is 2 a minute/);
+    }
+    expect((await w.call("POST", "/api/qa", { body: { question: "owls?" } })).status).toBe(429);
+    const session = await fresh();
+    expect((await w.call("POST", "/api/v1/schedules", { body: { sessionId: session, cron: "* * * * * *", workflow: "demo", input: { text: "a short summary" } } })).status).toBe(201);
+    const [schedule] = (await w.call("GET", "/api/v1/schedules")).body.items;
+    await eventually(async () => (await w.call("GET", "/api/v1/schedules")).body.items[0].lastError !== null, 10_000, "a scheduled slot refused for the limit");
+    expect((await w.call("GET", "/api/v1/schedules")).body.items[0].lastError).toMatch(/^a slot was skipped: Too many tasks started/);
+    await w.call("DELETE", `/api/v1/schedules/${schedule.id}`);
+    expect((await w.call("GET", "/api/v1/tasks")).body.items).toHaveLength(2);
+    expect((await w.call("POST", `/api/v1/sessions/${await fresh("bob")}/messages`, { as: "bob", body: { text: "/demo owls" } })).status).toBe(202);
+  });
+
+  it("refuses a schedule that would start a workflow every second (scheduler.minWorkIntervalSeconds)", async () => {
+    const w = await start();
+    const session = (await w.call("POST", "/api/v1/sessions", { body: {} })).body.id;
+    const refused = await w.call("POST", "/api/v1/schedules", { body: { sessionId: session, cron: "* * * * * *", workflow: "demo", input: { text: "owls" } } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/fires as often as every 1 s; a schedule that runs a workflow may fire at most once every 60 s \(scheduler\.minWorkIntervalSeconds\)/);
+    expect((await w.call("GET", "/api/v1/schedules")).body.items).toHaveLength(0);
   });
 });

@@ -4,7 +4,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/port.ts";
 import { createWebAdapter, type WebAdapter } from "../../adapters/web/index.ts";
-import type { WebConfig } from "../../adapters/web/config.ts";
+import type { WebConfigInput } from "../../adapters/web/config.ts";
 
 /** Tokens of the test users (each at least 16 characters). */
 export const TOKENS = { alice: "alice-token-0123456789", bob: "bob-token-0123456789ab", rev: "reviewer-token-0123456" } as const;
@@ -21,7 +21,7 @@ export interface WebBot {
 }
 
 /** A bot with the web adapter alone, on 127.0.0.1 port 0, the memory store (or `store`) and a fast demo. */
-export async function startWebBot(options: { config?: ConfigInput; web?: Partial<WebConfig>; store?: Store; env?: NodeJS.ProcessEnv; tokens?: boolean } = {}): Promise<WebBot> {
+export async function startWebBot(options: { config?: ConfigInput; web?: WebConfigInput; store?: Store; env?: NodeJS.ProcessEnv; tokens?: boolean } = {}): Promise<WebBot> {
   const env: NodeJS.ProcessEnv = options.tokens === false ? {} : { CHATFLOW_API_TOKENS: Object.entries(TOKENS).map(([user, token]) => `${user}:${token}`).join(","), CHATFLOW_JWT_SECRET: JWT_SECRET, ...options.env };
   const web = createWebAdapter({ config: { port: 0, ...options.web }, env });
   const store = options.store ?? createMemoryStore();

@@ -1,9 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { newId } from "../../ids.ts";
 import { addressIn, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
-import { ApiError } from "../errors.ts";
-import type { Limits } from "../limits.ts";
-import { errorResponses, IdParam, json } from "../schemas.ts";
+import { ApiError, describeIssues } from "../errors.ts";
+import { bodyErrorResponses, errorResponses, IdParam, json } from "../schemas.ts";
 
 /**
  * Compatibility routes in the shape of the async question API chatflow replaces:
@@ -15,8 +14,8 @@ const routes = {
     method: "post",
     path: "/qa",
     tags: ["compatibility"],
-    request: { body: { content: { "application/json": { schema: z.object({ question: z.string().min(1) }) } } } },
-    responses: { 202: json(z.object({ task_id: z.string(), status: z.literal("pending") }), "Accepted."), ...errorResponses },
+    request: { body: { required: true, content: { "application/json": { schema: z.object({ question: z.string().min(1) }) } } } },
+    responses: { 202: json(z.object({ task_id: z.string(), status: z.literal("pending") }), "Accepted."), ...bodyErrorResponses },
   }),
   poll: createRoute({
     method: "get",
@@ -42,7 +41,7 @@ const routes = {
   }),
 };
 
-export function compatRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
+export function compatRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const { bot } = deps;
 
@@ -54,10 +53,11 @@ export function compatRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv>
     const workflowName = bot.routeOf(deps.platform).message;
     const workflow = workflowName ? bot.workflows.get(workflowName) : undefined;
     if (!workflow) throw new ApiError(503, "unavailable", "No workflow answers plain questions here (routes.default.message).");
-    await limits.taskStarted(user.id);
-    const session = await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true });
     const raw = workflow.fromRequest ? workflow.fromRequest({ text: question }) : { text: question };
-    const task = await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: workflow.input ? workflow.input.parse(raw) : raw });
+    const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
+    if (!parsed.success) throw new ApiError(400, "bad_request", `question: ${describeIssues(parsed.error.issues)}`);
+    const session = await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true });
+    const task = await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
     return c.json({ task_id: task.id, status: "pending" as const }, 202);
   });
 

@@ -8,6 +8,16 @@ import type { FeedEvent, FeedFilter } from "../../events/index.ts";
 import { maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
 import { ApiError } from "../errors.ts";
+import type { EventStreams } from "../event-streams.ts";
+import { headerOf } from "../node-request.ts";
+
+/**
+ * Largest frame a WebSocket client may send, in bytes. The server reads nothing from clients
+ * (the socket carries events out only), so the ws default of 100 MiB would only be memory an
+ * attacker can make the server hold; a bigger frame closes the socket with 1009 as soon as
+ * its header announces the size, before its payload is buffered.
+ */
+export const MAX_CLIENT_FRAME_BYTES = 4096;
 
 /** Events queued for one slow client before it is dropped (it reconnects with the last id it got, and misses nothing). */
 const MAX_QUEUED = 1000;
@@ -69,13 +79,17 @@ function parseSeq(value: string | undefined, name: string): number | undefined {
  * Live events: Server-Sent Events at `GET /events` and a WebSocket at `/ws`, the same typed
  * events (start, message, progress, question, review, result, error, end, cancelled, reply).
  * A client that reconnects with `Last-Event-ID` (SSE; or `?after=`) or `?since=` (WS) first gets
- * what it missed from the store, then live events: nothing lost, nothing twice.
+ * what it missed from the store, then live events: nothing lost, nothing twice. Every
+ * subscription is counted in `streams` and ends when its response or socket does.
  */
-export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket): Hono<ApiEnv> {
+export function eventRoutes(deps: ApiDeps, streams: EventStreams, upgradeWebSocket?: UpgradeWebSocket): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const { events } = deps.bot;
 
   app.get("/events", async (c) => {
+    // An upgrade gets no stream: its response is thrown away (on Node the upgrade is answered
+    // by the WebSocket server), and a subscription behind it would never end.
+    if (headerOf(c, "upgrade") !== undefined) throw new ApiError(400, "bad_request", "GET /api/v1/events is a Server-Sent Events stream, not a WebSocket: connect WebSockets to /api/v1/ws.");
     const user = c.get("user");
     const filter = await filterFor(deps, user, c.req.query("session"), c.req.query("all") === "true");
     const after = parseSeq(c.req.header("last-event-id"), "Last-Event-ID") ?? parseSeq(c.req.query("after"), "after");
@@ -99,11 +113,17 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
       // web-stream layers between the feed and the socket (the fan-out to 1,000 clients of one
       // session spent most of its time there).
       outgoing.writeHead(200, { ...Object.fromEntries(c.res.headers), ...SSE_HEADERS });
-      const stop = follow({
-        write: (chunk) => outgoing.write(chunk) || outgoing.writableLength < MAX_BUFFERED,
-        close: () => outgoing.destroy(),
-      });
+      const stop = streams.track(
+        "sse",
+        follow({
+          write: (chunk) => outgoing.write(chunk) || outgoing.writableLength < MAX_BUFFERED,
+          close: () => outgoing.destroy(),
+        }),
+      );
       outgoing.once("close", stop);
+      // The client may have gone while its sessions were looked up: 'close' was then emitted
+      // before anyone listened.
+      if (outgoing.destroyed) stop();
       return RESPONSE_ALREADY_SENT;
     }
     // Elsewhere (the API mounted in another server): Hono's SSE stream.
@@ -113,13 +133,16 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
       let ended: () => void = () => undefined;
       const done = new Promise<void>((resolve) => (ended = resolve));
       stream.onAbort(() => ended());
-      const stop = follow({
-        write: (chunk) => {
-          chain = chain.then(() => stream.write(chunk).then(() => void queued--, ended));
-          return ++queued <= MAX_QUEUED;
-        },
-        close: () => ended(),
-      });
+      const stop = streams.track(
+        "sse",
+        follow({
+          write: (chunk) => {
+            chain = chain.then(() => stream.write(chunk).then(() => void queued--, ended));
+            return ++queued <= MAX_QUEUED;
+          },
+          close: () => ended(),
+        }),
+      );
       await done;
       stop();
     });
@@ -136,15 +159,20 @@ export function eventRoutes(deps: ApiDeps, upgradeWebSocket?: UpgradeWebSocket):
         return {
           onOpen(_event, ws) {
             const socket = ws.raw as { bufferedAmount?: number } | undefined;
-            unsubscribe = events.subscribe(
-              filter,
-              (event) => {
-                if ((socket?.bufferedAmount ?? 0) > 8 * 1024 * 1024) return ws.close(1013, "too slow; reconnect with since");
-                ws.send(wireJson(event));
-              },
-              since === undefined ? {} : { after: since, onError: () => ws.close(1011, "the store could not be read") },
+            unsubscribe = streams.track(
+              "ws",
+              events.subscribe(
+                filter,
+                (event) => {
+                  if ((socket?.bufferedAmount ?? 0) > MAX_BUFFERED) return ws.close(1013, "too slow; reconnect with since");
+                  ws.send(wireJson(event));
+                },
+                since === undefined ? {} : { after: since, onError: () => ws.close(1011, "the store could not be read") },
+              ),
             );
           },
+          // Clients' messages are not read (the socket only carries events out); the server
+          // closes one that sends a frame over its small limit (adapters/web/server.ts).
           onClose() {
             unsubscribe?.();
           },
@@ -166,7 +194,7 @@ export function describeEventRoutes(app: OpenAPIHono<ApiEnv>): void {
     description: "Each event has `id: <seq>` and `event: <type>`; its data is `{seq, type, sessionId, taskId?, at, data}`. Reconnect with Last-Event-ID (or ?after=<seq>) to get what was missed, nothing twice; ?after=0 replays from the start.",
     request: {},
     parameters: [session, { name: "after", in: "query", required: false, schema: { type: "integer" }, description: "Replay stored events after this seq first." }],
-    responses: { 200: { description: "An event stream (text/event-stream)." } },
+    responses: { 200: { description: "An event stream (text/event-stream)." }, 400: { description: "A bad Last-Event-ID or after, or a WebSocket upgrade (use /ws)." } },
   });
   app.openAPIRegistry.registerPath({
     method: "get",
@@ -175,6 +203,7 @@ export function describeEventRoutes(app: OpenAPIHono<ApiEnv>): void {
     summary: "The same events over a WebSocket, one JSON object per message",
     request: {},
     parameters: [session, { name: "since", in: "query", required: false, schema: { type: "integer" }, description: "Replay stored events after this seq first." }],
-    responses: { 101: { description: "Switching to the WebSocket protocol." } },
+    description: `The server only sends; a client frame over ${MAX_CLIENT_FRAME_BYTES.toLocaleString("en-US")} bytes closes the socket (1009, message too big).`,
+    responses: { 101: { description: "Switching to the WebSocket protocol." }, 400: { description: "Not a valid WebSocket upgrade, or a bad since." } },
   });
 }

@@ -5,7 +5,8 @@ import type { Schedule } from "../../store/records.ts";
 import { addressIn, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
 import { ApiError, forbidden, notFound } from "../errors.ts";
-import { errorResponses, IdParam, json, ScheduleSchema } from "../schemas.ts";
+import { freeJson } from "../json-limits.ts";
+import { bodyErrorResponses, errorResponses, IdParam, json, ScheduleSchema } from "../schemas.ts";
 import { scheduleView } from "../views.ts";
 
 const CreateSchedule = z
@@ -17,7 +18,7 @@ const CreateSchedule = z
     prompt: z.string().min(1).optional(),
     withHistory: z.boolean().optional(),
     workflow: z.string().min(1).optional(),
-    input: z.unknown().optional(),
+    input: freeJson("The workflow's input, with `workflow`.").optional(),
     missedPolicy: z.enum(["skip", "latest", "all"]).optional(),
   })
   .strict()
@@ -30,8 +31,8 @@ const routes = {
     path: "/schedules",
     tags: ["schedules"],
     summary: "Post into a session on a cron schedule: fixed text, a message the assistant writes from a prompt, or a workflow's result",
-    request: { body: { content: { "application/json": { schema: CreateSchedule } } } },
-    responses: { 201: json(ScheduleSchema, "The schedule."), ...errorResponses },
+    request: { body: { required: true, content: { "application/json": { schema: CreateSchedule } } } },
+    responses: { 201: json(ScheduleSchema, "The schedule."), ...bodyErrorResponses },
   }),
   pause: createRoute({ method: "post", path: "/schedules/{id}/pause", tags: ["schedules"], request: { params: IdParam }, responses: { 200: json(ScheduleSchema, "Paused."), ...errorResponses } }),
   resume: createRoute({ method: "post", path: "/schedules/{id}/resume", tags: ["schedules"], request: { params: IdParam }, responses: { 200: json(ScheduleSchema, "Resumed; slots missed while paused are skipped."), ...errorResponses } }),

@@ -1,13 +1,15 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { RateLimitError } from "../../errors.ts";
 import { derivedId, newId } from "../../ids.ts";
 import type { InboundEvent } from "../../model.ts";
 import { addressIn, maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError, forbidden } from "../errors.ts";
-import type { Limits } from "../limits.ts";
-import { errorResponses, IdParam, json, MessageSchema, pageOf, PagingQuery, SessionSchema } from "../schemas.ts";
+import { bodyErrorResponses, errorResponses, ErrorSchema, IdempotencyKeyHeader, IdParam, json, MessageSchema, pageOf, PagingQuery, SessionSchema } from "../schemas.ts";
 import { messageView, sessionView } from "../views.ts";
 
 const SessionPage = pageOf(SessionSchema, "SessionPage");
+/** The route an Idempotency-Key of a message is scoped to. */
+const SEND_ROUTE = "POST /api/v1/sessions/{id}/messages";
 const Accepted = z
   .object({
     /** The task the message started, or the waiting task it answered; null when it did neither (a command's reply). */
@@ -30,7 +32,7 @@ const routes = {
     tags: ["sessions"],
     summary: "Start a new conversation",
     request: { body: { required: false, content: { "application/json": { schema: z.object({ topic: z.string().min(1).max(200).optional() }) } } } },
-    responses: { 201: json(SessionSchema, "The new session."), ...errorResponses },
+    responses: { 201: json(SessionSchema, "The new session."), ...bodyErrorResponses },
   }),
   list: createRoute({
     method: "get",
@@ -54,9 +56,9 @@ const routes = {
     summary: "Rename a session, or close it",
     request: {
       params: IdParam,
-      body: { content: { "application/json": { schema: z.object({ topic: z.string().min(1).max(200).optional(), state: z.literal("closed").optional() }).strict() } } },
+      body: { required: true, content: { "application/json": { schema: z.object({ topic: z.string().min(1).max(200).optional(), state: z.literal("closed").optional() }).strict() } } },
     },
-    responses: { 200: json(SessionSchema, "The session as it is now."), ...errorResponses },
+    responses: { 200: json(SessionSchema, "The session as it is now."), ...bodyErrorResponses },
   }),
   remove: createRoute({
     method: "delete",
@@ -81,15 +83,19 @@ const routes = {
     summary: "Write in a session, as in a chat: starts the routed workflow, answers a waiting question, or runs a /command",
     request: {
       params: IdParam,
-      headers: z.object({ "idempotency-key": z.string().min(1).max(100).optional() }),
-      body: { content: { "application/json": { schema: z.object({ text: z.string().min(1) }) } } },
+      headers: z.object({ "idempotency-key": IdempotencyKeyHeader }),
+      body: { required: true, content: { "application/json": { schema: z.object({ text: z.string().min(1) }) } } },
     },
-    responses: { 202: json(Accepted, "Accepted: what it started or answered."), ...errorResponses },
+    responses: {
+      202: json(Accepted, "Accepted: what it started or answered; a retry with the same Idempotency-Key, session and text gets the same answer."),
+      422: json(ErrorSchema, "`idempotency_key_reused`: the Idempotency-Key was used for a different request (another text or session)."),
+      ...bodyErrorResponses,
+    },
   }),
 };
 
 /** Sessions over REST: create, list with paging, get, rename or close, history, and writing in one. */
-export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
+export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const { bot } = deps;
 
@@ -155,26 +161,35 @@ export function sessionRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv
     const limit = bot.config.history.maxMessageLength;
     if (text.length > limit) throw new ApiError(400, "bad_request", `text: ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")} (history.maxMessageLength).`);
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
-    const id = idempotencyKey ?? `api-${newId(8)}`;
     const address = addressIn(session, user);
     const command = /^\/([A-Za-z0-9_-]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
-    const key = `${address.platform}:${id}`;
-    // A message to a session whose task waits is an answer, not a new task.
-    const activeId = bot.runner.activeTaskId(session.id);
-    const answering = activeId !== undefined && (await bot.store.getTask(activeId))?.status === "waiting";
-    // A task started counts against the limit once: a retry with the same Idempotency-Key finds it.
-    const earlierTaskId = idempotencyKey !== undefined ? derivedId("t-", key) : undefined;
-    const retried = earlierTaskId !== undefined && (await bot.store.getTask(earlierTaskId)) !== undefined;
-    if (!command && !answering && !retried) await limits.taskStarted(user.id);
-    const event: InboundEvent = command ? { kind: "command", id, address, name: command[1]!.toLowerCase(), args: command[2]?.trim() ?? "" } : { kind: "message", id, address, text };
-    const outcome = await bot.handle(event);
-    if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
-    if (outcome.kind === "duplicate" && retried) return c.json({ taskId: earlierTaskId, outcome: "started" as const }, 202);
-    if (answering || outcome.kind === "duplicate") {
-      const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
-      if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
-    }
-    return c.json({ taskId: null, outcome: "replied" as const }, 202);
+    const write = async (id: string, retried: boolean) => {
+      const key = `${address.platform}:${id}`;
+      // A message to a session whose task waits is an answer, not a new task.
+      const activeId = bot.runner.activeTaskId(session.id);
+      const answering = activeId !== undefined && (await bot.store.getTask(activeId))?.status === "waiting";
+      // The engine derives a task's id from the event key: a retry finds the task it started.
+      const earlierTaskId = derivedId("t-", key);
+      const started = retried && (await bot.store.getTask(earlierTaskId)) !== undefined;
+      const event: InboundEvent = command ? { kind: "command", id, address, name: command[1]!.toLowerCase(), args: command[2]?.trim() ?? "" } : { kind: "message", id, address, text };
+      const outcome = await bot.handle(event);
+      // The engine answered the person in the session too; the API answers with a status.
+      if (outcome.kind === "limited") throw new RateLimitError(outcome.message, outcome.retryAfterMs);
+      if (outcome.kind === "failed") throw outcome.error;
+      if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
+      if (outcome.kind === "duplicate" && started) return c.json({ taskId: earlierTaskId, outcome: "started" as const }, 202);
+      if (answering || outcome.kind === "duplicate") {
+        const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
+        if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
+      }
+      return c.json({ taskId: null, outcome: "replied" as const }, 202);
+    };
+    if (idempotencyKey === undefined) return write(`api-${newId(8)}`, false);
+    // The event id covers user, route, key, session and text: the engine's de-duplication can
+    // only ever give back this request's own result. Another text or session under the same
+    // key (of this user, on this route) is refused with 422.
+    const request = { sessionId: session.id, text };
+    return deps.idempotency.run({ user: user.id, route: SEND_ROUTE, key: idempotencyKey, request }, ({ exact }, retry) => write(`idem-${exact}`, retry));
   });
 
   return app;

@@ -4,12 +4,15 @@ import { isFinished, type Task } from "../../store/records.ts";
 import { matchChoice } from "../../tasks/answers.ts";
 import { addressIn, visibleSession, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError, describeIssues, forbidden } from "../errors.ts";
-import type { Limits } from "../limits.ts";
-import { errorResponses, IdParam, json, pageOf, PagingQuery, TaskSchema } from "../schemas.ts";
+import { canonicalJson, idempotencyReused } from "../idempotency.ts";
+import { freeJson } from "../json-limits.ts";
+import { bodyErrorResponses, errorResponses, ErrorSchema, IdempotencyKeyHeader, IdParam, json, pageOf, PagingQuery, TaskSchema } from "../schemas.ts";
 import { taskView } from "../views.ts";
 import type { ApiUser } from "../auth.ts";
 
 const TaskPage = pageOf(TaskSchema, "TaskPage");
+/** The route an Idempotency-Key of POST /tasks is scoped to. */
+const CREATE_ROUTE = "POST /api/v1/tasks";
 const conflict = (message: string) => new ApiError(409, "conflict", message);
 
 const routes = {
@@ -19,10 +22,21 @@ const routes = {
     tags: ["tasks"],
     summary: "Start a workflow; answers at once with the task id (poll GET /tasks/{id} or follow the events)",
     request: {
-      headers: z.object({ "idempotency-key": z.string().min(1).max(100).optional() }),
-      body: { content: { "application/json": { schema: z.object({ workflow: z.string().min(1), input: z.unknown().optional(), sessionId: z.string().min(1).optional() }).strict() } } },
+      headers: z.object({ "idempotency-key": IdempotencyKeyHeader }),
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z.object({ workflow: z.string().min(1).max(100), input: freeJson("The workflow's input (see its schema).").optional(), sessionId: z.string().min(1).max(100).optional() }).strict(),
+          },
+        },
+      },
     },
-    responses: { 202: json(z.object({ taskId: z.string(), sessionId: z.string(), status: z.string() }), "Started (or queued behind the session's task)."), ...errorResponses },
+    responses: {
+      202: json(z.object({ taskId: z.string(), sessionId: z.string(), status: z.string() }), "Started (or queued behind the session's task); a retry with the same Idempotency-Key and body gets the same task."),
+      422: json(ErrorSchema, "`idempotency_key_reused`: the Idempotency-Key was used for a different request."),
+      ...bodyErrorResponses,
+    },
   }),
   list: createRoute({
     method: "get",
@@ -53,9 +67,9 @@ const routes = {
     summary: "Answer the task's question: a choice (its text or 1-based number) or free text",
     request: {
       params: IdParam,
-      body: { content: { "application/json": { schema: z.object({ choice: z.union([z.string().min(1), z.number().int().min(1)]).optional(), text: z.string().min(1).optional() }).strict() } } },
+      body: { required: true, content: { "application/json": { schema: z.object({ choice: z.union([z.string().min(1), z.number().int().min(1)]).optional(), text: z.string().min(1).optional() }).strict() } } },
     },
-    responses: { 200: json(TaskSchema, "Accepted; the task goes on."), 409: json(z.object({ error: z.string(), message: z.string() }), "The task is not waiting for this answer."), ...errorResponses },
+    responses: { 200: json(TaskSchema, "Accepted; the task goes on."), 409: json(z.object({ error: z.string(), message: z.string() }), "The task is not waiting for this answer."), ...bodyErrorResponses },
   }),
   review: createRoute({
     method: "post",
@@ -64,9 +78,9 @@ const routes = {
     summary: "Approve or reject the draft under review, optionally with corrected text and feedback",
     request: {
       params: IdParam,
-      body: { content: { "application/json": { schema: z.object({ approved: z.boolean(), edited: z.string().min(1).optional(), feedback: z.string().min(1).optional() }).strict() } } },
+      body: { required: true, content: { "application/json": { schema: z.object({ approved: z.boolean(), edited: z.string().min(1).optional(), feedback: z.string().min(1).optional() }).strict() } } },
     },
-    responses: { 200: json(TaskSchema, "Accepted; the task goes on."), 409: json(z.object({ error: z.string(), message: z.string() }), "The task is not waiting for a review."), ...errorResponses },
+    responses: { 200: json(TaskSchema, "Accepted; the task goes on."), 409: json(z.object({ error: z.string(), message: z.string() }), "The task is not waiting for a review."), ...bodyErrorResponses },
   }),
   cancel: createRoute({
     method: "post",
@@ -78,7 +92,7 @@ const routes = {
 };
 
 /** Tasks over REST: start one, list and read them, answer, review, cancel. */
-export function taskRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
+export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const { bot } = deps;
 
@@ -89,17 +103,26 @@ export function taskRoutes(deps: ApiDeps, limits: Limits): OpenAPIHono<ApiEnv> {
     if (!workflow) throw new ApiError(400, "bad_request", `workflow: there is no workflow "${body.workflow}" (known: ${[...bot.workflows.keys()].join(", ")}).`);
     const parsed = workflow.input ? workflow.input.safeParse(body.input ?? {}) : { success: true as const, data: body.input ?? {} };
     if (!parsed.success) throw new ApiError(400, "bad_request", `input: ${describeIssues(parsed.error.issues)}`);
-    const session = body.sessionId
-      ? await visibleSession(deps, user, body.sessionId)
-      : await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true });
-    if (session.state === "closed") throw conflict("This session is closed; start a new one with POST /sessions or leave out sessionId.");
+    // Looked up before the key is recorded: a request refused here (404) does not claim it.
+    const named = body.sessionId ? await visibleSession(deps, user, body.sessionId) : undefined;
+    const start = async (id: string | undefined) => {
+      const existing = id ? await bot.store.getTask(id) : undefined;
+      if (existing) {
+        // Checked against the task itself too: the key's record expires, the task stays.
+        if (!sameRequest(existing, workflow.name, parsed.data, body.sessionId)) throw idempotencyReused();
+        return c.json({ taskId: existing.id, sessionId: existing.sessionId, status: existing.status }, 202);
+      }
+      // A retry finds its task above, before a second session is opened for it.
+      const session = named ?? (await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true }));
+      if (session.state === "closed") throw conflict("This session is closed; start a new one with POST /sessions or leave out sessionId.");
+      const task = await bot.runner.submit({ ...(id ? { id } : {}), sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
+      return c.json({ taskId: task.id, sessionId: task.sessionId, status: task.status }, 202);
+    };
     const key = c.req.valid("header")["idempotency-key"];
-    const id = key ? `t-${user.id}-${key}`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 100) : undefined;
-    const existing = id ? await bot.store.getTask(id) : undefined;
-    if (existing) return c.json({ taskId: existing.id, sessionId: existing.sessionId, status: existing.status }, 202);
-    await limits.taskStarted(user.id);
-    const task = await bot.runner.submit({ ...(id ? { id } : {}), sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
-    return c.json({ taskId: task.id, sessionId: task.sessionId, status: task.status }, 202);
+    if (key === undefined) return start(undefined);
+    // The task id is a hash of user, route and key: keys of different users never meet.
+    const request = { workflow: body.workflow, input: body.input ?? null, sessionId: body.sessionId ?? null };
+    return deps.idempotency.run({ user: user.id, route: CREATE_ROUTE, key, request }, ({ scope }) => start(`t-${scope}`));
   });
 
   app.openapi(routes.list, async (c) => {
@@ -173,4 +196,9 @@ async function actionable(deps: ApiDeps, user: ApiUser, id: string): Promise<Tas
   const address = session ? addressIn(session, user) : { ...task.address, user: user.id, direct: false };
   if (!deps.bot.answers.mayAct(task, address)) throw forbidden("Only the person who started this task, or a reviewer, may answer, review or cancel it.");
   return task;
+}
+
+/** Whether a stored task is what this request asks for (same workflow and input; the same session, when one is named). */
+function sameRequest(task: Task, workflow: string, input: unknown, sessionId: string | undefined): boolean {
+  return task.workflow === workflow && canonicalJson(task.input) === canonicalJson(input) && (sessionId === undefined || task.sessionId === sessionId);
 }
