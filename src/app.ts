@@ -18,6 +18,7 @@ import type { Page, PageRequest, SessionFilter, Store } from "./store/port.ts";
 import { Answers } from "./tasks/answers.ts";
 import { TaskRunner } from "./tasks/runner.ts";
 import { TaskQuota } from "./tasks/quota.ts";
+import { TaskStarts, workflowInput, type StartedTask, type StartTaskRequest } from "./engine/task-start.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
 import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
@@ -72,6 +73,12 @@ export interface Bot {
   stop(): Promise<void>;
   /** Hands an inbound event to the engine, as an adapter does; says whether it started a task. */
   handle(event: InboundEvent): Promise<HandleOutcome>;
+  /**
+   * Starts a task: the one door every path uses (chat, API, schedules, tests). Validates the
+   * input against the workflow's schema (ChatflowError `validation` naming the field), derives
+   * the id from `key`, applies `tasks.busy` (`conflict`) and the owner's task limit (RateLimitError).
+   */
+  startTask(request: StartTaskRequest): Promise<StartedTask>;
   /** The open session of an address (created when there is none). */
   openSession(address: Address): Promise<Session>;
   /** Sessions with filters and pages, newest activity first. */
@@ -151,8 +158,16 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     } catch (error) {
       throw new ConfigError(`scheduler.schedules[${i}] (${schedule.id}): ${(error as Error).message}`);
     }
-    if (schedule.workflow !== undefined && !workflows.has(schedule.workflow)) {
+    const workflow = schedule.workflow !== undefined ? workflows.get(schedule.workflow) : undefined;
+    if (schedule.workflow !== undefined && !workflow) {
       throw new ConfigError(`scheduler.schedules[${i}].workflow: there is no workflow named "${schedule.workflow}".`);
+    }
+    if (workflow) {
+      try {
+        workflowInput(workflow, { input: schedule.input ?? {} });
+      } catch (error) {
+        throw new ConfigError(`scheduler.schedules[${i}].${(error as Error).message}`);
+      }
     }
     if (schedule.prompt !== undefined && !composer.compose) throw new ConfigError(`scheduler.schedules[${i}].prompt: ${composer.missing}`);
   });
@@ -183,17 +198,17 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     },
   });
   const answers = new Answers(store, delivery, runner, config.reviewers, events);
+  const starts = new TaskStarts({ store, sessions, runner, workflows, busy: config.tasks.busy });
   const scheduler = new Scheduler({
     store,
     delivery,
     sessions,
-    runner,
+    starts,
     log,
     timezone: config.scheduler.timezone,
     maxCatchUp: config.scheduler.maxCatchUp,
     maxFailures: config.scheduler.maxFailures,
     minWorkIntervalMs: config.scheduler.minWorkIntervalSeconds * 1000,
-    hasWorkflow: (name) => workflows.has(name),
     ...(composer.compose ? { compose: composer.compose } : { composeMissing: composer.missing }),
     historyWindow: config.history.window,
   });
@@ -202,7 +217,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     return name ? workflows.get(name) : undefined;
   };
   const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
-  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats });
+  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats, starts });
   const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
@@ -239,6 +254,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       log.info("chatflow stopped");
     },
     handle: engine.handle,
+    startTask: (request) => starts.start(request),
     openSession: (address) => sessions.open(address),
     listSessions: (filter, page) => sessions.list(filter, page),
     sweep: () => sweep(maintenance),

@@ -5,6 +5,7 @@ export type ErrorCode =
   | "store_corrupt"
   | "store"
   | "validation"
+  | "conflict"
   | "not_found"
   | "permission"
   | "auth"

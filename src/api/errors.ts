@@ -33,7 +33,7 @@ export function retryAfterSeconds(ms: number): number {
 
 /**
  * The response for any error thrown by a route: ApiErrors as they are; the engine's
- * validation errors as 400; its rate limits as 429 with Retry-After; a store that can't be
+ * validation errors as 400, its conflicts (a busy session) as 409; its rate limits as 429 with Retry-After; a store that can't be
  * reached as 503 (the client may retry; the message is the store's sentence, which names no
  * secret); the rest as 500 without details.
  */
@@ -49,6 +49,7 @@ export function errorResponse(c: Context, error: unknown, log: (error: unknown) 
     return c.json({ error: "bad_request", message } satisfies ApiErrorBody, error.status as ContentfulStatusCode);
   }
   if (error instanceof ChatflowError && error.code === "validation") return c.json({ error: "bad_request", message: error.message } satisfies ApiErrorBody, 400);
+  if (error instanceof ChatflowError && error.code === "conflict") return c.json({ error: "conflict", message: error.message } satisfies ApiErrorBody, 409);
   if (error instanceof RateLimitError) {
     c.header("Retry-After", String(retryAfterSeconds(error.retryAfterMs)));
     return c.json({ error: "rate_limited", message: error.message } satisfies ApiErrorBody, 429);

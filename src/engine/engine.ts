@@ -15,6 +15,7 @@ import { inboundEventSchema } from "./inbound-schema.ts";
 import { describeIssues } from "../config/load.ts";
 import type { Delivery } from "../delivery.ts";
 import { routeFor } from "./routes.ts";
+import { SessionBusyError, type TaskStarts } from "./task-start.ts";
 import type { Sessions } from "./sessions.ts";
 
 /**
@@ -51,6 +52,8 @@ export interface EngineParts {
   extraCommands?: readonly BuiltinCommand[];
   /** Where re-delivered events are counted (metrics). */
   stats?: EngineStats;
+  /** The one door tasks start through. */
+  starts: TaskStarts;
 }
 
 /**
@@ -148,7 +151,7 @@ export class Engine {
       await this.#reply(event.address, "Send /help to see what I can do.");
       return HANDLED;
     }
-    return this.#start(route.message, { text: event.text }, event.address, session, key, active !== undefined);
+    return this.#start(route.message, { text: event.text }, event.address, session, key);
   }
 
   async #command(event: InboundCommand, session: Session): Promise<HandleOutcome> {
@@ -183,43 +186,33 @@ export class Engine {
       await this.#reply(event.address, `Unknown command /${event.name}. Send /help to see the commands.`);
       return HANDLED;
     }
-    const key = `${event.address.platform}:${event.id}`;
-    const active = await this.#activeTask(session.id);
-    return this.#start(workflow, { text: event.args, command: event.name }, event.address, session, key, active !== undefined);
+    return this.#start(workflow, { text: event.args, command: event.name }, event.address, session, `${event.address.platform}:${event.id}`);
   }
 
-  /** Validates the input and submits a task; the task id derives from the event. */
-  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string, behind: boolean): Promise<HandleOutcome> {
-    const workflow = this.#p.workflows.get(name);
-    if (!workflow) {
+  /** Starts a task through the one door (validation, derived id, busy policy, the owner's limit); refusals are replies. */
+  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string): Promise<HandleOutcome> {
+    if (!this.#p.workflows.has(name)) {
       this.#p.log.error({ workflow: name }, "route points to an unknown workflow");
       await this.#reply(address, `The workflow "${name}" is not available. Please tell the bot's operator.`);
       return HANDLED;
     }
-    const raw = workflow.fromRequest ? workflow.fromRequest(request) : { text: request.text };
-    const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      await this.#reply(address, `I can't start ${name}: ${issue ? `${issue.path.join(".") || "input"}: ${issue.message}` : "invalid input"}.`);
-      return HANDLED;
-    }
-    const id = derivedId("t-", key);
-    const existed = await this.#p.store.getTask(id);
-    if (behind && !existed && this.#p.config.tasks.busy === "reject") {
-      await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
-      return HANDLED;
-    }
     try {
-      await this.#p.runner.submit({ id, sessionId: session.id, address, workflow: name, input: parsed.data });
+      const started = await this.#p.starts.start({ workflow: name, request, address, sessionId: session.id, key });
+      if (started.queued) await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
+      return { kind: "task", taskId: started.task.id };
     } catch (error) {
+      if (error instanceof SessionBusyError) {
+        await this.#reply(address, "I'm still working on your previous request. Send /status to see where it is, or /cancel to stop it.");
+        return HANDLED;
+      }
+      if (error instanceof ChatflowError && error.code === "validation") {
+        await this.#reply(address, `I can't start ${name}: ${error.message.replace(/^input\.?/, "").replace(/^: /, "") || "invalid input"}.`);
+        return HANDLED;
+      }
       if (!(error instanceof RateLimitError)) throw error;
       await this.#reply(address, error.message);
       return { kind: "limited", retryAfterMs: error.retryAfterMs, message: error.message };
     }
-    if (behind && !existed) {
-      await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
-    }
-    return { kind: "task", taskId: id };
   }
 
   async #activeTask(sessionId: string): Promise<Task | undefined> {

@@ -1,5 +1,6 @@
 import type { BuiltinCommand, CommandContext } from "../engine/commands.ts";
 import { ChatflowError } from "../errors.ts";
+import { workflowInput } from "../engine/task-start.ts";
 import type { Workflow } from "../tasks/workflow.ts";
 import type { MissedPolicy, Schedule } from "../store/records.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -66,10 +67,14 @@ export function scheduleCommand(deps: ScheduleCommandDeps): BuiltinCommand {
       const [, name = "", input = ""] = /^\/(\S+)\s*([\s\S]*)$/.exec(body) ?? [];
       const workflow = deps.workflowForCommand(ctx.event.address.platform, name.toLowerCase());
       if (!workflow) return ctx.reply(`/${name} does not start a workflow here. Send /help to see the commands.`);
-      const raw = workflow.fromRequest ? workflow.fromRequest({ text: input, command: name }) : { text: input };
-      const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
-      if (!parsed.success) return ctx.reply(`That input does not fit ${workflow.name}: ${parsed.error.issues[0]?.message ?? "invalid"}.`);
-      spec = { workflow: workflow.name, input: parsed.data };
+      let parsed: unknown;
+      try {
+        parsed = workflowInput(workflow, { request: { text: input, command: name } });
+      } catch (error) {
+        if (!(error instanceof ChatflowError)) throw error;
+        return ctx.reply(`That input does not fit ${workflow.name}: ${error.message}.`);
+      }
+      spec = { workflow: workflow.name, input: parsed };
     }
     try {
       const created = await scheduler.add({ cron, ...(timezone ? { timezone } : {}), ...(missedPolicy ? { missedPolicy } : {}), target: ctx.event.address, origin: "chat", ...spec });

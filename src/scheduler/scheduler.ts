@@ -7,7 +7,7 @@ import type { Logger } from "../logger.ts";
 import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
-import type { TaskRunner } from "../tasks/runner.ts";
+import { workflowInput, type TaskStarts } from "../engine/task-start.ts";
 import { cronPattern, formatSeconds, shortestGap, slotsBetween } from "./cron.ts";
 import type { MissedPolicy, Schedule } from "../store/records.ts";
 
@@ -15,7 +15,8 @@ export interface SchedulerOptions {
   store: Store;
   delivery: Delivery;
   sessions: Sessions;
-  runner: TaskRunner;
+  /** The one door tasks start through. */
+  starts: TaskStarts;
   log: Logger;
   /** Timezone of schedules that name none (IANA). */
   timezone: string;
@@ -25,8 +26,6 @@ export interface SchedulerOptions {
   maxFailures: number;
   /** Shortest gap between fires of a chat-made schedule that runs a workflow or a prompt, in ms; 0 for none. */
   minWorkIntervalMs?: number;
-  /** Whether a workflow exists (checked when a schedule is added). */
-  hasWorkflow: (name: string) => boolean;
   /**
    * Writes the message of a schedule with a `prompt` (the assistant); without it such schedules
    * are refused. Throws when there is nothing whole to post: a ChatflowError with code `config`
@@ -61,9 +60,9 @@ export interface SchedulerState {
   schedules: { id: string; enabled: boolean; cron: string; timezone: string; next: string | null; lastSlot: string | null; pausedReason?: string }[];
 }
 
-/** Ids of what a slot produces, derived from schedule and slot so a replayed slot reuses them. */
-function slotId(prefix: string, scheduleId: string, slot: number): string {
-  return derivedId(prefix, `${scheduleId}@${slot}`);
+/** What makes a slot unique: the ids of what it produces derive from it, so a replayed slot reuses them. */
+function slotKey(scheduleId: string, slot: number): string {
+  return `${scheduleId}@${slot}`;
 }
 
 /**
@@ -131,9 +130,8 @@ export class Scheduler {
   async add(spec: ScheduleSpec): Promise<Schedule> {
     const timezone = spec.timezone ?? this.#o.timezone;
     cronPattern(spec.cron, timezone);
-    if (spec.workflow !== undefined && !this.#o.hasWorkflow(spec.workflow)) {
-      throw new ChatflowError("validation", `There is no workflow named "${spec.workflow}".`);
-    }
+    // A workflow's input is checked now, against its schema, not at the first fire.
+    const input = spec.workflow !== undefined ? workflowInput(this.#o.starts.workflow(spec.workflow), { input: spec.input ?? {} }) : undefined;
     const kinds = [spec.text !== undefined, spec.prompt !== undefined, spec.workflow !== undefined].filter(Boolean).length;
     if (kinds !== 1 || (spec.text !== undefined && !spec.text.trim()) || (spec.prompt !== undefined && !spec.prompt.trim())) {
       throw new ChatflowError("validation", "A schedule needs one of: a text to post, a prompt the assistant writes the message from, or a workflow to run.");
@@ -151,7 +149,7 @@ export class Scheduler {
       target: spec.target,
       ...(spec.text !== undefined ? { text: spec.text } : {}),
       ...(spec.prompt !== undefined ? { prompt: spec.prompt, withHistory: spec.withHistory ?? false } : {}),
-      ...(spec.workflow !== undefined ? { workflow: spec.workflow, input: spec.input ?? {} } : {}),
+      ...(spec.workflow !== undefined ? { workflow: spec.workflow, input } : {}),
       enabled: spec.enabled ?? true,
       missedPolicy: spec.missedPolicy ?? "skip",
       failures: 0,
@@ -378,18 +376,20 @@ export class Scheduler {
 
   /** Posts the slot's text (written by the model for a prompt), or starts its workflow; records it in history, clears the pending mark. */
   async #deliver(schedule: Schedule, slot: number, recovering: boolean): Promise<void> {
-    const { store, delivery, sessions, runner, log } = this.#o;
+    const { store, delivery, sessions, starts, log } = this.#o;
     const key = `sched:${schedule.id}:${slot}`;
     try {
       if (schedule.workflow !== undefined) {
         const session = await sessions.open(schedule.target);
-        await runner.submit({
-          id: slotId("t-", schedule.id, slot),
+        await starts.start({
+          key: slotKey(schedule.id, slot),
           sessionId: session.id,
           address: schedule.target,
           workflow: schedule.workflow,
           input: schedule.input ?? {},
           source: "scheduled",
+          // A slot's task waits behind whatever the chat is doing, whatever tasks.busy says.
+          whenBusy: "queue",
           // The operator's schedules are not counted against anyone; a chat-made one, against its maker.
           unmetered: schedule.origin === "config",
         });
@@ -398,7 +398,7 @@ export class Scheduler {
         const text = schedule.prompt === undefined ? (schedule.text ?? "") : (schedule.pendingText ?? (await this.#write(schedule)));
         const sent = recalled ?? (await delivery.send(schedule.target, { kind: "notice", text, key }));
         const session = await sessions.open(schedule.target);
-        await appendMessageOnce(store, { id: slotId("s-", schedule.id, slot), sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
+        await appendMessageOnce(store, { id: derivedId("s-", slotKey(schedule.id, slot)), sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
       }
       await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
     } catch (error) {
@@ -409,9 +409,17 @@ export class Scheduler {
         await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, lastError: `a slot was skipped: ${message}` });
         return;
       }
+      // The workflow no longer takes this input (its schema changed since): no retry can help.
+      const unfit = schedule.workflow !== undefined && error instanceof ChatflowError && error.code === "validation";
       const gone = error instanceof PermissionError || error instanceof NotFoundError || (error instanceof ChatflowError && error.code === "not_found");
       // The model can't write it until a person changes something (the key, the model, llm.maxTokens).
       const unwritable = schedule.prompt !== undefined && error instanceof ChatflowError && error.code === "config";
+      if (unfit) {
+        await store.updateSchedule(schedule.id, { pendingSlot: undefined, failures: schedule.failures + 1, lastError: message, enabled: false, pausedReason: `its input no longer fits ${schedule.workflow} (${message})` });
+        this.#disarm(schedule.id);
+        log.warn({ scheduleId: schedule.id, reason: message }, "schedule paused: its input no longer fits its workflow");
+        return;
+      }
       if (!gone && !unwritable) {
         // Transient (network, rate limit): the slot stays pending and is tried again at the next tick.
         log.warn({ err: error, scheduleId: schedule.id, slot }, "scheduled post failed; will retry");

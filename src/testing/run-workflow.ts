@@ -49,8 +49,7 @@ export async function runWorkflow<I>(workflow: Workflow<I>, input: I, options: R
   let events = 0;
   const deliver = (event: Record<string, unknown>) => adapter.deliver({ id: `run-${++events}`, address, ...event } as never);
   try {
-    const session = await bot.openSession(address);
-    const task = await bot.runner.submit({ sessionId: session.id, address, workflow: workflow.name, input });
+    const { task } = await bot.startTask({ workflow: workflow.name, input, address });
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     let seen = 0;
     for (;;) {

@@ -1,9 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { checkJsonDepth, JSON_LIMITS } from "../../src/api/json-limits.ts";
+import { z } from "zod";
+import { defineWorkflow } from "../../src/tasks/workflow.ts";
 import { useWebBots, type WebBot } from "./web-setup.ts";
 
 /** Free-form JSON is bounded at the edge: depth on the raw text before any parse, size of free-form values; 400 naming the field and the limit. */
 const start = useWebBots(afterEach);
+
+/** Takes any JSON as its input: the API's bounds are what is tested, not a schema. */
+const anything = defineWorkflow({ name: "anything", input: z.unknown(), run: async () => ({ text: "ok" }) });
 
 const nested = (levels: number, inner = "1") => `${"[".repeat(levels)}${inner}${"]".repeat(levels)}`;
 
@@ -48,14 +53,14 @@ describe("the depth of JSON bodies", () => {
   });
 
   it("takes input exactly at the limit, and lists it back", async () => {
-    const w = await start();
+    const w = await start({ workflows: [anything] });
     const sessionId = await session(w);
     const atLimit = JSON.parse(nested(JSON_LIMITS.maxDepth));
-    const created = await w.call("POST", "/api/v1/schedules", { body: { sessionId, cron: "0 9 * * *", workflow: "demo", input: atLimit } });
+    const created = await w.call("POST", "/api/v1/schedules", { body: { sessionId, cron: "0 9 * * *", workflow: "anything", input: atLimit } });
     expect(created.status).toBe(201);
     const listed = await w.call("GET", "/api/v1/schedules");
     expect(listed.body.items[0].input).toEqual(atLimit);
-    const over = await w.call("POST", "/api/v1/schedules", { body: { sessionId, cron: "0 9 * * *", workflow: "demo", input: [atLimit] } });
+    const over = await w.call("POST", "/api/v1/schedules", { body: { sessionId, cron: "0 9 * * *", workflow: "anything", input: [atLimit] } });
     expect(over.body.message).toBe(`input: nested 33 levels deep; the limit is ${JSON_LIMITS.maxDepth}.`);
   });
 });

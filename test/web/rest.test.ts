@@ -86,7 +86,7 @@ describe("tasks", () => {
     expect(unknown.body.message).toMatch(/^workflow: there is no workflow "nope" \(known: .*demo/);
     const badInput = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: 42 } } });
     expect(badInput.status).toBe(400);
-    expect(badInput.body).toMatchObject({ error: "bad_request", message: expect.stringMatching(/^input: text: /) });
+    expect(badInput.body).toMatchObject({ error: "bad_request", message: expect.stringMatching(/^input\.text: /) });
     const extra = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: "x" }, colour: "red" } });
     expect(extra.status).toBe(400);
     expect(extra.body.message).toMatch(/colour/);

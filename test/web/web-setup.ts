@@ -3,6 +3,7 @@ import type { ConfigInput } from "../../src/config/schema.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import type { Store } from "../../src/store/port.ts";
+import type { Workflow } from "../../src/tasks/workflow.ts";
 import { createWebAdapter, type WebAdapter } from "../../adapters/web/index.ts";
 import type { WebConfigInput } from "../../adapters/web/config.ts";
 
@@ -21,7 +22,7 @@ export interface WebBot {
 }
 
 /** A bot with the web adapter alone, on 127.0.0.1 port 0, the memory store (or `store`) and a fast demo. */
-export async function startWebBot(options: { config?: ConfigInput; web?: WebConfigInput; store?: Store; env?: NodeJS.ProcessEnv; tokens?: boolean } = {}): Promise<WebBot> {
+export async function startWebBot(options: { config?: ConfigInput; web?: WebConfigInput; store?: Store; env?: NodeJS.ProcessEnv; tokens?: boolean; workflows?: Workflow<any>[] } = {}): Promise<WebBot> {
   const env: NodeJS.ProcessEnv = options.tokens === false ? {} : { CHATFLOW_API_TOKENS: Object.entries(TOKENS).map(([user, token]) => `${user}:${token}`).join(","), CHATFLOW_JWT_SECRET: JWT_SECRET, ...options.env };
   const web = createWebAdapter({ config: { port: 0, ...options.web }, env });
   const store = options.store ?? createMemoryStore();
@@ -29,6 +30,7 @@ export async function startWebBot(options: { config?: ConfigInput; web?: WebConf
     config: { tasks: { retryBaseMs: 1 }, workflows: { demo: { stepDelayMs: 5 } }, reviewers: ["web:rev"], ...options.config },
     store,
     adapters: [web],
+    workflows: options.workflows ?? [],
     logger: silentLogger(),
     env,
   });

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { newId } from "../../ids.ts";
-import { addressIn, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
-import { ApiError, describeIssues } from "../errors.ts";
+import { visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
+import { ApiError } from "../errors.ts";
 import { bodyErrorResponses, errorResponses, IdParam, json } from "../schemas.ts";
 
 /**
@@ -53,11 +53,9 @@ export function compatRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const workflowName = bot.routeOf(deps.platform).message;
     const workflow = workflowName ? bot.workflows.get(workflowName) : undefined;
     if (!workflow) throw new ApiError(503, "unavailable", "No workflow answers plain questions here (routes.default.message).");
-    const raw = workflow.fromRequest ? workflow.fromRequest({ text: question }) : { text: question };
-    const parsed = workflow.input ? workflow.input.safeParse(raw) : { success: true as const, data: raw };
-    if (!parsed.success) throw new ApiError(400, "bad_request", `question: ${describeIssues(parsed.error.issues)}`);
-    const session = await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true });
-    const task = await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
+    // Each question is a conversation of its own, as in the API this mirrors.
+    const address = { platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true };
+    const { task } = await bot.startTask({ workflow: workflow.name, request: { text: question }, address });
     return c.json({ task_id: task.id, status: "pending" as const }, 202);
   });
 

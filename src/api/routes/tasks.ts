@@ -3,7 +3,7 @@ import { newId } from "../../ids.ts";
 import { isFinished, type Task } from "../../store/records.ts";
 import { matchChoice } from "../../tasks/answers.ts";
 import { addressIn, visibleSession, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
-import { ApiError, describeIssues, forbidden } from "../errors.ts";
+import { ApiError, forbidden } from "../errors.ts";
 import { canonicalJson, idempotencyReused } from "../idempotency.ts";
 import { freeJson } from "../json-limits.ts";
 import { bodyErrorResponses, errorResponses, ErrorSchema, IdempotencyKeyHeader, IdParam, json, pageOf, PagingQuery, TaskSchema } from "../schemas.ts";
@@ -99,30 +99,22 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.openapi(routes.create, async (c) => {
     const user = c.get("user");
     const body = c.req.valid("json");
-    const workflow = bot.workflows.get(body.workflow);
-    if (!workflow) throw new ApiError(400, "bad_request", `workflow: there is no workflow "${body.workflow}" (known: ${[...bot.workflows.keys()].join(", ")}).`);
-    const parsed = workflow.input ? workflow.input.safeParse(body.input ?? {}) : { success: true as const, data: body.input ?? {} };
-    if (!parsed.success) throw new ApiError(400, "bad_request", `input: ${describeIssues(parsed.error.issues)}`);
     // Looked up before the key is recorded: a request refused here (404) does not claim it.
     const named = body.sessionId ? await visibleSession(deps, user, body.sessionId) : undefined;
-    const start = async (id: string | undefined) => {
-      const existing = id ? await bot.store.getTask(id) : undefined;
-      if (existing) {
-        // Checked against the task itself too: the key's record expires, the task stays.
-        if (!sameRequest(existing, workflow.name, parsed.data, body.sessionId)) throw idempotencyReused();
-        return c.json({ taskId: existing.id, sessionId: existing.sessionId, status: existing.status }, 202);
-      }
-      // A retry finds its task above, before a second session is opened for it.
-      const session = named ?? (await bot.openSession({ platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true }));
-      if (session.state === "closed") throw conflict("This session is closed; start a new one with POST /sessions or leave out sessionId.");
-      const task = await bot.runner.submit({ ...(id ? { id } : {}), sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
-      return c.json({ taskId: task.id, sessionId: task.sessionId, status: task.status }, 202);
+    if (named?.state === "closed") throw conflict("This session is closed; start a new one with POST /sessions or leave out sessionId.");
+    // Without a session, the task gets a conversation of its own (opened once the start is accepted).
+    const address = named ? addressIn(named, user) : { platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true };
+    const start = async (key: string | undefined) => {
+      const started = await bot.startTask({ workflow: body.workflow, input: body.input ?? {}, address, ...(named ? { sessionId: named.id } : {}), ...(key ? { key } : {}) });
+      // Checked against the task itself too: the key's record expires, the task stays.
+      if (started.existed && !sameRequest(started.task, body.workflow, started.input, body.sessionId)) throw idempotencyReused();
+      return c.json({ taskId: started.task.id, sessionId: started.task.sessionId, status: started.task.status }, 202);
     };
     const key = c.req.valid("header")["idempotency-key"];
     if (key === undefined) return start(undefined);
-    // The task id is a hash of user, route and key: keys of different users never meet.
+    // The task's id derives from a hash of user, route and key: keys of different users never meet.
     const request = { workflow: body.workflow, input: body.input ?? null, sessionId: body.sessionId ?? null };
-    return deps.idempotency.run({ user: user.id, route: CREATE_ROUTE, key, request }, ({ scope }) => start(`t-${scope}`));
+    return deps.idempotency.run({ user: user.id, route: CREATE_ROUTE, key, request }, ({ scope }) => start(`${deps.platform}:api-task:${scope}`));
   });
 
   app.openapi(routes.list, async (c) => {
