@@ -7,11 +7,18 @@ import { ChatflowError } from "../errors.ts";
 import type { Message, Session } from "../model.ts";
 import type { Schedule } from "./records.ts";
 import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task } from "./records.ts";
+import { tooDeepMessage, tooDeepToStore } from "./json-depth.ts";
 import { feedLimit, feedMatcher, matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
 import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
 
 /** Copies in and out, so callers never alias store state. */
 const copy = <T>(value: T): T => structuredClone(value);
+
+/** Refuses what the lowdb store refuses (see json-depth.ts), so both behave the same. */
+function bounded<T>(kind: string, id: string, value: T): T {
+  if (tooDeepToStore(value)) throw new ChatflowError("validation", tooDeepMessage(kind, id));
+  return value;
+}
 
 /** Freezes a value deeply, in place. */
 function frozen<T>(value: T): T {
@@ -48,7 +55,7 @@ class MemoryStore implements Store {
 
   async createSession(session: Session): Promise<void> {
     if (this.#sessions.has(session.id)) throw new ChatflowError("store", `A session with id ${session.id} already exists.`);
-    this.#sessions.set(session.id, copy(session));
+    this.#sessions.set(session.id, copy(bounded("session", session.id, session)));
   }
 
   async getSession(id: string): Promise<Session | undefined> {
@@ -67,7 +74,7 @@ class MemoryStore implements Store {
   async updateSession(id: string, patch: Partial<Omit<Session, "id">>): Promise<Session | undefined> {
     const current = this.#sessions.get(id);
     if (!current) return undefined;
-    const next = copy(mergePatch(current, patch, { id }));
+    const next = copy(bounded("session", id, mergePatch(current, patch, { id })));
     this.#sessions.set(id, next);
     return copy(next);
   }
@@ -79,9 +86,10 @@ class MemoryStore implements Store {
   }
 
   async appendMessage(message: Message): Promise<void> {
+    const stored = frozenCopy(bounded("message", message.id, message));
     let list = this.#messages.get(message.sessionId);
     if (!list) this.#messages.set(message.sessionId, (list = []));
-    list.push(frozenCopy(message));
+    list.push(stored);
   }
 
   /**
@@ -96,7 +104,7 @@ class MemoryStore implements Store {
 
   async createTask(task: Task): Promise<void> {
     if (this.#tasks.has(task.id)) throw new ChatflowError("store", `A task with id ${task.id} already exists.`);
-    this.#tasks.set(task.id, copy(task));
+    this.#tasks.set(task.id, copy(bounded("task", task.id, task)));
   }
 
   async getTask(id: string): Promise<Task | undefined> {
@@ -107,7 +115,7 @@ class MemoryStore implements Store {
   async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
     const next = revise(this.#tasks.get(id), patch, options?.ifRev);
     if (!next) return undefined;
-    this.#tasks.set(id, copy(next));
+    this.#tasks.set(id, copy(bounded("task", id, next)));
     return copy(next);
   }
 
@@ -134,7 +142,7 @@ class MemoryStore implements Store {
   async appendJournal(taskId: string, key: string, entry: JournalEntry): Promise<void> {
     let entries = this.#journal.get(taskId);
     if (!entries) this.#journal.set(taskId, (entries = new Map()));
-    entries.set(key, copy(entry));
+    entries.set(key, copy(bounded("journal entry", `${taskId}/${key}`, entry)));
   }
 
   async getOutbox(taskId: string): Promise<Map<string, OutboxRecord>> {
@@ -144,7 +152,7 @@ class MemoryStore implements Store {
   async putOutbox(taskId: string, key: string, record: OutboxRecord): Promise<void> {
     let records = this.#outbox.get(taskId);
     if (!records) this.#outbox.set(taskId, (records = new Map()));
-    records.set(key, copy(record));
+    records.set(key, copy(bounded("outbox record", `${taskId}/${key}`, record)));
   }
 
   async claimEvent(key: string, expiresAt: number): Promise<boolean> {
@@ -173,6 +181,7 @@ class MemoryStore implements Store {
     // Numbered synchronously, at the call: the order of calls is the order of seqs.
     // Through JSON, as the lowdb store keeps them (an undefined property is no property).
     // Frozen, like history: an event never changes, so readers share the stored record.
+    for (const e of events) bounded(`${e.type} event of session`, e.sessionId, e);
     const stored = events.map((e) => frozen(JSON.parse(JSON.stringify({ seq: ++this.#feedSeq, ...e })) as FeedRecord));
     this.#feed.push(...stored);
     return stored;
@@ -206,7 +215,7 @@ class MemoryStore implements Store {
 
   async createSchedule(schedule: Schedule): Promise<void> {
     if (this.#schedules.has(schedule.id)) throw new ChatflowError("store", `A schedule with id ${schedule.id} already exists.`);
-    this.#schedules.set(schedule.id, copy(schedule));
+    this.#schedules.set(schedule.id, copy(bounded("schedule", schedule.id, schedule)));
   }
 
   async getSchedule(id: string): Promise<Schedule | undefined> {
@@ -217,7 +226,7 @@ class MemoryStore implements Store {
   async updateSchedule(id: string, patch: Partial<Omit<Schedule, "id" | "rev">>, options?: { ifRev?: number }): Promise<Schedule | undefined> {
     const next = revise(this.#schedules.get(id), patch, options?.ifRev);
     if (!next) return undefined;
-    this.#schedules.set(id, copy(next));
+    this.#schedules.set(id, copy(bounded("schedule", id, next)));
     return copy(next);
   }
 

@@ -58,6 +58,11 @@ export interface Page<T> {
  * and memory (tests). Every method resolves once the change is durable for that store
  * (for lowdb: written to the OS, so it survives the process being killed).
  * Values passed in and returned are copies: callers may not mutate store state.
+ *
+ * A write fails with a ChatflowError: code `validation` for a record nested more than
+ * MAX_NESTING_BELOW_RECORD (64) levels below its top level (see json-depth.ts), code `store`
+ * with a sentence naming the file and the OS error code when the data could not be written.
+ * A write that failed changed nothing: reads don't return it.
  */
 export interface Store {
   /** True when this store holds an exclusive lock on its data: no other process can run tasks on it. */
@@ -65,6 +70,13 @@ export interface Store {
   open(): Promise<void>;
   /** Flushes pending writes and releases the lock. */
   close(): Promise<void>;
+  /**
+   * Whether writes currently work. `ok: false` while the last write to some place (the state
+   * log, history, feed, snapshot) failed and no later write to the same place succeeded;
+   * `error` is that failure's sentence (it names the file and the OS error code). Optional:
+   * stores that can't fail to write (memory) leave it out. For health checks (`/healthz`).
+   */
+  health?(): { ok: boolean; error?: string };
 
   createSession(session: Session): Promise<void>;
   getSession(id: string): Promise<Session | undefined>;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Message, Session } from "../../src/model.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { Task } from "../../src/store/records.ts";
+import { depthContract } from "./depth-contract.ts";
 import { feedContract } from "./feed-contract.ts";
 
 export interface StoreHarness {
@@ -20,7 +21,7 @@ export interface StoreHarness {
   cleanup: () => Promise<void>;
 }
 
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
 
 export function session(id: string, over: Partial<Session> = {}): Session {
   return {
@@ -81,6 +82,7 @@ const ids = (items: Array<{ id: string }>) => items.map((i) => i.id);
 
 export function storeContract(name: string, make: () => Promise<StoreHarness>): void {
   feedContract(name, make);
+  depthContract(name, make);
   describe(`Store contract: ${name}`, () => {
     let h: StoreHarness;
     let store: Store;

@@ -2,11 +2,10 @@
  * The lowdb store's feed files across restarts and crashes (the contract suite covers the
  * behaviour shared with the memory store).
  */
-import { appendFile, cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { StoreCorruptError } from "../../src/errors.ts";
 import { createLowdbStore } from "../../src/store/lowdb/index.ts";
 import { RESERVE_BLOCK } from "../../src/store/lowdb/feed.ts";
 import type { Store } from "../../src/store/port.ts";
@@ -79,7 +78,7 @@ describe("lowdb feed files", () => {
     expect((await twice.appendFeedEvents([ev("s1", n + 1)]))[0]!.seq).toBeGreaterThan(next!.seq);
   });
 
-  it("drops a torn last line left by a kill mid-write; refuses a bad line in the middle", async () => {
+  it("drops a torn last line left by a kill mid-write (bad lines in the middle: lowdb-bad-lines.test.ts)", async () => {
     const dir = await tempDir();
     const store = await openStore(dir);
     await store.appendFeedEvents([ev("s1", 0), ev("s1", 1)]);
@@ -93,13 +92,6 @@ describe("lowdb feed files", () => {
     const b = await openStore(await crashCopy(copy));
     expect((await b.readFeed({ sessionId: "s1" })).map((e) => e.seq)).toEqual([1, 2, next!.seq]);
 
-    const bad = await crashCopy(dir);
-    const file = join(bad, "feed", "s1.jsonl");
-    const lines = (await readFile(file, "utf8")).split("\n");
-    lines[0] = "{not json";
-    await writeFile(file, lines.join("\n"));
-    const c = await openStore(bad);
-    await expect(c.readFeed({ sessionId: "s1" })).rejects.toBeInstanceOf(StoreCorruptError);
   });
 
   it("pruning rewrites only the files with old events, and survives a restart", async () => {

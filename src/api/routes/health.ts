@@ -11,7 +11,7 @@ export interface HealthOptions {
 }
 
 /**
- * `GET /healthz`: 200 when the store answers, the scheduler runs (if enabled) and every
+ * `GET /healthz`: 200 when the store answers and its last write went through, the scheduler runs (if enabled) and every
  * adapter is connected, else 503 with what is wrong. `GET /metrics`: Prometheus text. Both
  * without a token, like probes and scrapers expect; they show counts, never contents.
  */
@@ -23,6 +23,9 @@ export function healthRoutes(options: HealthOptions): Hono {
     let store: { ok: boolean; error?: string } = { ok: true };
     try {
       await bot.store.listSessions({}, { limit: 1 });
+      // A store that reads fine may still fail to write (a full disk, a read-only directory).
+      const writes = bot.store.health?.();
+      if (writes && !writes.ok) store = { ok: false, ...(writes.error ? { error: writes.error } : {}) };
     } catch (error) {
       store = { ok: false, error: error instanceof Error ? error.message : String(error) };
     }

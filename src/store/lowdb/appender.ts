@@ -5,8 +5,9 @@
  * around each write were most of its system calls. The least recently used idle handles are
  * closed past a limit, so thousands of sessions never exhaust file descriptors.
  *
- * The first time a file is opened in a run, a torn last line (a kill mid-append) is cut off
- * before anything is appended after it.
+ * Each time a file is opened, `check` may look at it through the new handle (history and feed
+ * files do, once per run: a file with bad lines is set aside, see repair.ts), then a torn last
+ * line (a kill mid-append) is cut off, before anything is appended after it.
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -20,6 +21,16 @@ export interface AppenderOptions {
   /** Names the kind of file in the torn-line warning ("history", "feed"). */
   kind: string;
   warn: (obj: object, msg: string) => void;
+  /** Looks at a file when a handle to it is opened (before anything is appended). */
+  check?: AppendCheck;
+}
+
+/** See `AppenderOptions.check`. */
+export interface AppendCheck {
+  /** Whether `file` (open as `fh`, `size` bytes, not empty) may be appended to as it is. */
+  isClean(file: string, fh: FileHandle, size: number): Promise<boolean>;
+  /** Called (with the handle closed) when it may not: fixes the file or throws to refuse the append. */
+  setAside(file: string): Promise<void>;
 }
 
 interface Entry {
@@ -87,10 +98,17 @@ export class Appender {
   }
 
   async #openFile(file: string): Promise<FileHandle> {
-    // "a+": appends always go to the end; reading and truncating are allowed for the check.
-    const fh = await open(file, "a+");
+    // "a+": appends always go to the end; reading and truncating are allowed for the checks.
+    let fh = await open(file, "a+");
     try {
-      const { size } = await fh.stat();
+      let { size } = await fh.stat();
+      const check = this.#o.check;
+      if (size > 0 && check && !(await check.isClean(file, fh, size))) {
+        await fh.close();
+        await check.setAside(file);
+        fh = await open(file, "a+");
+        size = (await fh.stat()).size;
+      }
       if (size > 0) {
         const dropped = await dropTornTail(fh);
         if (dropped > 0) this.#o.warn({ file, tornBytes: dropped }, `dropped a torn last line of a ${this.#o.kind} file (the process was stopped mid-write)`);

@@ -16,17 +16,25 @@
  * queues and may land out of order, so a read returns only events at or below the watermark
  * (every seq up to it is written or failed). A reader paging on by seq never skips an event
  * that was still being written when it read past it.
+ *
+ * A line that is not an event (garbage, or nested deeper than the store keeps) is skipped by
+ * reads, and the file is set aside with its readable events continued in a fresh file
+ * (repair.ts), at the latest before the next append or rewrite. A failed append rejects with
+ * a sentence naming the file.
  */
 import { mkdir, readdir, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { StoreCorruptError } from "../../errors.ts";
+import { ChatflowError } from "../../errors.ts";
+import { tooDeepMessage, tooDeepToStore } from "../json-depth.ts";
 import type { FeedFilter, FeedPageRequest } from "../port.ts";
 import { feedLimit, feedMatcher, feedSessions } from "../query.ts";
 import type { FeedRecord, NewFeedRecord } from "../records.ts";
-import { Appender } from "./appender.ts";
+import { Appender, type AppendCheck } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
 import { assertSessionId } from "./history.ts";
-import { fsyncDir, readBackUntil, readFirst, scanForward } from "./jsonl.ts";
+import { fsyncDir, hasBadLines, readBackUntil, readFirst, scanForward } from "./jsonl.ts";
+import { repairJsonl } from "./repair.ts";
+import { writeFailed, type WriteHealth } from "./write-health.ts";
 
 /** Seqs reserved per `feedSeq` record: one small log line per this many events. */
 export const RESERVE_BLOCK = 1000;
@@ -45,16 +53,19 @@ export interface FeedFilesOptions {
   /** The session of a task, for reads filtered by task alone. */
   sessionOfTask(taskId: string): string | undefined;
   warn: (obj: object, msg: string) => void;
+  /** Where failed and successful appends are reported. */
+  health: WriteHealth;
   /** File operations in flight at once; default 32. */
   ioSlots?: number;
 }
 
-function toRecord(file: string, v: unknown): FeedRecord {
+/** Throws unless `v` is a feed event the store can hand out. */
+function checkEvent(v: unknown): void {
   const r = v as FeedRecord;
-  if (typeof v !== "object" || v === null || typeof r.seq !== "number" || typeof r.sessionId !== "string" || typeof r.type !== "string") {
-    throw new StoreCorruptError(file, "a line is not a feed event (needs seq, type, sessionId)");
+  if (typeof v !== "object" || v === null || Array.isArray(v) || typeof r.seq !== "number" || typeof r.sessionId !== "string" || typeof r.type !== "string" || typeof r.at !== "number") {
+    throw new Error("not a feed event (needs seq, type, sessionId, at)");
   }
-  return r;
+  if (tooDeepToStore(v)) throw new Error("the event nests deeper than the store keeps");
 }
 
 export class FeedFiles {
@@ -77,11 +88,15 @@ export class FeedFiles {
   readonly #unsettled: number[] = [];
   readonly #settled = new Set<number>();
   #dirMade = false;
+  /** Files whose bad lines could not be set aside, already reported (reported once). */
+  readonly #unrepaired = new Set<string>();
+  /** Files checked whole in this run (at their first append or rewrite): later handles skip the check. */
+  readonly #checked = new Set<string>();
 
   constructor(options: FeedFilesOptions) {
     this.#o = options;
     this.#io = new Semaphore(options.ioSlots ?? 32);
-    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "feed", warn: options.warn });
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "feed", warn: options.warn, check: this.#appendCheck });
     this.#last = this.#reserved = this.#durable = options.lastSeq;
   }
 
@@ -101,7 +116,10 @@ export class FeedFiles {
   }
 
   append(events: NewFeedRecord[]): Promise<FeedRecord[]> {
-    for (const e of events) assertSessionId(e.sessionId);
+    for (const e of events) {
+      assertSessionId(e.sessionId);
+      if (tooDeepToStore(e)) return Promise.reject(new ChatflowError("validation", tooDeepMessage(`${e.type} event of session`, e.sessionId)));
+    }
     if (events.length === 0) return Promise.resolve([]);
     // Parsed back from the line: a private copy shaped exactly as a later read returns it.
     const lines = events.map((e) => `${JSON.stringify({ seq: ++this.#last, ...e })}\n`);
@@ -144,8 +162,13 @@ export class FeedFiles {
         continue; // no such file can exist
       }
       const file = this.#file(id);
+      let bad = false;
       // No exclusive section needed: a line being written is above the watermark, and a torn one is skipped.
-      const { values } = await this.#io.use(() => readBackUntil(file, (v) => toRecord(file, v).seq <= after));
+      const { values } = await this.#io.use(() =>
+        readBackUntil(file, (v) => (v as FeedRecord).seq <= after, Infinity, { check: checkEvent, onBad: () => (bad = true) }),
+      );
+      // Set the file aside between its writes (see repair.ts); a failure is reported there and retried at the next append.
+      if (bad) await this.#writer(id).exclusive(() => this.#setAside(file)).catch(() => undefined);
       for (const v of values) {
         const e = v as FeedRecord;
         if (e.seq <= upTo && match(e)) found.push(e);
@@ -153,6 +176,29 @@ export class FeedFiles {
     }
     found.sort((a, b) => a.seq - b.seq);
     return found.slice(0, limit);
+  }
+
+  /**
+   * The highest seq in any feed file (0 when there are none), read from each file's last
+   * readable event. For opens without the high-water marks (see generations.ts): numbering
+   * then goes on above it, so no seq is used twice whatever the state files say.
+   */
+  async maxSeqOnDisk(): Promise<number> {
+    let max = 0;
+    for (const name of await this.#names()) {
+      const id = SESSION_FILE.exec(name)?.[1];
+      if (!id) continue;
+      const { values } = await this.#io.use(() => readBackUntil(this.#file(id), () => false, 1, { check: checkEvent, onBad: () => undefined }));
+      const last = values[0] as FeedRecord | undefined;
+      if (last && last.seq > max) max = last.seq;
+    }
+    return max;
+  }
+
+  /** Numbering goes on above `seq` (never lowers it): called at open, before any append. */
+  raiseLastSeq(seq: number): void {
+    if (seq <= this.#last) return;
+    this.#last = this.#reserved = this.#durable = seq;
   }
 
   /** Removes the events of these tasks (session id → task ids). */
@@ -167,8 +213,8 @@ export class FeedFiles {
       const id = SESSION_FILE.exec(name)?.[1];
       if (!id) continue;
       const file = this.#file(id);
-      const first = await this.#io.use(() => readFirst(file));
-      if (first === undefined || toRecord(file, first).at >= before) continue;
+      const first = await this.#io.use(() => readFirst(file, { check: checkEvent, onBad: () => undefined }));
+      if (first === undefined || (first as FeedRecord).at >= before) continue;
       removed += await this.#rewrite(id, (e) => e.at >= before);
     }
     return removed;
@@ -249,9 +295,50 @@ export class FeedFiles {
   }
 
   async #write(sessionId: string, data: string): Promise<void> {
-    await this.#ensureDir();
     const file = this.#file(sessionId);
-    await this.#io.use(() => this.#appender.append(file, data));
+    try {
+      await this.#ensureDir();
+      await this.#io.use(() => this.#appender.append(file, data));
+    } catch (error) {
+      const failure = writeFailed("feed file", file, "the event", error);
+      this.#o.health.fail("feed", failure);
+      throw failure;
+    }
+    this.#o.health.ok("feed");
+  }
+
+  /** Before the first append to a file in this run: never append after a bad line (see repair.ts). */
+  readonly #appendCheck: AppendCheck = {
+    isClean: async (file, fh, size) => {
+      if (this.#checked.has(file)) return true;
+      const clean = !(await hasBadLines(fh, size, file, checkEvent));
+      if (clean) this.#checked.add(file);
+      return clean;
+    },
+    setAside: (file) => this.#repair(file),
+  };
+
+  /** Sets `file` aside if it holds bad lines (see repair.ts); throws when that is needed and fails. */
+  async #repair(file: string): Promise<void> {
+    try {
+      this.#checked.delete(file);
+      // No I/O slot: this runs inside an append's or a rewrite's slot.
+      await repairJsonl(file, { kind: "feed", check: checkEvent, fsync: this.#o.fsync ?? false, warn: this.#o.warn });
+      this.#checked.add(file);
+      this.#unrepaired.delete(file);
+    } catch (error) {
+      if (!this.#unrepaired.has(file)) {
+        this.#unrepaired.add(file);
+        this.#o.warn({ file }, (error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  /** `#repair` outside an append: closes the append handle first (it would go on writing to the file set aside). */
+  async #setAside(file: string): Promise<void> {
+    await this.#appender.forget(file);
+    await this.#repair(file);
   }
 
   /** Rewrites a session's file keeping the events `keep` accepts (temp file + rename); resolves how many went. */
@@ -260,10 +347,13 @@ export class FeedFiles {
     // Exclusive: no append to this file is in flight while it is read and replaced.
     return this.#writer(sessionId).exclusive(() =>
       this.#io.use(async () => {
+        // A file with bad lines is set aside first: the rewrite never drops one silently.
+        await this.#setAside(file);
         const kept: string[] = [];
         let removed = 0;
         await scanForward(file, (v) => {
-          const e = toRecord(file, v);
+          checkEvent(v);
+          const e = v as FeedRecord;
           if (keep(e)) kept.push(`${JSON.stringify(e)}\n`);
           else removed++;
         });

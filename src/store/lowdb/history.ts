@@ -5,13 +5,21 @@
  * costs one small append to one small file whatever the total size, and listing the last N
  * reads only the end of one file (backwards, in chunks) or is served from a per-session tail
  * cache. Appends to the same file from the same tick share one write.
+ *
+ * A line that is not a message (garbage, or a record nested deeper than the store keeps) is
+ * skipped by reads and the file is set aside with its readable messages continued in a fresh
+ * file (repair.ts), at the latest before the next append to it. A failed append rejects with
+ * a sentence naming the file, and the message is not served from the tail cache.
  */
 import { join } from "node:path";
-import { ChatflowError, StoreCorruptError } from "../../errors.ts";
+import { ChatflowError } from "../../errors.ts";
 import type { Message } from "../../model.ts";
-import { Appender } from "./appender.ts";
+import { tooDeepMessage, tooDeepToStore } from "../json-depth.ts";
+import { Appender, type AppendCheck } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
-import { readTail } from "./jsonl.ts";
+import { hasBadLines, readTail, type BadLine } from "./jsonl.ts";
+import { repairJsonl } from "./repair.ts";
+import { writeFailed, type WriteHealth } from "./write-health.ts";
 
 /** Session ids are url-safe random ids: anything else could name a file outside the directory. */
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -36,6 +44,14 @@ export interface HistoryOptions {
   /** File operations in flight at once, across all sessions; default 32. */
   ioSlots?: number;
   warn: (obj: object, msg: string) => void;
+  /** Where failed and successful appends are reported. */
+  health: WriteHealth;
+}
+
+/** Throws unless `v` is a message the store can hand out. */
+function checkMessage(v: unknown): void {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || typeof (v as Message).id !== "string") throw new Error("not a message (needs an id)");
+  if (tooDeepToStore(v)) throw new Error("the message nests deeper than the store keeps");
 }
 
 interface Pending {
@@ -88,8 +104,10 @@ export class History {
   readonly #sessions = new Map<string, SessionHistory>();
   /** The files' append handles, kept open. */
   readonly #appender: Appender;
-  /** Sessions whose file is corrupt: never written again, every call fails the same way. */
-  readonly #corrupt = new Map<string, StoreCorruptError>();
+  /** Files whose bad lines could not be set aside, already reported (reported once). */
+  readonly #unrepaired = new Set<string>();
+  /** Files checked whole in this run (at their first append): later handles skip the check. */
+  readonly #checked = new Set<string>();
   readonly #io: Semaphore;
   readonly #tailSize: number;
   readonly #cachedSessions: number;
@@ -98,7 +116,7 @@ export class History {
     this.#io = new Semaphore(options.ioSlots ?? 32);
     this.#tailSize = options.tailSize ?? 100;
     this.#cachedSessions = options.cachedSessions ?? 256;
-    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "history", warn: options.warn });
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "history", warn: options.warn, check: this.#appendCheck });
   }
 
   fileOf(sessionId: string): string {
@@ -108,8 +126,7 @@ export class History {
   append(message: Message): Promise<void> {
     const id = message.sessionId;
     assertSessionId(id);
-    const bad = this.#corrupt.get(id);
-    if (bad) return Promise.reject(bad);
+    if (tooDeepToStore(message)) return Promise.reject(new ChatflowError("validation", tooDeepMessage("message", String(message.id))));
     const line = `${JSON.stringify(message)}\n`;
     const msg = frozen(JSON.parse(line) as Message);
     const s = this.#session(id);
@@ -120,8 +137,6 @@ export class History {
   async list(sessionId: string, limit: number): Promise<Message[]> {
     const n = Math.floor(limit);
     if (!(n > 0) || !SESSION_ID.test(sessionId)) return [];
-    const bad = this.#corrupt.get(sessionId);
-    if (bad) throw bad;
     const s = this.#session(sessionId);
     const cached = s.serve(n);
     if (cached) return cached;
@@ -131,17 +146,13 @@ export class History {
       const again = s.serve(n);
       if (again) return again;
       const want = Math.max(n, this.#tailSize);
-      const { values, complete, tornBytes } = await this.#io.use(() => readTail(s.file, want)).catch((error: unknown) => {
-        if (error instanceof StoreCorruptError) this.#corrupt.set(sessionId, error);
-        throw error;
-      });
+      const bad: BadLine[] = [];
+      const { values, complete, tornBytes } = await this.#io.use(() => readTail(s.file, want, { check: checkMessage, onBad: (b) => bad.push(b) }));
       if (tornBytes > 0) this.options.warn({ file: s.file, tornBytes }, "ignoring a torn last line in a history file (the process was stopped mid-write)");
-      for (const v of values) {
-        if (typeof v !== "object" || v === null || typeof (v as Message).id !== "string") {
-          const error = new StoreCorruptError(s.file, "a line is not a message");
-          this.#corrupt.set(sessionId, error);
-          throw error;
-        }
+      if (bad.length > 0) {
+        // No write is in flight (exclusive): set the file aside now, not at the next append.
+        await this.#appender.forget(s.file);
+        await this.#repair(s.file).catch(() => undefined);
       }
       const all = (values as Message[]).map(frozen).concat(s.batcher.pending.map((p) => p.msg));
       const kept = all.length > want ? all.slice(-want) : all;
@@ -186,10 +197,46 @@ export class History {
   }
 
   async #write(s: SessionHistory, items: Pending[]): Promise<void> {
-    const bad = this.#corrupt.get(s.id);
-    if (bad) throw bad;
     const data = items.length === 1 ? items[0]!.line : items.map((i) => i.line).join("");
-    await this.#io.use(() => this.#appender.append(s.file, data));
+    try {
+      await this.#io.use(() => this.#appender.append(s.file, data));
+    } catch (error) {
+      // What was not written must not be served: the next read goes to the file.
+      s.tail = undefined;
+      s.complete = false;
+      const failure = writeFailed("history file", s.file, items.length === 1 ? "the message" : `${items.length} messages`, error);
+      this.options.health.fail("history", failure);
+      throw failure;
+    }
+    this.options.health.ok("history");
+  }
+
+  /** Before the first append to a file in this run: never append after a bad line (see repair.ts). */
+  readonly #appendCheck: AppendCheck = {
+    isClean: async (file, fh, size) => {
+      if (this.#checked.has(file)) return true;
+      const clean = !(await hasBadLines(fh, size, file, checkMessage));
+      if (clean) this.#checked.add(file);
+      return clean;
+    },
+    setAside: (file) => this.#repair(file),
+  };
+
+  /** Sets `file` aside if it holds bad lines (see repair.ts); throws when that is needed and fails. */
+  async #repair(file: string): Promise<void> {
+    try {
+      this.#checked.delete(file);
+      // No I/O slot: this runs inside an append's slot (the appender's prepare).
+      await repairJsonl(file, { kind: "history", check: checkMessage, fsync: this.options.fsync ?? false, warn: this.options.warn });
+      this.#checked.add(file);
+      this.#unrepaired.delete(file);
+    } catch (error) {
+      if (!this.#unrepaired.has(file)) {
+        this.#unrepaired.add(file);
+        this.options.warn({ file }, (error as Error).message);
+      }
+      throw error;
+    }
   }
 }
 

@@ -1,12 +1,16 @@
 /**
- * Low-level helpers for the store's append-only JSONL files (`state.log`, `history/*.jsonl`).
+ * Low-level helpers for the store's append-only JSONL files (`state.log`, `history/*.jsonl`,
+ * `feed/*.jsonl`).
  *
  * Every record is written as one line ending in `\n`, in a single write. So after a process
  * kill the only possible damage is a torn *last* line (no trailing newline): that is a crash
- * artifact, dropped with a warning. Anything else that doesn't parse is corruption.
+ * artifact, dropped with a warning. A bad line anywhere else is corruption: the readers either
+ * refuse the file (StoreCorruptError, for `state.log`) or, given `onBad`, report the line and
+ * skip it (history and feed files, which repair.ts then sets aside).
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { StoreCorruptError } from "../../errors.ts";
+import { yieldToLoop } from "./batch.ts";
 
 const NEWLINE = 0x0a;
 /** Read size for scans: 1 MiB forwards (open only), 64 KiB backwards (tails are short). */
@@ -57,13 +61,30 @@ export interface ScanResult {
   tornBytes: number;
 }
 
+/** A line that is not a valid record: where it is (1-based line number when known) and why. */
+export interface BadLine {
+  /** Byte offset of the line's first character. */
+  offset: number;
+  /** 1-based line number (forward scans only; backward readers don't know it). */
+  line?: number;
+  reason: string;
+}
+
+export interface ScanOptions {
+  /**
+   * Called for a line that doesn't parse or that `onRecord` rejects; the line is skipped and
+   * the scan goes on. Without it such a line is StoreCorruptError.
+   */
+  onBad?: (bad: BadLine) => void;
+}
+
 /**
- * Reads a JSONL file front to back and hands each complete line, parsed, to `onRecord`.
- * A line that doesn't parse, or that `onRecord` rejects by throwing, is corruption:
- * StoreCorruptError naming the file and the line. A missing file scans as empty.
- * Meant for start-up (it doesn't yield between chunks).
+ * Reads a JSONL file front to back and hands each complete line, parsed, to `onRecord` (with
+ * its 1-based number and its text). A line that doesn't parse, or that `onRecord` rejects by
+ * throwing, is corruption: StoreCorruptError naming the file and the line, unless `onBad`
+ * takes it. A missing file scans as empty. Yields to the event loop between 1 MiB chunks.
  */
-export async function scanForward(file: string, onRecord: (value: unknown) => void): Promise<ScanResult> {
+export async function scanForward(file: string, onRecord: (value: unknown, line: number, text: string) => void, options: ScanOptions = {}): Promise<ScanResult> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
@@ -72,33 +93,57 @@ export async function scanForward(file: string, onRecord: (value: unknown) => vo
     throw error;
   }
   try {
-    let carry: Buffer = Buffer.alloc(0);
-    let pos = 0;
-    let validBytes = 0;
-    let lineNo = 0;
-    for (;;) {
-      const chunk = await readAt(fh, pos, FORWARD_CHUNK);
-      if (chunk.length === 0) break;
-      pos += chunk.length;
-      const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      let start = 0;
-      for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
-        lineNo++;
-        const text = buf.toString("utf8", start, nl);
-        try {
-          onRecord(JSON.parse(text));
-        } catch (error) {
-          throw new StoreCorruptError(file, `line ${lineNo} is not a valid record: ${(error as Error).message}`, { cause: error });
-        }
-        start = nl + 1;
-      }
-      validBytes += start;
-      carry = Buffer.from(buf.subarray(start));
-    }
-    return { validBytes, tornBytes: carry.length };
+    return await scanHandle(fh, (await fh.stat()).size, file, onRecord, options);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * `scanForward` on a handle already open for reading, of a file `size` bytes long (`file`
+ * names it in errors): lets an append handle check its file without opening it again.
+ */
+export async function scanHandle(
+  fh: FileHandle,
+  size: number,
+  file: string,
+  onRecord: (value: unknown, line: number, text: string) => void,
+  options: ScanOptions = {},
+): Promise<ScanResult> {
+  let carry: Buffer = Buffer.alloc(0);
+  let pos = 0;
+  let validBytes = 0;
+  let lineNo = 0;
+  for (;;) {
+    // Small files (most history and feed files) are read in one read of their size.
+    const chunk = await readAt(fh, pos, Math.max(1, Math.min(FORWARD_CHUNK, size - pos)));
+    if (chunk.length === 0) break;
+    pos += chunk.length;
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
+      lineNo++;
+      const text = buf.toString("utf8", start, nl);
+      try {
+        onRecord(JSON.parse(text), lineNo, text);
+      } catch (error) {
+        if (!options.onBad) throw new StoreCorruptError(file, `line ${lineNo} is not a valid record: ${(error as Error).message}`, { cause: error });
+        options.onBad({ offset: validBytes + start, line: lineNo, reason: (error as Error).message });
+      }
+      start = nl + 1;
+    }
+    validBytes += start;
+    carry = Buffer.from(buf.subarray(start));
+    if (chunk.length === FORWARD_CHUNK) await yieldToLoop();
+  }
+  return { validBytes, tornBytes: carry.length };
+}
+
+/** True when a line of the open file doesn't parse or fails `check` (a torn last line doesn't count). */
+export async function hasBadLines(fh: FileHandle, size: number, file: string, check: (value: unknown) => void): Promise<boolean> {
+  let bad = false;
+  await scanHandle(fh, size, file, (value) => check(value), { onBad: () => (bad = true) });
+  return bad;
 }
 
 /**
@@ -152,12 +197,33 @@ export interface TailResult {
   tornBytes: number;
 }
 
+export interface ReadOptions {
+  /** Throws when a parsed line is not a valid record (it then counts as a bad line). */
+  check?: (value: unknown) => void;
+  /** Takes bad lines, which are then skipped; without it a bad line is StoreCorruptError. */
+  onBad?: (bad: BadLine) => void;
+}
+
+/** Parses and checks one line; undefined (after `onBad`) for a bad one, which is thrown without `onBad`. */
+function parseLine(file: string, text: string, offset: number, options: ReadOptions): { value: unknown } | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    options.check?.(value);
+    return { value };
+  } catch (error) {
+    const reason = (error as Error).message;
+    if (!options.onBad) throw new StoreCorruptError(file, `the line at byte ${offset} is not a valid record: ${reason}`, { cause: error });
+    options.onBad({ offset, reason });
+    return undefined;
+  }
+}
+
 /**
  * The last `limit` records of a JSONL file, read backwards in chunks (never the whole file).
- * A torn last line is skipped; a line that doesn't parse is StoreCorruptError. Missing file → empty.
+ * A torn last line is skipped; bad lines as `options` say. Missing file → empty.
  */
-export async function readTail(file: string, limit: number): Promise<TailResult> {
-  const { values, tornBytes, stopped } = await readBackUntil(file, () => false, Math.max(0, limit));
+export async function readTail(file: string, limit: number, options: ReadOptions = {}): Promise<TailResult> {
+  const { values, tornBytes, stopped } = await readBackUntil(file, () => false, Math.max(0, limit), options);
   return { values, complete: !stopped, tornBytes };
 }
 
@@ -165,11 +231,16 @@ export async function readTail(file: string, limit: number): Promise<TailResult>
  * Records of a JSONL file read from the last towards the first, stopping at the first one
  * for which `stop` is true (not included): the end of a file, newest first, without reading
  * what lies before. Returned oldest first. A torn last line is skipped (counted in
- * `tornBytes`); a line that doesn't parse is StoreCorruptError. Missing file → empty.
- * At most `limit` records (the ones before are not parsed). `stopped`: whether `stop` or the
- * limit ended the reading (there is more before).
+ * `tornBytes`); a bad line is StoreCorruptError, or skipped and handed to `options.onBad`.
+ * Missing file → empty. At most `limit` records (the ones before are not parsed).
+ * `stopped`: whether `stop` or the limit ended the reading (there is more before).
  */
-export async function readBackUntil(file: string, stop: (value: unknown) => boolean, limit = Infinity): Promise<{ values: unknown[]; tornBytes: number; stopped: boolean }> {
+export async function readBackUntil(
+  file: string,
+  stop: (value: unknown) => boolean,
+  limit = Infinity,
+  options: ReadOptions = {},
+): Promise<{ values: unknown[]; tornBytes: number; stopped: boolean }> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
@@ -195,17 +266,13 @@ export async function readBackUntil(file: string, stop: (value: unknown) => bool
         values.reverse();
         return { values, tornBytes, stopped: true };
       }
-      let value: unknown;
-      try {
-        value = JSON.parse(seg.bytes.toString("utf8"));
-      } catch (error) {
-        throw new StoreCorruptError(file, `the line at byte ${seg.offset} is not valid JSON: ${(error as Error).message}`, { cause: error });
-      }
-      if (stop(value)) {
+      const parsed = parseLine(file, seg.bytes.toString("utf8"), seg.offset, options);
+      if (!parsed) continue;
+      if (stop(parsed.value)) {
         values.reverse();
         return { values, tornBytes, stopped: true };
       }
-      values.push(value);
+      values.push(parsed.value);
     }
     values.reverse();
     return { values, tornBytes, stopped: false };
@@ -214,8 +281,11 @@ export async function readBackUntil(file: string, stop: (value: unknown) => bool
   }
 }
 
-/** The first record of a JSONL file (undefined when it is empty, missing, or holds only a torn line). */
-export async function readFirst(file: string): Promise<unknown> {
+/**
+ * The first record of a JSONL file (undefined when it is empty, missing, or holds only a
+ * torn line). Bad lines as `options` say: skipped lines make the next one the first.
+ */
+export async function readFirst(file: string, options: ReadOptions = {}): Promise<unknown> {
   let fh: FileHandle;
   try {
     fh = await open(file, "r");
@@ -225,17 +295,17 @@ export async function readFirst(file: string): Promise<unknown> {
   }
   try {
     let carry: Buffer = Buffer.alloc(0);
+    let carryOffset = 0;
     for (let pos = 0; ; ) {
       const chunk = await readAt(fh, pos, BACKWARD_CHUNK);
       if (chunk.length === 0) return undefined;
       pos += chunk.length;
       carry = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      const nl = carry.indexOf(NEWLINE);
-      if (nl === -1) continue;
-      try {
-        return JSON.parse(carry.toString("utf8", 0, nl));
-      } catch (error) {
-        throw new StoreCorruptError(file, `line 1 is not valid JSON: ${(error as Error).message}`, { cause: error });
+      for (let nl = carry.indexOf(NEWLINE); nl !== -1; nl = carry.indexOf(NEWLINE)) {
+        const parsed = parseLine(file, carry.toString("utf8", 0, nl), carryOffset, options);
+        if (parsed) return parsed.value;
+        carryOffset += nl + 1;
+        carry = carry.subarray(nl + 1);
       }
     }
   } finally {
