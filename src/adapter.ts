@@ -1,4 +1,5 @@
-import type { Bot } from "./app.ts";
+import type { Logger } from "./logger.ts";
+import type { Host } from "./port/host.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
 
 /** A command the engine answers, for an adapter's command menu (Telegram's, Discord's slash commands). */
@@ -17,8 +18,12 @@ export interface CommandInfo {
 export interface AdapterStartContext {
   /** The commands the engine answers on this adapter: built-ins, then routed workflow commands. */
   commands: readonly CommandInfo[];
-  /** The bot the adapter serves: its store, runner, events… (the web adapter serves the HTTP API over it). */
-  bot?: Bot;
+  /** The engine, through its port: sessions, tasks, schedules, events, health (the web adapter serves the HTTP API over it). */
+  host?: Host;
+  /** The bot's logger. */
+  log?: Logger;
+  /** @deprecated Being replaced by `host` (kept while adapters move over). */
+  bot?: import("./app.ts").Bot;
 }
 
 /** How a private notice is shown. */

@@ -5,7 +5,9 @@ import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config, ConfigInput } from "./config/schema.ts";
 import { Delivery } from "./delivery.ts";
-import { Engine, type HandleOutcome } from "./engine/engine.ts";
+import { Engine } from "./engine/engine.ts";
+import { createHost } from "./engine/host.ts";
+import type { HandleOutcome, Host, SchedulerState, StartedTask, StartTaskRequest } from "./port/host.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
 import { routedWorkflows, routeFor, type ResolvedRoute } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
@@ -18,7 +20,7 @@ import type { Page, PageRequest, SessionFilter, Store } from "./store/port.ts";
 import { Answers } from "./tasks/answers.ts";
 import { TaskRunner } from "./tasks/runner.ts";
 import { TaskQuota } from "./tasks/quota.ts";
-import { TaskStarts, workflowInput, type StartedTask, type StartTaskRequest } from "./engine/task-start.ts";
+import { TaskStarts, workflowInput } from "./engine/task-start.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
 import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
@@ -26,7 +28,7 @@ import { llmConfigured, llmFromConfig } from "./workflows/assistant/provider.ts"
 import { createComposer, type Composer } from "./workflows/assistant/compose.ts";
 import { createRemoteWorkflow, type RemoteWorkflowOptions } from "./workflows/remote/index.ts";
 import { scheduleCommand } from "./scheduler/command.ts";
-import { Scheduler, type SchedulerState } from "./scheduler/scheduler.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
 import { BUILTIN_COMMANDS, type BuiltinCommand } from "./engine/commands.ts";
 
@@ -79,6 +81,8 @@ export interface Bot {
    * the id from `key`, applies `tasks.busy` (`conflict`) and the owner's task limit (RateLimitError).
    */
   startTask(request: StartTaskRequest): Promise<StartedTask>;
+  /** The engine as adapters and the HTTP API see it: mount the API over it with createApi({ host, … }). */
+  readonly host: Host;
   /** The open session of an address (created when there is none). */
   openSession(address: Address): Promise<Session>;
   /** Sessions with filters and pages, newest activity first. */
@@ -218,6 +222,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   };
   const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
   const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats, starts });
+  const host = createHost({ config, store, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, handle: engine.handle });
   const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
@@ -237,7 +242,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     async start() {
       await store.open();
       await runner.recover();
-      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), bot });
+      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log, bot });
       if (config.scheduler.enabled) {
         await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
       }
@@ -254,6 +259,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       log.info("chatflow stopped");
     },
     handle: engine.handle,
+    host,
     startTask: (request) => starts.start(request),
     openSession: (address) => sessions.open(address),
     listSessions: (filter, page) => sessions.list(filter, page),

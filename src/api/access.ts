@@ -1,17 +1,16 @@
-import type { Bot } from "../app.ts";
 import type { Address, Session } from "../model.ts";
-import type { Task } from "../store/records.ts";
+import type { Host, Task } from "../port/index.ts";
 import type { ApiUser } from "./auth.ts";
 import { notFound } from "./errors.ts";
 import type { IdempotencyKeys } from "./idempotency.ts";
 
-/** What every route gets: the bot, the platform name its sessions carry (`web`), the caller. */
+/** What every route gets: the engine's port, the platform name its sessions carry (`web`), the caller. */
 export interface ApiEnv {
   Variables: { user: ApiUser };
 }
 
 export interface ApiDeps {
-  bot: Bot;
+  host: Host;
   /** The platform of sessions made over the API (the web adapter's name). */
   platform: string;
   /** Idempotency-Keys, scoped by user and route (one instance per API: it serializes retries). */
@@ -28,16 +27,16 @@ export function maySeeSession(deps: ApiDeps, user: ApiUser, session: Session): b
 }
 
 export async function visibleSession(deps: ApiDeps, user: ApiUser, id: string): Promise<Session> {
-  const session = await deps.bot.store.getSession(id);
+  const session = await deps.host.sessions.get(id);
   if (!session || !maySeeSession(deps, user, session)) throw notFound(`session ${id}`);
   return session;
 }
 
 export async function visibleTask(deps: ApiDeps, user: ApiUser, id: string): Promise<Task> {
-  const task = await deps.bot.store.getTask(id);
+  const task = await deps.host.tasks.get(id);
   if (!task) throw notFound(`task ${id}`);
   if (user.reviewer || task.owner === user.id) return task;
-  const session = await deps.bot.store.getSession(task.sessionId);
+  const session = await deps.host.sessions.get(task.sessionId);
   if (!session || !maySeeSession(deps, user, session)) throw notFound(`task ${id}`);
   return task;
 }

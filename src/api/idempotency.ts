@@ -5,8 +5,8 @@
  * a retry and gets the first result; with anything else it is refused with 422 (Stripe's
  * rule), never answered with another request's result.
  */
-import { derivedId } from "../ids.ts";
-import type { Store } from "../store/port.ts";
+import { derivedId } from "../port/index.ts";
+import type { HostKeys } from "../port/index.ts";
 import { ApiError } from "./errors.ts";
 
 /** How long a key is remembered: Stripe's 24 hours, the engine's window for re-delivered events too. */
@@ -37,17 +37,17 @@ export const idempotencyReused = () =>
   new ApiError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request (another body or target); send a new key for a new request.");
 
 /**
- * Scoped Idempotency-Keys over the store's event keys (`claimEvent` / `hasEvent`): one key
+ * Scoped Idempotency-Keys over the engine's remembered keys (`host.keys`): one key
  * for the scope (user, route, key), claimed by the first request, and one for the scope with
  * the request's fingerprint. Requests of one scope run one at a time in this process, so a
  * retry sent while the first is still being handled waits for its result.
  */
 export class IdempotencyKeys {
-  readonly #store: Store;
+  readonly #keys: HostKeys;
   readonly #busy = new Map<string, Promise<void>>();
 
-  constructor(store: Store) {
-    this.#store = store;
+  constructor(keys: HostKeys) {
+    this.#keys = keys;
   }
 
   /**
@@ -70,10 +70,10 @@ export class IdempotencyKeys {
     this.#busy.set(scopeKey, turn);
     try {
       await previous;
-      if (await this.#store.hasEvent(fingerprintKey)) return await handle(ids, true);
+      if (await this.#keys.seen(fingerprintKey)) return await handle(ids, true);
       // The scope first: a crash between the two claims leaves the key refused, never shared.
-      if (!(await this.#store.claimEvent(scopeKey, Date.now() + IDEMPOTENCY_TTL_MS))) throw idempotencyReused();
-      await this.#store.claimEvent(fingerprintKey, Date.now() + IDEMPOTENCY_TTL_MS);
+      if (!(await this.#keys.claim(scopeKey, IDEMPOTENCY_TTL_MS))) throw idempotencyReused();
+      await this.#keys.claim(fingerprintKey, IDEMPOTENCY_TTL_MS);
       return await handle(ids, false);
     } finally {
       release();

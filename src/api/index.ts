@@ -3,7 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Context, Next } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
-import type { Bot } from "../app.ts";
+import type { Logger } from "../logger.ts";
+import type { Host } from "../port/index.ts";
 import type { ApiEnv } from "./access.ts";
 import { authenticate, credentialOf, Unauthenticated, type AuthSettings } from "./auth.ts";
 import { ApiError, describeIssues, errorResponse, unsupportedMediaType } from "./errors.ts";
@@ -19,7 +20,12 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 
 export interface ApiOptions {
-  bot: Bot;
+  /** The engine, through its port (`bot.host`). */
+  engine?: Host;
+  /** Where failed requests are logged. */
+  log?: Logger;
+  /** @deprecated Being replaced by `engine` and `log`. */
+  bot?: { host: Host; log: Logger };
   /** The platform name of sessions made over the API (the web adapter's, `web`). */
   platform: string;
   auth: AuthSettings;
@@ -51,20 +57,21 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
  * (src/api/json-limits.ts). Errors are `{error, message}`, never a stack trace.
  */
 export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
-  const { bot } = options;
-  const deps = { bot, platform: options.platform, idempotency: new IdempotencyKeys(bot.store) };
+  const host = options.engine ?? options.bot!.host;
+  const log = options.log ?? options.bot!.log;
+  const deps = { host, platform: options.platform, idempotency: new IdempotencyKeys(host.keys) };
   const limits = new Limits(options.limits);
   // Task starts are counted by the engine on every path; the API only sets its users' limit.
-  if (options.limits.tasksPerMinute !== undefined) bot.quota.setPlatformLimit(options.platform, { perMinute: options.limits.tasksPerMinute, setting: "adapters.web.rateLimit.tasksPerMinute" });
+  if (options.limits.tasksPerMinute !== undefined) host.tasks.limitPlatform(options.platform, { perMinute: options.limits.tasksPerMinute, setting: "adapters.web.rateLimit.tasksPerMinute" });
   const streams = options.streams ?? new EventStreams();
-  const reviewers = new Set(bot.config.reviewers);
+  const reviewers = new Set(host.settings.reviewers);
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => {
       if (!result.success) return c.json({ error: "bad_request", message: describeIssues(result.error.issues) }, 400);
     },
   });
 
-  app.onError((error, c) => errorResponse(c, error, (err) => bot.log.error({ err, method: c.req.method, path: c.req.routePath }, "API request failed")));
+  app.onError((error, c) => errorResponse(c, error, (err) => log.error({ err, method: c.req.method, path: c.req.routePath }, "API request failed")));
   app.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
 
   if (options.corsOrigins.length > 0) app.use("/api/*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"], maxAge: 600 }));

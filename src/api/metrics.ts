@@ -1,14 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Bot } from "../app.ts";
-import type { FeedEvent } from "../events/index.ts";
-import type { TaskStatus } from "../store/records.ts";
+import type { FeedEvent, Host, TaskStatus } from "../port/index.ts";
 import type { EventStreams } from "./event-streams.ts";
 
 /**
  * Prometheus metrics of a bot (prom-client, its own registry): tasks by status and workflow,
  * how long tasks take and how long they wait for people, review verdicts, backlog, adapter
  * calls, errors and 429s, re-delivered events. Counters follow the bot's event feed from the
- * moment the metrics are created; gauges are read from the store at each scrape.
+ * moment the metrics are created; gauges are read through the engine at each scrape.
  */
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -17,7 +15,8 @@ export class ApiMetrics {
   readonly #waitingSince = new Map<string, { at: number; kind: "question" | "review" }>();
 
   /** `streams`: the API's live event subscriptions, shown as `chatflow_event_subscriptions{transport}`. */
-  constructor(bot: Bot, streams?: EventStreams) {
+  constructor(engine: Host | { host: Host }, streams?: EventStreams) {
+    const host = "host" in engine ? engine.host : engine;
     const registry = this.registry;
     if (streams) {
       new Gauge({
@@ -33,7 +32,7 @@ export class ApiMetrics {
     // Both task gauges read one listing per scrape (they are collected in the same scrape).
     let listing: Promise<Map<string, number>> | undefined;
     const taskCounts = () => {
-      listing ??= countTasks(bot).finally(() => setImmediate(() => (listing = undefined)));
+      listing ??= countTasks(host).finally(() => setImmediate(() => (listing = undefined)));
       return listing;
     };
     const finished = new Counter({ name: "chatflow_tasks_finished_total", help: "Tasks that ended, by workflow and final status (success rate: completed / all).", labelNames: ["workflow", "status"], registers: [registry] });
@@ -101,10 +100,10 @@ export class ApiMetrics {
           for (const { labels, value } of read()) this.inc(labels, value);
         },
       });
-    fromStats("chatflow_adapter_calls_total", "Calls to platform adapters, by platform and method.", ["platform", "method"], () => bot.stats.adapterCalls.entries());
-    fromStats("chatflow_adapter_errors_total", "Adapter calls that failed, by platform and method.", ["platform", "method"], () => bot.stats.adapterErrors.entries());
-    fromStats("chatflow_rate_limited_total", "Platform 429s (rate limits) that reached the engine, by platform.", ["platform"], () => bot.stats.rateLimited.entries());
-    fromStats("chatflow_events_deduplicated_total", "Inbound events ignored as re-deliveries, by platform.", ["platform"], () => bot.stats.duplicateEvents.entries());
+    fromStats("chatflow_adapter_calls_total", "Calls to platform adapters, by platform and method.", ["platform", "method"], () => host.stats().adapterCalls);
+    fromStats("chatflow_adapter_errors_total", "Adapter calls that failed, by platform and method.", ["platform", "method"], () => host.stats().adapterErrors);
+    fromStats("chatflow_rate_limited_total", "Platform 429s (rate limits) that reached the engine, by platform.", ["platform"], () => host.stats().rateLimited);
+    fromStats("chatflow_events_deduplicated_total", "Inbound events ignored as re-deliveries, by platform.", ["platform"], () => host.stats().duplicateEvents);
 
     const observe = async (event: FeedEvent): Promise<void> => {
       if (event.type === "question" || event.type === "review") {
@@ -119,13 +118,13 @@ export class ApiMetrics {
       }
       if (event.type === "answered" && event.data.kind === "review") verdicts.inc({ verdict: event.data.approved ? (event.data.edited ? "edited" : "approved") : "rejected" });
       if (event.type === "end") {
-        const task = await bot.store.getTask(event.taskId);
+        const task = await host.tasks.get(event.taskId);
         const workflow = task?.workflow ?? "unknown";
         finished.inc({ workflow, status: event.data.status });
         if (task) duration.observe({ workflow, status: event.data.status }, Math.max(0, event.at - task.createdAt) / 1000);
       }
     };
-    this.#unsubscribe = bot.events.subscribe({}, observe);
+    this.#unsubscribe = host.events.subscribe({}, observe);
   }
 
   /** The metrics in Prometheus' text format. */
@@ -139,11 +138,11 @@ export class ApiMetrics {
 }
 
 /** Tasks by `status\0workflow`, read from the store. */
-async function countTasks(bot: Bot): Promise<Map<string, number>> {
+async function countTasks(host: Host): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let cursor: string | undefined;
   do {
-    const page = await bot.store.listTasks({}, { limit: 1000, ...(cursor ? { cursor } : {}) });
+    const page = await host.tasks.list({}, { limit: 1000, ...(cursor ? { cursor } : {}) });
     for (const task of page.items) {
       const key = `${task.status}\u0000${task.workflow}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);

@@ -1,5 +1,5 @@
 import type { Message, Session } from "../model.ts";
-import type { Schedule, Task } from "../store/records.ts";
+import type { Schedule, Task } from "../port/index.ts";
 
 /** How records look over the API: ISO times, nulls rather than absent fields, no internals (leases, journal keys, tokens). */
 

@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.ts";
+import type { HandleOutcome } from "../port/host.ts";
 import type { EngineStats } from "../stats.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, InboundCommand, InboundEvent, InboundMessage, Session } from "../model.ts";
@@ -17,21 +18,6 @@ import type { Delivery } from "../delivery.ts";
 import { routeFor } from "./routes.ts";
 import { SessionBusyError, type TaskStarts } from "./task-start.ts";
 import type { Sessions } from "./sessions.ts";
-
-/**
- * What handling an inbound event did, for a caller that answers for it (the HTTP API):
- * - `task`: a task was submitted for it (or was already, on a re-delivery); `taskId` is its id;
- * - `duplicate`: the event was handled before (or is being handled now), and nothing was done;
- * - `limited`: it would have started a task, but its sender is at their task limit (they were told; `message` says so);
- * - `failed`: handling it failed (logged, and the sender was told); `error` is why, e.g. a store that can't write;
- * - `handled`: anything else (an answer to a waiting task, a command, a reply, a refusal).
- */
-export type HandleOutcome =
-  | { kind: "task"; taskId: string }
-  | { kind: "duplicate" }
-  | { kind: "limited"; retryAfterMs: number; message: string }
-  | { kind: "failed"; error: unknown }
-  | { kind: "handled" };
 
 const HANDLED: HandleOutcome = Object.freeze({ kind: "handled" });
 const DUPLICATE: HandleOutcome = Object.freeze({ kind: "duplicate" });

@@ -1,47 +1,10 @@
 import { ChatflowError } from "../errors.ts";
 import { derivedId } from "../ids.ts";
-import type { Address } from "../model.ts";
 import type { Store } from "../store/port.ts";
-import type { Task } from "../store/records.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
-import type { Workflow, WorkflowRequest } from "../tasks/workflow.ts";
+import type { StartedTask, StartInput, StartTaskRequest } from "../port/host.ts";
+import type { Workflow } from "../tasks/workflow.ts";
 import type { Sessions } from "./sessions.ts";
-
-/** What a task is started from: the workflow's input as it is, or a person's request it makes its input from. */
-export type StartInput = { input: unknown } | { request: WorkflowRequest };
-
-export type StartTaskRequest = StartInput & {
-  workflow: string;
-  /** Who starts it (the task's owner) and where its messages go. */
-  address: Address;
-  /** The session it runs in; absent: the open session of `address`, made once the start is accepted. */
-  sessionId?: string;
-  /**
-   * What makes this start unique (an inbound event's key, a schedule's slot, a scoped
-   * Idempotency-Key): the task's id derives from it, so the same start twice is one task.
-   * Without it, a fresh id.
-   */
-  key?: string;
-  /** `scheduled` when a schedule starts it. */
-  source?: "scheduled";
-  /** Not counted against the owner's task limit: the operator's own (a schedule of the config file). */
-  unmetered?: boolean;
-  /**
-   * A session already running a task: `policy` applies `tasks.busy` (`reject` refuses with a
-   * SessionBusyError, code `conflict`); `queue` always queues behind it (schedules). Default `policy`.
-   */
-  whenBusy?: "policy" | "queue";
-};
-
-export interface StartedTask {
-  task: Task;
-  /** True when the key had already started this task (a retry or a re-delivery): nothing new was done. */
-  existed: boolean;
-  /** True when it waits behind the session's current task. */
-  queued: boolean;
-  /** This request's input, as the workflow's schema made it (compare it with `task.input` to tell a retry from another request). */
-  input: unknown;
-}
 
 /**
  * A workflow's input from a start: made from the request by `fromRequest` (or `{text}`), or

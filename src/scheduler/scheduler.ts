@@ -4,6 +4,7 @@ import type { Sessions } from "../engine/sessions.ts";
 import { ChatflowError, NotFoundError, PermissionError, RateLimitError } from "../errors.ts";
 import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
+import type { ScheduleSpec, SchedulerState } from "../port/host.ts";
 import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
@@ -37,27 +38,6 @@ export interface SchedulerOptions {
   composeMissing?: string;
   /** Messages of history a `withHistory` prompt gets (`history.window`). */
   historyWindow?: number;
-}
-
-/** What a new schedule needs; the rest gets defaults. */
-export interface ScheduleSpec {
-  id?: string;
-  cron: string;
-  timezone?: string;
-  target: Address;
-  text?: string;
-  prompt?: string;
-  withHistory?: boolean;
-  workflow?: string;
-  input?: unknown;
-  missedPolicy?: MissedPolicy;
-  enabled?: boolean;
-  origin: Schedule["origin"];
-}
-
-export interface SchedulerState {
-  running: boolean;
-  schedules: { id: string; enabled: boolean; cron: string; timezone: string; next: string | null; lastSlot: string | null; pausedReason?: string }[];
 }
 
 /** What makes a slot unique: the ids of what it produces derive from it, so a replayed slot reuses them. */

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { newId } from "../../ids.ts";
+import { newId } from "../../port/index.ts";
 import { visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError } from "../errors.ts";
 import { bodyErrorResponses, errorResponses, IdParam, json } from "../schemas.ts";
@@ -43,19 +43,18 @@ const routes = {
 
 export function compatRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const { bot } = deps;
+  const { host } = deps;
 
   app.openapi(routes.ask, async (c) => {
     const user = c.get("user");
     const { question } = c.req.valid("json");
-    const limit = bot.config.history.maxMessageLength;
+    const limit = host.settings.maxMessageLength;
     if (question.length > limit) throw new ApiError(400, "bad_request", `question: ${question.length} characters; the limit is ${limit}.`);
-    const workflowName = bot.routeOf(deps.platform).message;
-    const workflow = workflowName ? bot.workflows.get(workflowName) : undefined;
+    const workflow = host.messageWorkflow(deps.platform);
     if (!workflow) throw new ApiError(503, "unavailable", "No workflow answers plain questions here (routes.default.message).");
     // Each question is a conversation of its own, as in the API this mirrors.
     const address = { platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true };
-    const { task } = await bot.startTask({ workflow: workflow.name, request: { text: question }, address });
+    const { task } = await host.tasks.start({ workflow, request: { text: question }, address });
     return c.json({ task_id: task.id, status: "pending" as const }, 202);
   });
 

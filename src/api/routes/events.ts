@@ -4,7 +4,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { UpgradeWebSocket } from "hono/ws";
-import type { FeedEvent, FeedFilter } from "../../events/index.ts";
+import type { FeedEvent, FeedFilter } from "../../port/index.ts";
 import { maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
 import { ApiError } from "../errors.ts";
@@ -62,7 +62,7 @@ async function filterFor(deps: ApiDeps, user: ApiUser, session: string | undefin
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.bot.listSessions({ platform: deps.platform, user: user.id }, { limit: 200, ...(cursor ? { cursor } : {}) });
+    const page = await deps.host.sessions.list({ platform: deps.platform, user: user.id }, { limit: 200, ...(cursor ? { cursor } : {}) });
     ids.push(...page.items.filter((s) => maySeeSession(deps, user, s)).map((s) => s.id));
     cursor = page.nextCursor;
   } while (cursor);
@@ -84,7 +84,7 @@ function parseSeq(value: string | undefined, name: string): number | undefined {
  */
 export function eventRoutes(deps: ApiDeps, streams: EventStreams, upgradeWebSocket?: UpgradeWebSocket): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
-  const { events } = deps.bot;
+  const { events } = deps.host;
 
   app.get("/events", async (c) => {
     // An upgrade gets no stream: its response is thrown away (on Node the upgrade is answered

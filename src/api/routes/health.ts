@@ -1,46 +1,40 @@
 import { Hono } from "hono";
-import type { Bot } from "../../app.ts";
+import type { Host } from "../../port/index.ts";
 import type { ApiMetrics } from "../metrics.ts";
 
 export interface HealthOptions {
-  bot: Bot;
+  /** The engine, through its port (or a bot, which carries it as `host`). */
+  bot?: Host | { host: Host };
   version: string;
   metrics: ApiMetrics;
-  /** Each adapter's connection, by platform. */
-  adapters: () => Record<string, { connected: boolean }>;
+  /** Each adapter's connection, by platform; default: what the engine knows of its adapters. */
+  adapters?: () => Record<string, { connected: boolean }>;
 }
 
 /**
- * `GET /healthz`: 200 when the store answers and its last write went through, the scheduler runs (if enabled) and every
- * adapter is connected, else 503 with what is wrong. `GET /metrics`: Prometheus text. Both
- * without a token, like probes and scrapers expect; they show counts, never contents.
+ * `GET /healthz`: 200 when the store answers and its last write went through, the scheduler
+ * runs (if enabled) and every adapter is connected, else 503 with what is wrong. `GET
+ * /metrics`: Prometheus text. Both without a token, like probes and scrapers expect; they
+ * show counts, never contents.
  */
 export function healthRoutes(options: HealthOptions): Hono {
   const app = new Hono();
-  const { bot } = options;
+  const engine = options.bot!;
+  const host = "host" in engine ? engine.host : engine;
 
   app.get("/healthz", async (c) => {
-    let store: { ok: boolean; error?: string } = { ok: true };
-    try {
-      await bot.store.listSessions({}, { limit: 1 });
-      // A store that reads fine may still fail to write (a full disk, a read-only directory).
-      const writes = bot.store.health?.();
-      if (writes && !writes.ok) store = { ok: false, ...(writes.error ? { error: writes.error } : {}) };
-    } catch (error) {
-      store = { ok: false, error: error instanceof Error ? error.message : String(error) };
-    }
-    const scheduler = await bot.schedulerState();
-    const schedulerOk = !bot.config.scheduler.enabled || scheduler.running;
-    const adapters = options.adapters();
-    const ok = store.ok && schedulerOk && Object.values(adapters).every((a) => a.connected);
+    const health = await host.health();
+    const adapters = options.adapters?.() ?? health.adapters;
+    const schedulerOk = !health.scheduler.enabled || health.scheduler.running;
+    const ok = health.store.ok && schedulerOk && Object.values(adapters).every((a) => a.connected);
     return c.json(
       {
         status: ok ? "ok" : "degraded",
         version: options.version,
-        store,
-        scheduler: { enabled: bot.config.scheduler.enabled, running: scheduler.running, schedules: scheduler.schedules.length },
+        store: health.store,
+        scheduler: { enabled: health.scheduler.enabled, running: health.scheduler.running, schedules: health.scheduler.schedules.length },
         adapters,
-        tasks: { running: bot.runner.runningCount },
+        tasks: { running: health.running },
       },
       ok ? 200 : 503,
     );

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ChatflowError } from "../../errors.ts";
 import { sessionKey } from "../../model.ts";
-import type { Schedule } from "../../store/records.ts";
+import type { Schedule } from "../../port/index.ts";
 import { addressIn, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
 import { ApiError, forbidden, notFound } from "../errors.ts";
@@ -42,10 +42,11 @@ const routes = {
 /** Schedules over REST, with the rules of /schedule: a user sees and changes the ones they made; reviewers all (and those of the config file). */
 export function scheduleRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const { scheduler, store } = deps.bot;
+  const { host } = deps;
+  const scheduler = host.schedules;
 
   const mine = (user: ApiUser, s: Schedule) => user.reviewer || (s.origin === "chat" && s.target.platform === deps.platform && s.target.user === user.id);
-  const view = async (s: Schedule) => scheduleView(s, s.enabled ? scheduler.nextFire(s) : null, (await store.findOpenSession(sessionKey(s.target)))?.id ?? null);
+  const view = async (s: Schedule) => scheduleView(s, s.enabled ? scheduler.nextFire(s) : null, (await host.sessions.find(s.target))?.id ?? null);
   async function owned(user: ApiUser, id: string): Promise<Schedule> {
     const schedule = (await scheduler.list()).find((s) => s.id === id);
     if (!schedule || !(mine(user, schedule) || (schedule.target.platform === deps.platform && schedule.target.user === user.id))) throw notFound(`schedule ${id}`);
@@ -63,7 +64,7 @@ export function scheduleRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const user = c.get("user");
     const body = c.req.valid("json");
     const session = await visibleSession(deps, user, body.sessionId);
-    if (body.workflow !== undefined && !deps.bot.workflows.has(body.workflow)) throw new ApiError(400, "bad_request", `workflow: there is no workflow "${body.workflow}".`);
+    if (body.workflow !== undefined && !host.tasks.workflows().includes(body.workflow)) throw new ApiError(400, "bad_request", `workflow: there is no workflow "${body.workflow}".`);
     try {
       const created = await scheduler.add({
         cron: body.cron,

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { RateLimitError } from "../../errors.ts";
-import { derivedId, newId } from "../../ids.ts";
+import { derivedId, newId } from "../../port/index.ts";
 import type { InboundEvent } from "../../model.ts";
 import { addressIn, maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError, forbidden } from "../errors.ts";
@@ -97,7 +97,7 @@ const routes = {
 /** Sessions over REST: create, list with paging, get, rename or close, history, and writing in one. */
 export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const { bot } = deps;
+  const { host } = deps;
 
   app.openapi(routes.me, (c) => c.json(c.get("user"), 200));
 
@@ -105,8 +105,8 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const user = c.get("user");
     const body = c.req.valid("json") ?? {};
     const address = { platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true };
-    let session = await bot.openSession(address);
-    if (body.topic) session = (await bot.store.updateSession(session.id, { topic: body.topic, updatedAt: Date.now() })) ?? session;
+    let session = await host.sessions.open(address);
+    if (body.topic) session = (await host.sessions.update(session.id, { topic: body.topic })) ?? session;
     return c.json(sessionView(session), 201);
   });
 
@@ -117,7 +117,7 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const filter = q.all === "true" ? {} : { platform: deps.platform, user: user.id };
     // Closed sessions only when asked for: a deleted session is a closed one.
     const state = q.state ?? (["idle", "running", "waiting"] as const).slice();
-    const page = await bot.listSessions({ ...filter, state }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : { offset: q.offset ?? 0 }) });
+    const page = await host.sessions.list({ ...filter, state }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : { offset: q.offset ?? 0 }) });
     return c.json({ items: page.items.map(sessionView), limit: q.limit, ...(q.cursor ? {} : { offset: q.offset ?? 0 }), nextCursor: page.nextCursor ?? null }, 200);
   });
 
@@ -126,25 +126,20 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.openapi(routes.update, async (c) => {
     const session = await visibleSession(deps, c.get("user"), c.req.valid("param").id);
     const body = c.req.valid("json");
-    const now = Date.now();
-    const updated = await bot.store.updateSession(session.id, {
-      ...(body.topic !== undefined ? { topic: body.topic } : {}),
-      ...(body.state === "closed" ? { state: "closed" as const, closedAt: now } : {}),
-      updatedAt: now,
-    });
+    const updated = await host.sessions.update(session.id, { ...(body.topic !== undefined ? { topic: body.topic } : {}), ...(body.state === "closed" ? { closed: true } : {}) });
     return c.json(sessionView(updated ?? session), 200);
   });
 
   app.openapi(routes.remove, async (c) => {
     const session = await visibleSession(deps, c.get("user"), c.req.valid("param").id);
-    if (session.state !== "closed") await bot.store.updateSession(session.id, { state: "closed", closedAt: Date.now(), updatedAt: Date.now() });
+    if (session.state !== "closed") await host.sessions.update(session.id, { closed: true });
     return c.body(null, 204);
   });
 
   app.openapi(routes.messages, async (c) => {
     const session = await visibleSession(deps, c.get("user"), c.req.valid("param").id);
     const { limit, before } = c.req.valid("query");
-    let items = await bot.store.listMessages(session.id, before ? Number.MAX_SAFE_INTEGER : limit);
+    let items = await host.sessions.messages(session.id, before ? Number.MAX_SAFE_INTEGER : limit);
     if (before) {
       const at = items.findIndex((m) => m.id === before);
       if (at < 0) throw new ApiError(400, "bad_request", `before: there is no message ${before} in this session.`);
@@ -158,7 +153,7 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const session = await visibleSession(deps, user, c.req.valid("param").id);
     if (!maySeeSession(deps, user, session) || session.state === "closed") throw new ApiError(409, "closed", "This session is closed; start a new one with POST /sessions.");
     const { text } = c.req.valid("json");
-    const limit = bot.config.history.maxMessageLength;
+    const limit = host.settings.maxMessageLength;
     if (text.length > limit) throw new ApiError(400, "bad_request", `text: ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")} (history.maxMessageLength).`);
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const address = addressIn(session, user);
@@ -166,20 +161,19 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const write = async (id: string, retried: boolean) => {
       const key = `${address.platform}:${id}`;
       // A message to a session whose task waits is an answer, not a new task.
-      const activeId = bot.runner.activeTaskId(session.id);
-      const answering = activeId !== undefined && (await bot.store.getTask(activeId))?.status === "waiting";
+      const answering = (await host.tasks.active(session.id))?.status === "waiting";
       // The engine derives a task's id from the event key: a retry finds the task it started.
       const earlierTaskId = derivedId("t-", key);
-      const started = retried && (await bot.store.getTask(earlierTaskId)) !== undefined;
+      const started = retried && (await host.tasks.get(earlierTaskId)) !== undefined;
       const event: InboundEvent = command ? { kind: "command", id, address, name: command[1]!.toLowerCase(), args: command[2]?.trim() ?? "" } : { kind: "message", id, address, text };
-      const outcome = await bot.handle(event);
+      const outcome = await host.handle(event);
       // The engine answered the person in the session too; the API answers with a status.
       if (outcome.kind === "limited") throw new RateLimitError(outcome.message, outcome.retryAfterMs);
       if (outcome.kind === "failed") throw outcome.error;
       if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
       if (outcome.kind === "duplicate" && started) return c.json({ taskId: earlierTaskId, outcome: "started" as const }, 202);
       if (answering || outcome.kind === "duplicate") {
-        const answered = (await bot.store.listTasks({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
+        const answered = (await host.tasks.list({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
         if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
       }
       return c.json({ taskId: null, outcome: "replied" as const }, 202);

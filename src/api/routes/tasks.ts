@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { newId } from "../../ids.ts";
-import { isFinished, type Task } from "../../store/records.ts";
+import { newId } from "../../port/index.ts";
+import { isFinished, type Task } from "../../port/index.ts";
 import { matchChoice } from "../../tasks/answers.ts";
 import { addressIn, visibleSession, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError, forbidden } from "../errors.ts";
@@ -94,7 +94,7 @@ const routes = {
 /** Tasks over REST: start one, list and read them, answer, review, cancel. */
 export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const { bot } = deps;
+  const { host } = deps;
 
   app.openapi(routes.create, async (c) => {
     const user = c.get("user");
@@ -105,7 +105,7 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     // Without a session, the task gets a conversation of its own (opened once the start is accepted).
     const address = named ? addressIn(named, user) : { platform: deps.platform, channel: `w-${newId(8)}`, user: user.id, direct: true };
     const start = async (key: string | undefined) => {
-      const started = await bot.startTask({ workflow: body.workflow, input: body.input ?? {}, address, ...(named ? { sessionId: named.id } : {}), ...(key ? { key } : {}) });
+      const started = await host.tasks.start({ workflow: body.workflow, input: body.input ?? {}, address, ...(named ? { sessionId: named.id } : {}), ...(key ? { key } : {}) });
       // Checked against the task itself too: the key's record expires, the task stays.
       if (started.existed && !sameRequest(started.task, body.workflow, started.input, body.sessionId)) throw idempotencyReused();
       return c.json({ taskId: started.task.id, sessionId: started.task.sessionId, status: started.task.status }, 202);
@@ -128,7 +128,7 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       ...(q.workflow ? { workflow: q.workflow } : {}),
       ...(q.session ? { sessionId: q.session } : {}),
     };
-    const page = await bot.store.listTasks(filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : { offset: q.offset ?? 0 }) });
+    const page = await host.tasks.list(filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : { offset: q.offset ?? 0 }) });
     return c.json({ items: page.items.map(taskView), limit: q.limit, ...(q.cursor ? {} : { offset: q.offset ?? 0 }), nextCursor: page.nextCursor ?? null }, 200);
   });
 
@@ -151,7 +151,7 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     } else {
       throw new ApiError(400, "bad_request", "Send choice or text.");
     }
-    const accepted = await bot.answers.accept(task, wait, value, `${deps.platform}:api-${newId(8)}`, user.id);
+    const accepted = await host.tasks.answer(task, wait, value, `${deps.platform}:api-${newId(8)}`, user.id);
     if (!accepted) throw conflict("That question was already answered.");
     return c.json(taskView(accepted), 200);
   });
@@ -164,7 +164,7 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     if (task.status !== "waiting" || wait?.kind !== "review") throw conflict(`The task is ${task.status === "waiting" ? "waiting for an answer (POST /tasks/{id}/answer)" : task.status}, not waiting for a review.`);
     if (body.edited !== undefined && !body.approved) throw new ApiError(400, "bad_request", "edited: corrected text goes with approved: true.");
     const verdict = { approved: body.approved, ...(body.edited !== undefined ? { edited: body.edited } : {}), ...(body.feedback !== undefined ? { feedback: body.feedback } : {}) };
-    const accepted = await bot.answers.accept(task, wait, verdict, `${deps.platform}:api-${newId(8)}`, user.id);
+    const accepted = await host.tasks.answer(task, wait, verdict, `${deps.platform}:api-${newId(8)}`, user.id);
     if (!accepted) throw conflict("That review was already answered.");
     return c.json(taskView(accepted), 200);
   });
@@ -173,7 +173,7 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const user = c.get("user");
     const task = await actionable(deps, user, c.req.valid("param").id);
     if (isFinished(task.status)) throw conflict(`The task has already ${task.status === "completed" ? "completed" : task.status === "failed" ? "failed" : "been cancelled"}.`);
-    const ended = await bot.runner.cancel(task.id, user.id);
+    const ended = await host.tasks.cancel(task.id, user.id);
     return c.json(taskView(ended ?? task), 200);
   });
 
@@ -184,9 +184,9 @@ export function taskRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
 async function actionable(deps: ApiDeps, user: ApiUser, id: string): Promise<Task> {
   const task = await visibleTask(deps, user, id);
   if (user.reviewer) return task;
-  const session = await deps.bot.store.getSession(task.sessionId);
+  const session = await deps.host.sessions.get(task.sessionId);
   const address = session ? addressIn(session, user) : { ...task.address, user: user.id, direct: false };
-  if (!deps.bot.answers.mayAct(task, address)) throw forbidden("Only the person who started this task, or a reviewer, may answer, review or cancel it.");
+  if (!deps.host.tasks.mayAct(task, address)) throw forbidden("Only the person who started this task, or a reviewer, may answer, review or cancel it.");
   return task;
 }
 
