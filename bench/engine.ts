@@ -61,7 +61,7 @@ async function tinyTasksPerSecond(store: Store, count: number): Promise<number> 
   const { bot: b, adapter } = await bot(store, "tiny");
   const started = performance.now();
   await pump(count, 50, (i) => adapter.deliver({ kind: "message", id: `t${i}`, address: { platform: "test", channel: `c${i}`, user: "u" }, text: "go" }));
-  await b.runner.idle();
+  await b.idle();
   const ms = performance.now() - started;
   const results = adapter.sent.filter((s) => s.message.kind === "result").length;
   if (results !== count) throw new Error(`expected ${count} results, got ${results}`);
@@ -80,7 +80,7 @@ async function memoryPerParkedTask(count: number): Promise<number> {
   const { bot: b, adapter } = await bot(createLowdbStore({ dir }), "parker", { concurrency: 50 });
   const before = heapUsed();
   await pump(count, 50, (i) => adapter.deliver({ kind: "message", id: `p${i}`, address: { platform: "test", channel: `c${i}`, user: "u" }, text: "go" }));
-  await b.runner.idle();
+  await b.idle();
   adapter.sent.length = 0; // what the fake platform recorded is not the engine's memory
   const after = heapUsed();
   const parked = (await b.store.listTasks({ status: "waiting" }, { limit: count })).items.length;
@@ -122,7 +122,7 @@ async function leaseResume(count: number): Promise<{ startMs: number; allStarted
   const started = performance.now();
   const { bot: b } = await bot(createLowdbStore({ dir }), "parker", { concurrency: 50 });
   const startMs = performance.now() - started;
-  await b.runner.idle();
+  await b.idle();
   const allStartedMs = performance.now() - started;
   const left = (await b.store.listTasks({ status: "running" }, { limit: 1 })).items.length;
   if (left !== 0) throw new Error("some tasks were not resumed");

@@ -21,7 +21,11 @@ export interface AdapterModule {
 interface AdapterRow {
   /** One line for `chatflow --help`. */
   description: string;
-  /** Whether the adapter runs when its section does not say `enabled`. */
+  /**
+   * Whether the `chatflow` command runs it when the configuration does not say `enabled`
+   * (the console chat and the web page: `npm start` works with no file). `createBot()` from
+   * code runs only what its configuration enables or its `adapters` give.
+   */
   enabledByDefault: boolean;
   /** Imported only when the adapter is enabled, so an unused SDK costs no start-up time. */
   load(): Promise<AdapterModule>;
@@ -69,10 +73,20 @@ export function enableOnly(config: Config, names: readonly string[]): Config {
   return { ...config, adapters };
 }
 
-/** The names of the adapters the configuration enables, in table order. Throws for a section of an unknown adapter. */
+/** The names of the adapters the configuration enables (`enabled: true`), in table order. Throws for a section of an unknown adapter. */
 export function enabledAdapterNames(config: Config): string[] {
   for (const name of Object.keys(config.adapters)) if (!(name in ADAPTERS)) throw unknownAdapter(name, `adapters.${name} in the configuration`);
-  return ADAPTER_NAMES.filter((name) => config.adapters[name]?.enabled ?? ADAPTERS[name]!.enabledByDefault);
+  return ADAPTER_NAMES.filter((name) => config.adapters[name]?.enabled === true);
+}
+
+/**
+ * The configuration as the `chatflow` command runs it: an adapter whose section does not say
+ * `enabled` runs when its row is on by default (the console chat and the web page).
+ */
+export function withDefaultAdapters(config: Config): Config {
+  const adapters: Config["adapters"] = { ...config.adapters };
+  for (const name of ADAPTER_NAMES) adapters[name] = { ...adapters[name], enabled: adapters[name]?.enabled ?? ADAPTERS[name]!.enabledByDefault };
+  return { ...config, adapters };
 }
 
 /** Imports and creates the enabled adapters, in table order. */

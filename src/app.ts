@@ -1,5 +1,5 @@
 import path from "node:path";
-import { createStats, type EngineStats } from "./stats.ts";
+import { createStats } from "./stats.ts";
 import type { Adapter, CommandInfo } from "./adapter.ts";
 import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
@@ -9,7 +9,7 @@ import { Engine } from "./engine/engine.ts";
 import { createHost } from "./engine/host.ts";
 import type { HandleOutcome, Host, SchedulerState, StartedTask, StartTaskRequest } from "./port/host.ts";
 import { startMaintenance, sweep } from "./engine/maintenance.ts";
-import { routedWorkflows, routeFor, type ResolvedRoute } from "./engine/routes.ts";
+import { routedWorkflows, routeFor } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
 import { ConfigError } from "./errors.ts";
 import { EventFeed } from "./events/feed.ts";
@@ -50,19 +50,9 @@ export interface BotOptions {
 export interface Bot {
   readonly config: Config;
   readonly store: Store;
-  readonly runner: TaskRunner;
   readonly adapters: readonly Adapter[];
-  readonly scheduler: Scheduler;
   /** The workflows by name: built-in, remote and given ones. */
   readonly workflows: ReadonlyMap<string, Workflow<any>>;
-  /** Who may act on a task, and the once-only acceptance of an answer (for the HTTP API). */
-  readonly answers: Answers;
-  /** Counters of adapter calls, their errors and 429s, and re-delivered events (for metrics). */
-  readonly stats: EngineStats;
-  /** Tasks a person may start per minute, on every path; an adapter may set its platform's own limit. */
-  readonly quota: TaskQuota;
-  /** The route of a platform: its plain-message workflow and commands. */
-  routeOf(platform: string): ResolvedRoute;
   /**
    * What happens in every session, durably and in order: tasks' start, progress, questions,
    * reviews, results, errors, cancels and ends, and each message that enters a history.
@@ -81,8 +71,13 @@ export interface Bot {
    * the id from `key`, applies `tasks.busy` (`conflict`) and the owner's task limit (RateLimitError).
    */
   startTask(request: StartTaskRequest): Promise<StartedTask>;
-  /** The engine as adapters and the HTTP API see it: mount the API over it with createApi({ host, … }). */
+  /**
+   * The engine as adapters and the HTTP API see it (sessions, tasks, schedules, events, health):
+   * mount the HTTP API over it with `createApi({ engine: bot.host, … })`.
+   */
   readonly host: Host;
+  /** Resolves when no task is running or about to run (waiting tasks don't count). */
+  idle(): Promise<void>;
   /** The open session of an address (created when there is none). */
   openSession(address: Address): Promise<Session>;
   /** Sessions with filters and pages, newest activity first. */
@@ -229,16 +224,11 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const bot: Bot = {
     config,
     store,
-    runner,
     adapters,
-    scheduler,
     events,
     workflows,
-    answers,
-    stats,
-    quota,
-    routeOf: (platform) => routeFor(config.routes, platform),
     log,
+    idle: () => runner.idle(),
     async start() {
       await store.open();
       await runner.recover();

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ADAPTER_NAMES, ADAPTERS, enableOnly, parseAdapterList } from "./adapter-table.ts";
+import { ADAPTER_NAMES, ADAPTERS, enableOnly, parseAdapterList, withDefaultAdapters } from "./adapter-table.ts";
 import { createBot, type Bot } from "./app.ts";
 import { loadConfig } from "./config/load.ts";
 import { ChatflowError } from "./errors.ts";
@@ -36,7 +36,7 @@ function chosenAdapters(flags: string[] | undefined, env: NodeJS.ProcessEnv): st
 async function start(configFile: string | undefined, adapterFlags: string[] | undefined): Promise<void> {
   const adapters = chosenAdapters(adapterFlags, process.env);
   const loaded = await loadConfig(configFile);
-  const config = adapters ? enableOnly(loaded, adapters) : loaded;
+  const config = adapters ? enableOnly(loaded, adapters) : withDefaultAdapters(loaded);
   const bot: Bot = await createBot({ config });
   let stopping: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
@@ -86,7 +86,7 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
     await consoleAdapter.ended;
     if (stopping) return;
     // Let running tasks finish or park on a question before leaving.
-    await bot.runner.idle();
+    await bot.idle();
     await shutdown(0);
   }
 }

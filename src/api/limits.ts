@@ -6,7 +6,7 @@ export interface LimitSettings {
   requestsPerMinute: number;
   /**
    * Tasks a user may start per minute, however they start them; absent: the engine's
-   * `tasks.startsPerUserPerMinute`. Counted by the engine (`bot.quota`), not here.
+   * `tasks.startsPerUserPerMinute`. Counted by the engine (`host.tasks.limitPlatform`), not here.
    */
   tasksPerMinute?: number;
   /** Failed sign-ins (a wrong token or JWT) per client address per minute; past it, 429 before the credential is checked. */

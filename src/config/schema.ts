@@ -79,7 +79,7 @@ export const configSchema = z
       .record(
         z.string(),
         z.looseObject({
-          /** Whether the adapter runs. Default: true for `console`, false for the others. */
+          /** Whether the adapter runs. Default: off for createBot(); the `chatflow` command runs `console` and `web` unless this says false. */
           enabled: z.boolean().optional(),
         }),
       )

@@ -26,9 +26,9 @@ function configError(run: () => unknown): ConfigError {
 
 describe("telegram adapter: configuration", () => {
   it("is off unless enabled; defaults give polling, one edit a second, 4,096-character messages", () => {
-    expect(enabledAdapterNames(parseConfig({}))).toEqual(["console", "web"]);
-    expect(enabledAdapterNames(parseConfig({ adapters: { telegram: { enabled: false } } }))).toEqual(["console", "web"]);
-    expect(enabledAdapterNames(parseConfig({ adapters: { telegram: { enabled: true } } }))).toEqual(["console", "telegram", "web"]);
+    expect(enabledAdapterNames(parseConfig({}))).toEqual([]);
+    expect(enabledAdapterNames(parseConfig({ adapters: { telegram: { enabled: false } } }))).toEqual([]);
+    expect(enabledAdapterNames(parseConfig({ adapters: { telegram: { enabled: true } } }))).toEqual(["telegram"]);
     const adapter = fromConfig({ enabled: true }, env(), { logger });
     expect(adapter.platform).toBe("telegram");
     expect(adapter.capabilities).toEqual({ editIntervalMs: 1000, maxTextLength: 4096, persistentMessages: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADAPTER_NAMES, adaptersFromConfig, enableOnly, enabledAdapterNames, parseAdapterList } from "../../src/adapter-table.ts";
+import { ADAPTER_NAMES, adaptersFromConfig, enableOnly, enabledAdapterNames, parseAdapterList, withDefaultAdapters } from "../../src/adapter-table.ts";
 import { createBot } from "../../src/app.ts";
 import { loadConfig, parseConfig } from "../../src/config/load.ts";
 import { ConfigError } from "../../src/errors.ts";
@@ -8,9 +8,15 @@ import { silentLogger } from "../../src/logger.ts";
 const logger = silentLogger();
 
 describe("the adapter table", () => {
-  it("knows every shipped adapter; the console and the web server run by default, the others when enabled", async () => {
+  it("knows every shipped adapter; the chatflow command runs the console and the web server by default, createBot only what is enabled", async () => {
     expect(ADAPTER_NAMES).toEqual(["console", "telegram", "slack", "discord", "web"]);
-    expect(enabledAdapterNames(parseConfig({}))).toEqual(["console", "web"]);
+    // createBot() from code starts no console and binds no port unless told to.
+    expect(enabledAdapterNames(parseConfig({}))).toEqual([]);
+    const bot = await createBot({ logger });
+    expect(bot.adapters).toEqual([]);
+    // The chatflow command's defaults, for a file that says nothing about adapters.
+    expect(enabledAdapterNames(withDefaultAdapters(parseConfig({})))).toEqual(["console", "web"]);
+    expect(enabledAdapterNames(withDefaultAdapters(parseConfig({ adapters: { web: { enabled: false } } })))).toEqual(["console"]);
     // The documented default file: the console chat and the web page and API on loopback.
     expect(enabledAdapterNames(await loadConfig(undefined, {}))).toEqual(["console", "web"]);
     expect(enabledAdapterNames(parseConfig({ adapters: { console: { enabled: false }, web: { enabled: false }, telegram: { enabled: true } } }))).toEqual(["telegram"]);
@@ -22,7 +28,7 @@ describe("the adapter table", () => {
   });
 
   it("each adapter validates its own section, naming the field", async () => {
-    const config = parseConfig({ adapters: { console: { chanel: "x" } } });
+    const config = parseConfig({ adapters: { console: { enabled: true, chanel: "x" } } });
     const failure = adaptersFromConfig(config, {}, { logger });
     await expect(failure).rejects.toBeInstanceOf(ConfigError);
     await expect(failure).rejects.toThrow(/adapters\.console: Unrecognized key: "chanel"/);

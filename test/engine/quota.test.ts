@@ -48,7 +48,7 @@ describe("tasks a person may start per minute", () => {
     await t.command("demo", "owls", { channel: "a" });
     const event = { kind: "command" as const, id: "retry-me", address: { platform: "test", channel: "b", user: "alice" }, name: "demo", args: "bats" };
     expect((await t.bot.handle(event)).kind).toBe("limited");
-    t.bot.quota.setPlatformLimit("test", { perMinute: 5, setting: "test" });
+    t.bot.host.tasks.limitPlatform("test", { perMinute: 5, setting: "test" });
     expect((await t.bot.handle(event)).kind).toBe("task");
     expect((await t.bot.handle(event)).kind).toBe("duplicate");
   });

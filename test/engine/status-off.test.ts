@@ -21,7 +21,7 @@ describe("statusMessages: false", () => {
     const review = await adapter.waitFor((m) => m.kind === "review");
     await adapter.deliver({ kind: "action", id: "e2", address, actionId: review.message.actions!.find((a) => a.role === "approve")!.id });
     await adapter.waitFor((m) => m.kind === "result");
-    await bot.runner.idle();
+    await bot.idle();
     expect(adapter.sent.filter((s) => s.message.kind === "status")).toEqual([]);
     expect(adapter.edits.filter((e) => e.message.kind === "status")).toEqual([]);
     const task = (await bot.store.listTasks({}, { limit: 1 })).items[0]!;

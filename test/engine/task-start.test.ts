@@ -69,7 +69,7 @@ describe("one way to start a task", () => {
     const t = await start({ workflows: [picky] });
     await t.command("schedule", 'add "0 9 * * *" /picky owl');
     expect(t.replies().at(-1)).toBe("That input does not fit picky: input.topic: say a bit more (at least 5 characters).");
-    await expect(t.bot.scheduler.add({ cron: "0 9 * * *", target: { platform: "test", channel: "c1", user: "alice" }, origin: "chat", workflow: "picky", input: { topic: 3 } })).rejects.toThrow(ChatflowError);
+    await expect(t.bot.host.schedules.add({ cron: "0 9 * * *", target: { platform: "test", channel: "c1", user: "alice" }, origin: "chat", workflow: "picky", input: { topic: 3 } })).rejects.toThrow(ChatflowError);
 
     const config = { scheduler: { schedules: [{ id: "daily", cron: "0 9 * * *", target: { platform: "test", channel: "x" }, workflow: "picky", input: { topic: "owl" } }] } };
     await expect(createBot({ config, store: createMemoryStore(), adapters: [], workflows: [picky], logger: silentLogger() })).rejects.toThrow(ConfigError);

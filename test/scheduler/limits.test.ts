@@ -25,13 +25,13 @@ describe("what a schedule may start", () => {
     );
     await t.command("schedule", 'add "0,30 * * * * *" /demo a short summary');
     expect(t.replies().at(-1)).toMatch(/fires as often as every 30 s; .* Nothing was scheduled\.$/);
-    expect(await t.bot.scheduler.list()).toHaveLength(0);
+    expect(await t.bot.host.schedules.list()).toHaveLength(0);
 
     await t.command("schedule", 'add "* * * * *" /demo a short summary of the news');
     expect(t.replies().at(-1)).toMatch(/^Scheduled /);
     await t.command("schedule", 'add "* * * * * *" Stretch!');
     expect(t.replies().at(-1)).toMatch(/^Scheduled /);
-    expect(await t.bot.scheduler.list()).toHaveLength(2);
+    expect(await t.bot.host.schedules.list()).toHaveLength(2);
   });
 
   it("counts a schedule's tasks against its maker: past the limit its slots are skipped (said in /schedule list), and the maker's own requests wait too", async () => {
@@ -42,7 +42,7 @@ describe("what a schedule may start", () => {
 
     const scheduled = (await t.store.listTasks({ owner: "alice" })).items;
     expect(scheduled).toHaveLength(2);
-    const [schedule] = await t.bot.scheduler.list();
+    const [schedule] = await t.bot.host.schedules.list();
     expect(schedule!.pendingSlot).toBeUndefined();
     expect(schedule!.lastError).toMatch(/^a slot was skipped: Too many tasks started: the limit is 2 a minute per person/);
     await t.command("schedule", "list");
@@ -65,6 +65,6 @@ describe("what a schedule may start", () => {
     });
     await vi.advanceTimersByTimeAsync(4_000);
     expect((await t.store.listTasks({ owner: "scheduler" })).items.length).toBeGreaterThanOrEqual(3);
-    expect((await t.bot.scheduler.list())[0]!.lastError).toBeUndefined();
+    expect((await t.bot.host.schedules.list())[0]!.lastError).toBeUndefined();
   });
 });

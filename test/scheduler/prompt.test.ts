@@ -33,7 +33,7 @@ function llmConfig(fake: FakeLlm, over: ConfigInput = {}): ConfigInput {
 const scheduledPosts = (t: TestBot) => t.adapter.sent.filter((s) => s.message.key?.startsWith("sched:"));
 
 async function onlySchedule(t: TestBot) {
-  const all = await t.bot.scheduler.list();
+  const all = await t.bot.host.schedules.list();
   expect(all).toHaveLength(1);
   return all[0]!;
 }
@@ -48,8 +48,8 @@ describe("prompt schedules", () => {
     expect(t.replies().at(-1)).toMatch(/^Scheduled \S+ · "\* \* \* \* \* \*" UTC · next .* · writes from "Remind the team to drink water, one line\."/);
     await eventually(() => scheduledPosts(t).length >= 3, 15_000, "three scheduled posts");
     const schedule = await onlySchedule(t);
-    await t.bot.scheduler.pause(schedule.id);
-    await eventually(async () => (await t.bot.scheduler.list())[0]!.pendingSlot === undefined, 10_000, "the last slot settled");
+    await t.bot.host.schedules.pause(schedule.id);
+    await eventually(async () => (await t.bot.host.schedules.list())[0]!.pendingSlot === undefined, 10_000, "the last slot settled");
 
     const posts = scheduledPosts(t);
     // Once per slot: every post has its own slot, every model answer was posted, none twice.
@@ -78,7 +78,7 @@ describe("prompt schedules", () => {
     await t.command("schedule", 'add "* * * * * *" history=yes prompt: Sum up the plans in this chat.');
     expect(t.replies().at(-1)).toContain("with the chat's history");
     await eventually(() => scheduledPosts(t).length >= 1, 15_000, "a scheduled post");
-    await t.bot.scheduler.pause((await onlySchedule(t)).id);
+    await t.bot.host.schedules.pause((await onlySchedule(t)).id);
     const written = fake.completions.filter((r) => !r.stream);
     expect(written).toHaveLength(1);
     const roles = written[0]!.messages.map((m) => [m.role, m.content]);
@@ -92,7 +92,7 @@ describe("prompt schedules", () => {
     const t = await start();
     await t.command("schedule", 'add "0 9 * * *" prompt: Say good morning.');
     expect(t.replies().at(-1)).toMatch(/LLM_API_KEY.*llm\.baseURL.*llm\.model.*Nothing was scheduled\./s);
-    expect(await t.bot.scheduler.list()).toEqual([]);
+    expect(await t.bot.host.schedules.list()).toEqual([]);
     await t.command("schedule", 'add "0 9 * * *" history=yes Say good morning.');
     expect(t.replies().at(-1)).toMatch(/^history= goes with prompt:/);
   });
@@ -126,7 +126,7 @@ describe("prompt schedules", () => {
     const t = await start({ config: llmConfig(fake, { scheduler: { maxFailures: 5, minWorkIntervalSeconds: 0 } }), env: { LLM_API_KEY: fake.apiKey } });
     await t.command("schedule", 'add "* * * * * *" prompt: Say hello.');
     await eventually(() => scheduledPosts(t).length >= 1, 15_000, "a scheduled post");
-    await t.bot.scheduler.pause((await onlySchedule(t)).id);
+    await t.bot.host.schedules.pause((await onlySchedule(t)).id);
     expect(scheduledPosts(t)[0]!.message.text).toBe("Short and whole.");
     expect(JSON.stringify(t.adapter.sent)).not.toContain("going to be longer");
   });
@@ -143,7 +143,7 @@ describe("prompt schedules", () => {
     await eventually(() => scheduledPosts(t).length >= 1, 15_000, "a scheduled post");
     const first = scheduledPosts(t)[0]!;
     expect(first.message.text).toBe("Written at last.");
-    await t.bot.scheduler.pause((await onlySchedule(t)).id);
+    await t.bot.host.schedules.pause((await onlySchedule(t)).id);
     // The failed slot was the one posted: the same slot key never appears twice.
     const keys = scheduledPosts(t).map((p) => p.message.key);
     expect(new Set(keys).size).toBe(keys.length);
