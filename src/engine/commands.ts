@@ -35,6 +35,7 @@ export interface BuiltinCommand {
 function describeTask(task: Task): string {
   const parts = [`**${task.workflow}** · ${task.status} · ${task.percent}%`];
   if (task.step) parts.push(`step: ${task.step}`);
+  if (task.status === "failed" && task.error) parts.push(task.error);
   if (task.waiting) {
     const what = task.waiting.kind === "review" ? "a review" : "an answer";
     parts.push(`waiting for ${what}: "${task.waiting.question}"`);

@@ -17,8 +17,12 @@ export function isFinished(status: TaskStatus): boolean {
 /** A question or review the task is parked on. */
 export interface PendingWait {
   kind: "ask" | "review";
-  /** Journal key the answer is stored under (`ask#0`, `review#1`, ...). */
+  /** Journal key the answer is stored under (`ask#0`, `review#1`, `ask:scope#0` with an `id`, ...). */
   key: string;
+  /** The `id` option the workflow gave the ask or review, if any. */
+  id?: string;
+  /** Its place among the run's calls addressed by order (see `JournalCall.seq`); absent on waits stored before chatflow recorded it. */
+  seq?: number;
   /** Short random token carried in action ids; a stale button can never answer a newer wait. */
   token: string;
   question: string;
@@ -72,16 +76,41 @@ export interface Task {
   elapsedMs: number;
   lease?: TaskLease;
   cancelRequested?: boolean;
-  /** An accepted answer not yet journaled: set atomically with `waiting → queued`, journaled when the task runs. */
-  answer?: { key: string; value: unknown };
+  /**
+   * An accepted answer not yet journaled: set atomically with `waiting → queued`, journaled
+   * when the task runs. `call` says which question it answers (absent when an older version accepted it).
+   */
+  answer?: { key: string; value: unknown; call?: JournalCall };
   /** The inbound event that gave the last accepted answer, so a re-delivered event is not taken as a new request. */
   lastAnswerEvent?: string;
   result?: TaskResult;
   error?: string;
 }
 
-/** A journaled step result or answer: stored before the workflow goes on. */
-export interface JournalEntry {
+/** What a journal entry holds the outcome of: a step, a question, a review, a streamed message. */
+export type JournalCallKind = "step" | "ask" | "review" | "stream";
+
+/**
+ * What a journaled call was, so that a replay can tell whether the code still asks the same
+ * thing at the same place (src/tasks/replay-check.ts).
+ */
+export interface JournalCall {
+  kind: JournalCallKind;
+  /** The step's id, the stream's name, or the `id` option of an ask or review. */
+  id?: string;
+  /** A hash of what was asked (the question and its choices, the review's question and draft, the step id): 16 hex digits of sha256. */
+  fingerprint: string;
+  /** The question, shortened, for the message that names a mismatch. */
+  label?: string;
+  /** Its place among the run's calls addressed by order (every call but an ask or review with an `id`), from 0. */
+  seq?: number;
+}
+
+/**
+ * A journaled step result or answer: stored before the workflow goes on. Entries written
+ * before chatflow recorded what the call was carry only `value` and `at`; they replay unchecked.
+ */
+export interface JournalEntry extends Partial<JournalCall> {
   value: unknown;
   at: number;
 }

@@ -4,6 +4,7 @@ import type { FeedEventData } from "../events/types.ts";
 import type { Address, InboundAction, InboundEvent, InboundMessage } from "../model.ts";
 import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
+import { waitCall } from "./journal-call.ts";
 import type { TaskRunner } from "./runner.ts";
 import type { PendingWait, Task } from "../store/records.ts";
 import type { ReviewVerdict } from "./workflow.ts";
@@ -152,7 +153,8 @@ export class Answers {
   async accept(task: Task, wait: PendingWait, value: unknown, eventKey: string, by?: string): Promise<Task | undefined> {
     const accepted = await this.#store.updateTask(
       task.id,
-      { status: "queued", waiting: undefined, answer: { key: wait.key, value }, lastAnswerEvent: eventKey },
+      // The answer keeps which question it answers, so the replay can tell if the code now asks another.
+      { status: "queued", waiting: undefined, answer: { key: wait.key, value, call: waitCall(wait) }, lastAnswerEvent: eventKey },
       { ifRev: task.rev },
     );
     if (!accepted) return undefined;

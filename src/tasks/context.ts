@@ -1,9 +1,11 @@
-import pRetry from "p-retry";
-import { NonRetriableError } from "../errors.ts";
+import { ChatflowError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Message } from "../model.ts";
 import type { Store } from "../store/port.ts";
-import type { JournalEntry, PendingWait, Task } from "../store/records.ts";
+import type { JournalCall, JournalEntry, PendingWait, Task } from "../store/records.ts";
+import { askCall, reviewCall, stepCall, streamCall } from "./journal-call.ts";
+import type { ReplayCheck } from "./replay-check.ts";
+import { runWithRetries } from "./step-retry.ts";
 import type { AskOptions, ReviewOptions, ReviewVerdict, StepOptions, StreamedText, WorkflowContext } from "./workflow.ts";
 
 /**
@@ -21,12 +23,16 @@ export class ParkSignal extends Error {
 export interface ContextDeps {
   task: Task;
   journal: Map<string, JournalEntry>;
+  /** Compares each call with what the journal recorded for it (see replay-check.ts). */
+  replay: ReplayCheck;
   store: Store;
   history: Message[];
   signal: AbortSignal;
   log: Logger;
   retries: number;
   retryBaseMs: number;
+  /** When the task times out (epoch ms): a step is not kept waiting for a rate limit past it. */
+  deadline?: number;
   /** Shows progress; never throws. */
   progress(percent: number, step?: string): Promise<void>;
   /** Parks the task on `wait`: stores it and posts the question. */
@@ -37,7 +43,7 @@ export interface ContextDeps {
 
 /** Builds the `ctx` of one run of a workflow. */
 export function createContext(deps: ContextDeps): WorkflowContext {
-  const { task, journal, store, signal } = deps;
+  const { task, journal, replay, store, signal } = deps;
   const occurrences = new Map<string, number>();
   /** `name#n`: the n-th use of a name in this run; stable across replays of deterministic code. */
   const nextKey = (name: string): string => {
@@ -45,11 +51,17 @@ export function createContext(deps: ContextDeps): WorkflowContext {
     occurrences.set(name, n + 1);
     return `${name}#${n}`;
   };
+  /** The key of an ask or review: by its `id` when the workflow gave one, else by its order among the others. */
+  const waitKey = (kind: "ask" | "review", id: string | undefined): string => {
+    if (id === undefined) return nextKey(kind);
+    if (typeof id !== "string" || id === "") throw new ChatflowError("workflow", `Expected the \`id\` of ctx.${kind} to be a non-empty string, got ${JSON.stringify(id)}.`);
+    return nextKey(`${kind}:${id}`);
+  };
   const throwIfAborted = (): void => {
     if (signal.aborted) throw signal.reason;
   };
-  const record = async (key: string, value: unknown): Promise<void> => {
-    const entry: JournalEntry = { value: value === undefined ? null : value, at: Date.now() };
+  const record = async (key: string, value: unknown, call: JournalCall): Promise<void> => {
+    const entry: JournalEntry = { ...call, value: value === undefined ? null : value, at: Date.now() };
     await store.appendJournal(task.id, key, entry);
     journal.set(key, entry);
   };
@@ -65,27 +77,18 @@ export function createContext(deps: ContextDeps): WorkflowContext {
 
     async step<T>(id: string, fn: (signal: AbortSignal) => Promise<T> | T, options?: StepOptions): Promise<T> {
       const key = nextKey(`step:${id}`);
-      const hit = journal.get(key);
-      if (hit) return hit.value as T;
+      const { entry, call } = replay.replay({ key, call: stepCall(id), byId: false });
+      if (entry) return entry.value as T;
       throwIfAborted();
-      const value = await pRetry(
-        async () => {
-          throwIfAborted();
-          return fn(signal);
-        },
-        {
-          retries: options?.retries ?? deps.retries,
-          minTimeout: deps.retryBaseMs,
-          factor: 2,
-          signal,
-          shouldRetry: ({ error }) => !(error instanceof NonRetriableError) && !signal.aborted,
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            deps.log.warn({ taskId: task.id, step: id, attempt: attemptNumber, retriesLeft, err: error }, "step failed");
-          },
-        },
-      );
+      const value = await runWithRetries(() => fn(signal), {
+        retries: options?.retries ?? deps.retries,
+        retryBaseMs: deps.retryBaseMs,
+        signal,
+        ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
+        onFailedAttempt: (error, attempt, retriesLeft) => deps.log.warn({ taskId: task.id, step: id, attempt, retriesLeft, err: error }, "step failed"),
+      });
       throwIfAborted();
-      await record(key, value);
+      await record(key, value, call);
       return value;
     },
 
@@ -95,26 +98,36 @@ export function createContext(deps: ContextDeps): WorkflowContext {
     },
 
     async ask(question: string, options?: AskOptions): Promise<string> {
-      const key = nextKey("ask");
-      const hit = journal.get(key);
-      if (hit) return hit.value as string;
-      throwIfAborted();
+      const key = waitKey("ask", options?.id);
       const choices = options?.choices?.filter((choice) => choice.trim() !== "");
-      await deps.park({ kind: "ask", key, question, ...(choices && choices.length > 0 ? { choices } : {}) });
+      const offered = choices && choices.length > 0 ? choices : undefined;
+      const { entry, call } = replay.replay({ key, call: askCall(question, offered, options?.id), byId: options?.id !== undefined });
+      if (entry) return entry.value as string;
+      throwIfAborted();
+      await deps.park({ kind: "ask", key, question, ...(offered ? { choices: offered } : {}), ...waitIdentity(call) });
       throw new ParkSignal();
     },
 
     stream(name: string): StreamedText {
-      return deps.openStream(nextKey(`stream:${name}`));
+      const key = nextKey(`stream:${name}`);
+      const { entry, call } = replay.replay({ key, call: streamCall(name), byId: false });
+      // Recorded only so a replay can check it; the stream's messages are found through the outbox, so a lost write costs nothing.
+      if (!entry) record(key, null, call).catch((error: unknown) => deps.log.warn({ taskId: task.id, stream: name, err: error }, "stream not journaled"));
+      return deps.openStream(key);
     },
 
     async review(question: string, options: ReviewOptions): Promise<ReviewVerdict> {
-      const key = nextKey("review");
-      const hit = journal.get(key);
-      if (hit) return hit.value as ReviewVerdict;
+      const key = waitKey("review", options.id);
+      const { entry, call } = replay.replay({ key, call: reviewCall(question, options.data, options.id), byId: options.id !== undefined });
+      if (entry) return entry.value as ReviewVerdict;
       throwIfAborted();
-      await deps.park({ kind: "review", key, question, data: options.data, phase: "verdict" });
+      await deps.park({ kind: "review", key, question, data: options.data, phase: "verdict", ...waitIdentity(call) });
       throw new ParkSignal();
     },
   };
+}
+
+/** What a wait keeps of its call: its `id` and position (the fingerprint is rebuilt from its question, see `waitCall`). */
+function waitIdentity(call: JournalCall): Pick<PendingWait, "id" | "seq"> {
+  return { ...(call.id !== undefined ? { id: call.id } : {}), ...(call.seq !== undefined ? { seq: call.seq } : {}) };
 }

@@ -9,6 +9,8 @@ import { clampPercent } from "../render/progress-bar.ts";
 import type { StatusView } from "../render/status.ts";
 import type { Store } from "../store/port.ts";
 import { createContext, ParkSignal } from "./context.ts";
+import { answerEntry } from "./journal-call.ts";
+import { ReplayCheck } from "./replay-check.ts";
 import { SessionLanes } from "./lanes.ts";
 import { StatusMessages } from "./status-message.ts";
 import { StreamedMessage } from "./streamed-message.ts";
@@ -326,8 +328,8 @@ export class TaskRunner {
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
       if (task.answer) {
-        // The answer was accepted atomically with the status change; journal it before replay.
-        const entry = { value: task.answer.value, at: Date.now() };
+        // The answer was accepted atomically with the status change; journal it (with the question it answers) before replay.
+        const entry = answerEntry(task.answer, Date.now());
         await store.appendJournal(taskId, task.answer.key, entry);
         journal.set(task.answer.key, entry);
         task = (await store.updateTask(taskId, { answer: undefined })) ?? task;
@@ -342,16 +344,20 @@ export class TaskRunner {
         setInterval(() => void this.#o.delivery.typing(task.address), 4500),
       );
       const timeoutMs = workflow.timeoutMs ?? this.#o.timeoutMs;
-      timers.push(setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), Math.max(0, timeoutMs - task.elapsedMs)));
+      const deadline = started + Math.max(0, timeoutMs - task.elapsedMs);
+      timers.push(setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), deadline - started));
+      const replay = new ReplayCheck(task.workflow, journal);
       const ctx = createContext({
         task,
         journal,
+        replay,
         store,
         history,
         signal: controller.signal,
         log: log.child({ taskId, workflow: task.workflow }),
         retries: this.#o.stepRetries,
         retryBaseMs: this.#o.retryBaseMs,
+        deadline,
         progress: async (percent, step) => {
           const view = this.#view(task, "running", { percent: clampPercent(percent), ...(step ? { step } : {}) });
           task = { ...task, percent: view.percent, ...(step ? { step } : {}) };
@@ -371,6 +377,8 @@ export class TaskRunner {
       });
       const result = await workflow.run(ctx, task.input as never);
       if (controller.signal.aborted) throw controller.signal.reason;
+      // Also fails a run that caught a mismatch and went on, or never came to a call its history holds.
+      replay.finish();
       await progressed;
       await this.#complete(task, result);
     } catch (error) {

@@ -14,11 +14,22 @@ export interface ReviewVerdict {
 export interface AskOptions {
   /** Offer these answers as buttons. Without choices the next message of the person is the answer. */
   choices?: string[];
+  /**
+   * A stable name for this question (default: none, it is known by its order among the
+   * workflow's questions). With an `id` its answer is found by the id, so the question may
+   * move (another question inserted before it) while tasks wait on it. Its text and choices
+   * must stay the same: to change them, give it a new id (waiting tasks are then asked again).
+   * Give the id when the question is written: adding one to a question tasks already wait on
+   * is a change of its address, and those tasks stop.
+   */
+  id?: string;
 }
 
 export interface ReviewOptions {
   /** The draft to approve, reject or edit. */
   data: string;
+  /** A stable name for this review (default: none, it is known by its order); see `AskOptions.id`. */
+  id?: string;
 }
 
 /** A message that grows as text arrives (see `WorkflowContext.stream`). */
@@ -40,7 +51,9 @@ export interface StepOptions {
  * What a workflow's `run` gets. Durability by replay: after an answer or a restart, `run`
  * starts again from the top, and every `step`, `ask` and `review` that already finished
  * returns its stored result at once. So code between steps must be deterministic: put
- * anything that reads the clock, random numbers or the network inside a `step`.
+ * anything that reads the clock, random numbers or the network inside a `step`. A replay that
+ * finds the code asking something else than the history holds (a changed workflow, code that
+ * is not deterministic) ends the task with a `NonDeterminismError`.
  */
 export interface WorkflowContext {
   readonly taskId: string;
@@ -61,9 +74,13 @@ export interface WorkflowContext {
   step<T>(id: string, fn: (signal: AbortSignal) => Promise<T> | T, options?: StepOptions): Promise<T>;
   /** Reports progress (0–100) and the current step; shown by editing the status message. */
   progress(percent: number, step?: string): Promise<void>;
-  /** Asks the person a question and waits (parked, no worker held) for the answer. */
+  /**
+   * Asks the person a question and waits (parked, no worker held) for the answer. The answer is
+   * journaled with a fingerprint of the question and its choices: a replay that asks another
+   * question in its place fails the task instead of taking that answer.
+   */
   ask(question: string, options?: AskOptions): Promise<string>;
-  /** Asks the person to approve, reject or edit a draft, and waits for the verdict. */
+  /** Asks the person to approve, reject or edit a draft, and waits for the verdict (journaled like `ask`'s answer, with the question and draft). */
   review(question: string, options: ReviewOptions): Promise<ReviewVerdict>;
   /**
    * A message that grows as text arrives (a streamed answer), edited at the adapter's rate and
