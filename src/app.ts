@@ -12,6 +12,7 @@ import { startMaintenance, sweep } from "./engine/maintenance.ts";
 import { routedWorkflows, routeFor } from "./engine/routes.ts";
 import { Sessions } from "./engine/sessions.ts";
 import { ConfigError } from "./errors.ts";
+import { errorReporter, type ErrorHandler } from "./error-hook.ts";
 import { EventFeed } from "./events/feed.ts";
 import { withMessageEvents } from "./events/message-events.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -45,6 +46,13 @@ export interface BotOptions {
   logger?: Logger;
   /** Where secrets (tokens, LLM_API_KEY, remote headers) are read from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Receives every error the engine handles and logs (an inbound event that failed, a task
+   * that failed, a schedule's fire, the maintenance sweep) as a BotError carrying the event or
+   * task it belongs to (`error.context`) and the original error (`error.error`, also `cause`).
+   * What it throws is logged; it never stops the bot. Default: the log line only.
+   */
+  onError?: ErrorHandler;
 }
 
 export interface Bot {
@@ -141,6 +149,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const env = options.env ?? process.env;
   const config = withAssistantRoutes(parseConfig(options.config ?? {}), env);
   const log = options.logger ?? createLogger(config.log);
+  const report = errorReporter(log, options.onError);
   const workflows = new Map<string, Workflow<any>>([
     ["demo", createDemoWorkflow(config.workflows.demo)],
     ["assistant", createAssistantWorkflow(config, env)],
@@ -181,6 +190,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const quota = new TaskQuota({ perMinute: config.tasks.startsPerUserPerMinute, setting: "tasks.startsPerUserPerMinute" });
   const runner = new TaskRunner({
     quota,
+    report,
     store,
     delivery,
     workflows,
@@ -207,6 +217,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     timezone: config.scheduler.timezone,
     maxCatchUp: config.scheduler.maxCatchUp,
     maxFailures: config.scheduler.maxFailures,
+    report,
     minWorkIntervalMs: config.scheduler.minWorkIntervalSeconds * 1000,
     ...(composer.compose ? { compose: composer.compose } : { composeMissing: composer.missing }),
     historyWindow: config.history.window,
@@ -216,9 +227,9 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     return name ? workflows.get(name) : undefined;
   };
   const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
-  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats, starts });
+  const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats, starts, report });
   const host = createHost({ config, store, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, handle: engine.handle });
-  const maintenance = { store, sessions, log, retentionMs: config.tasks.retentionHours * 3600_000 };
+  const maintenance = { store, sessions, log, report, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
   const bot: Bot = {

@@ -2,6 +2,7 @@
  * chatflow's public API: create a bot, define workflows, implement adapters and stores.
  */
 export { createBot, type Bot, type BotOptions } from "./app.ts";
+export { BotError, type ErrorContext, type ErrorHandler } from "./error-hook.ts";
 export type { HandleOutcome, StartTaskRequest, StartedTask, StartInput } from "./port/host.ts";
 export { EventFeed, type EventFeedOptions, type SubscribeOptions } from "./events/feed.ts";
 export type { FeedEvent, FeedEventData, FeedEventType, FeedListener, FinalStatus, NewFeedEvent, TaskEventType, Unsubscribe } from "./events/types.ts";

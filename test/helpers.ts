@@ -1,5 +1,6 @@
 import { createBot, type Bot } from "../src/app.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
+import type { ErrorHandler } from "../src/error-hook.ts";
 import { silentLogger } from "../src/logger.ts";
 import type { Adapter } from "../src/adapter.ts";
 import type { Address, InboundEvent, OutboundMessage } from "../src/model.ts";
@@ -27,7 +28,7 @@ export interface TestBot {
 
 let eventCounter = 0;
 
-export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string; privateNotices?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<TestBot> {
+export async function startTestBot(options: { workflows?: Workflow<any>[]; config?: ConfigInput; store?: Store; route?: string; privateNotices?: boolean; env?: NodeJS.ProcessEnv; onError?: ErrorHandler } = {}): Promise<TestBot> {
   const adapter = createRecordingAdapter({ privateNotices: options.privateNotices ?? true });
   const store = options.store ?? createMemoryStore();
   const route = options.route ?? options.workflows?.[0]?.name ?? "demo";
@@ -43,6 +44,7 @@ export async function startTestBot(options: { workflows?: Workflow<any>[]; confi
     workflows: options.workflows ?? [],
     logger: silentLogger(),
     env: options.env ?? {},
+    ...(options.onError ? { onError: options.onError } : {}),
   });
   await bot.start();
   const address = (from?: Partial<Address>): Address => ({ platform: "test", channel: "c1", user: "alice", ...from });

@@ -15,6 +15,7 @@ import { BUILTIN_COMMANDS, type BuiltinCommand } from "./commands.ts";
 import { inboundEventSchema } from "./inbound-schema.ts";
 import { describeIssues } from "../config/load.ts";
 import type { Delivery } from "../delivery.ts";
+import type { ReportError } from "../error-hook.ts";
 import { routeFor } from "./routes.ts";
 import { SessionBusyError, type TaskStarts } from "./task-start.ts";
 import type { Sessions } from "./sessions.ts";
@@ -40,6 +41,8 @@ export interface EngineParts {
   stats?: EngineStats;
   /** The one door tasks start through. */
   starts: TaskStarts;
+  /** Where handled errors go: the log, and the bot's `onError`. */
+  report: ReportError;
 }
 
 /**
@@ -82,7 +85,7 @@ export class Engine {
       if (outcome.kind !== "limited") await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
       return outcome;
     } catch (error) {
-      this.#p.log.error({ err: error, eventKey: key, kind: event.kind }, "inbound event failed");
+      this.#p.report(error, { where: "inbound", event }, "inbound event failed", { eventKey: key, kind: event.kind });
       // A store that can't write lost this message: say so, rather than act as if it arrived.
       const text =
         error instanceof ChatflowError && error.code === "store"

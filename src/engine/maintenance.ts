@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.ts";
+import type { ReportError } from "../error-hook.ts";
 import type { Store } from "../store/port.ts";
 import type { Sessions } from "./sessions.ts";
 
@@ -6,6 +7,8 @@ export interface MaintenanceOptions {
   store: Store;
   sessions: Sessions;
   log: Logger;
+  /** Where a failed sweep is reported besides the log (the bot's `onError`). */
+  report?: ReportError;
   /** Finished tasks older than this are removed, and feed events older than this, in ms. */
   retentionMs: number;
   /** How often the sweep runs, in ms. Default 10 minutes. */
@@ -34,7 +37,10 @@ export async function sweep(options: MaintenanceOptions, now = Date.now()): Prom
 /** Runs `sweep` now and then periodically; returns a function that stops it. */
 export function startMaintenance(options: MaintenanceOptions): () => void {
   const run = (): void => {
-    sweep(options).catch((error: unknown) => options.log.error({ err: error }, "maintenance sweep failed"));
+    sweep(options).catch((error: unknown) => {
+      if (options.report) options.report(error, { where: "maintenance" }, "maintenance sweep failed");
+      else options.log.error({ err: error }, "maintenance sweep failed");
+    });
   };
   run();
   const timer = setInterval(run, options.everyMs ?? 10 * 60 * 1000);

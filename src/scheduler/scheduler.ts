@@ -5,6 +5,7 @@ import { ChatflowError, NotFoundError, PermissionError, RateLimitError } from ".
 import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { ScheduleSpec, SchedulerState } from "../port/host.ts";
+import type { ReportError } from "../error-hook.ts";
 import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
@@ -25,6 +26,8 @@ export interface SchedulerOptions {
   maxCatchUp: number;
   /** Failures to a gone target (403/404, no adapter) before a schedule is paused. */
   maxFailures: number;
+  /** Where failed fires are reported besides the log (the bot's `onError`). */
+  report?: ReportError;
   /** Shortest gap between fires of a chat-made schedule that runs a workflow or a prompt, in ms; 0 for none. */
   minWorkIntervalMs?: number;
   /**
@@ -84,7 +87,7 @@ export class Scheduler {
         next = this.#nextAfter(schedule);
       } catch (error) {
         // One schedule the runtime can't compute (a timezone it no longer knows) must not stop the others.
-        this.#o.log.error({ err: error, scheduleId: schedule.id }, `schedule ${schedule.id} skipped: its next fire can't be computed`);
+        this.#report(error, schedule.id, `schedule ${schedule.id} skipped: its next fire can't be computed`);
         continue;
       }
       if (schedule.pendingSlot === undefined && (next === null || next > now)) {
@@ -94,7 +97,7 @@ export class Scheduler {
       catchUp.push(this.#serial(schedule.id, () => this.#fireDue(schedule.id, now, schedule.missedPolicy)));
     }
     await Promise.all(catchUp);
-    this.#ticker = new Cron("* * * * * *", { protect: true, catch: (error) => this.#o.log.error({ err: error }, "scheduler tick failed") }, () => this.#tick());
+    this.#ticker = new Cron("* * * * * *", { protect: true, catch: (error) => this.#report(error, undefined, "scheduler tick failed") }, () => this.#tick());
   }
 
   async stop(): Promise<void> {
@@ -142,6 +145,12 @@ export class Scheduler {
     await this.#o.store.createSchedule(schedule);
     if (this.#running) this.#arm(schedule);
     return schedule;
+  }
+
+  #report(error: unknown, scheduleId: string | undefined, message: string): void {
+    const fields = scheduleId ? { scheduleId } : {};
+    if (this.#o.report) this.#o.report(error, { where: "schedule", ...fields }, message, fields);
+    else this.#o.log.error({ err: error, ...fields }, message);
   }
 
   /** Refuses a chat-made schedule that would start work more often than `minWorkIntervalMs`. */
@@ -281,7 +290,7 @@ export class Scheduler {
   #serial(id: string, work: () => Promise<void>): Promise<void> {
     const next = (this.#chains.get(id) ?? Promise.resolve())
       .then(work)
-      .catch((error: unknown) => this.#o.log.error({ err: error, scheduleId: id }, "schedule fire failed"));
+      .catch((error: unknown) => this.#report(error, id, "schedule fire failed"));
     this.#chains.set(id, next);
     void next.finally(() => {
       if (this.#chains.get(id) === next) this.#chains.delete(id);

@@ -19,6 +19,7 @@ import { TaskPosts } from "./task-posts.ts";
 import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
 import type { TaskQuota } from "./quota.ts";
+import type { ReportError } from "../error-hook.ts";
 
 export interface TaskRunnerOptions {
   store: Store;
@@ -43,6 +44,8 @@ export interface TaskRunnerOptions {
   events?: EventFeed;
   /** Tasks a person may start per minute; every new task takes a point from its owner. */
   quota?: TaskQuota;
+  /** Where failed tasks are reported besides the log (the bot's `onError`). */
+  report?: ReportError;
 }
 
 export interface SubmitRequest {
@@ -279,9 +282,15 @@ export class TaskRunner {
 
   #schedule(taskId: string): void {
     if (this.#stopping) return;
-    void this.#queue.add(() => this.#execute(taskId)).catch((error: unknown) => {
-      this.#o.log.error({ err: error, taskId }, "task execution crashed");
+    void this.#queue.add(() => this.#execute(taskId)).catch(async (error: unknown) => {
+      const task = await this.#o.store.getTask(taskId).catch(() => undefined);
+      this.#reportError(error, task, "task execution crashed", { taskId });
     });
+  }
+
+  #reportError(error: unknown, task: Task | undefined, message: string, fields: Record<string, unknown>): void {
+    if (this.#o.report) this.#o.report(error, { where: "task", ...(task ? { task } : {}) }, message, fields);
+    else this.#o.log.error({ err: error, ...fields }, message);
   }
 
   #view(task: Task, state: StatusView["state"], extra: Partial<StatusView> = {}): StatusView {
@@ -407,7 +416,7 @@ export class TaskRunner {
       return;
     }
     const message = reason instanceof TaskTimeoutError || reason instanceof ChatflowError ? reason.message : "The workflow hit an unexpected error.";
-    log.error({ err: reason, taskId: task.id, workflow: task.workflow }, "task failed");
+    this.#reportError(reason, task, "task failed", { taskId: task.id, workflow: task.workflow });
     await this.#finish(task, "failed", { error: message });
   }
 
