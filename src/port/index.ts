@@ -9,3 +9,4 @@ export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, In
 export { isFinished } from "../store/records.ts";
 export { newId, derivedId } from "../ids.ts";
 export { isActionId } from "../tasks/actions.ts";
+export { matchChoice } from "./choices.ts";

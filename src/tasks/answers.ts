@@ -5,6 +5,7 @@ import type { Address, InboundAction, InboundEvent, InboundMessage } from "../mo
 import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
 import { waitCall } from "./journal-call.ts";
+import { matchChoice } from "../port/choices.ts";
 import type { TaskRunner } from "./runner.ts";
 import type { PendingWait, Task } from "../store/records.ts";
 import type { ReviewVerdict } from "./workflow.ts";
@@ -206,13 +207,6 @@ function answeredData(wait: PendingWait, value: unknown, by: string | undefined)
   if (wait.kind === "ask") return { kind: "ask", ...who, answer: String(value) };
   const verdict = value as ReviewVerdict;
   return { kind: "review", ...who, approved: verdict.approved, ...(verdict.edited !== undefined ? { edited: verdict.edited } : {}), ...(verdict.feedback ? { feedback: verdict.feedback } : {}) };
-}
-
-/** A typed answer to a multiple-choice question: the choice's number or its text. */
-export function matchChoice(choices: readonly string[], text: string): string | undefined {
-  const typed = text.trim().toLowerCase();
-  if (/^\d+$/.test(typed)) return choices[Number(typed) - 1];
-  return choices.find((choice) => choice.toLowerCase() === typed);
 }
 
 function describeVerdict(verdict: ReviewVerdict): string {

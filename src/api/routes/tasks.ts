@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { newId } from "../../port/index.ts";
 import { isFinished, type Task } from "../../port/index.ts";
-import { matchChoice } from "../../tasks/answers.ts";
+import { matchChoice } from "../../port/index.ts";
 import { addressIn, visibleSession, visibleTask, type ApiDeps, type ApiEnv } from "../access.ts";
 import { ApiError, forbidden } from "../errors.ts";
 import { canonicalJson, idempotencyReused } from "../idempotency.ts";
