@@ -10,7 +10,7 @@
  *   metrics. On the memory store (the engine's own cost is smallest there, so the HTTP share
  *   is largest), then on lowdb, the default store.
  * - tasks: `POST /api/v1/tasks` beside the route's own work in process (look up the
- *   workflow, validate the input, open a web session, `bot.runner.submit`).
+ *   workflow, validate the input, open a web session and submit: `bot.startTask`).
  * - the API layer alone: server CPU per request with an engine that answers at once (the
  *   bot's `handle` replaced), for the chatflow API and the bare server, and an authenticated
  *   `GET /api/v1/me`: what the HTTP layer costs without the engine's work.
@@ -24,7 +24,6 @@
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { addressIn } from "../src/api/access.ts";
 import type { HandleOutcome } from "../src/port/host.ts";
 import { newId } from "../src/ids.ts";
 import type { Session } from "../src/model.ts";
@@ -300,12 +299,7 @@ async function taskRunner(variant: TaskVariant): Promise<Runner> {
   const user = { id: USER, reviewer: false };
   // What POST /api/v1/tasks does after authentication and body validation (src/api/routes/tasks.ts).
   const submitOne = async (harness: WebHarness, i: number) => {
-    const { bot } = harness;
-    const workflow = bot.workflows.get("echo")!;
-    const parsed = workflow.input!.safeParse({ text: `hello ${i}` });
-    if (!parsed.success) throw new Error("bad input");
-    const session = await bot.openSession({ platform: "web", channel: `w-${newId(8)}`, user: USER, direct: true });
-    await bot.runner.submit({ sessionId: session.id, address: addressIn(session, user), workflow: workflow.name, input: parsed.data });
+    await harness.bot.startTask({ workflow: "echo", input: { text: `hello ${i}` }, address: { platform: "web", channel: `w-${newId(8)}`, user: user.id, direct: true } });
   };
   return runner(
     async (harness, count) => {

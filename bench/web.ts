@@ -39,6 +39,9 @@ function summary(results: { machine: Record<string, unknown>; messages: Record<s
   lines.push(...comparisonLines(t));
   lines.push(`the API layer alone (an engine that answers at once), server CPU µs per request, median (spread) of ${String(results.layer.rounds)} rounds of ${String(results.layer.requestsPerRound)}:`);
   for (const [name, s] of Object.entries(results.layer.serverCpuMicrosecondsPerRequest as Record<string, Spread>)) lines.push(`  ${name.padEnd(28)} ${formatSpread(s, " µs")}`);
+  // A request sent again is one the server reset on an idle keep-alive connection (bench/web-http.ts).
+  const resent = [results.messages, results.messagesLowdb, t, results.layer].reduce((sum, r) => sum + Number(r.requestsSentAgain ?? 0), 0);
+  lines.push(`requests sent again after a reset on an idle keep-alive connection: ${resent}`);
   for (const name of ["fanout", "spread"] as const) {
     const load = results.sse[name] as Record<string, any>;
     lines.push(`SSE ${name}: ${load.clients} clients on ${load.sessions} session(s), all open in ${load.openAllMs} ms`);

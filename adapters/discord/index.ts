@@ -7,7 +7,9 @@ import { ActionKeys } from "../../src/render/action-keys.ts";
 import { checkToken, parseApiUrl, parseDiscordConfig, readDiscordEnv, TOKEN_ENV, type DiscordConfig, type DiscordConfigInput } from "./config.ts";
 import { Interactions } from "./interactions.ts";
 import { DiscordLifecycle } from "./lifecycle.ts";
+import { FormCheck } from "./forms.ts";
 import { DiscordOutbound } from "./outbound.ts";
+import { PrivateReplies } from "./private-replies.ts";
 import { DiscordReceiver } from "./receiver.ts";
 import { LIMITS } from "./render.ts";
 
@@ -50,9 +52,11 @@ function ownClient(config: DiscordConfig, apiUrl: string): Client {
 
 /**
  * Creates the Discord adapter (platform `discord`) on discord.js: slash commands deferred at
- * once with their original response as the task's status message, edited in place; buttons
- * acknowledged at once; a review's Edit and a free-text answer in modals; refusals as
- * ephemeral replies; after the 15-minute interaction token, channel messages (or a DM).
+ * once with their original response as the task's status message, edited in place; the
+ * answers to /help, /status, /history, /tasks and /schedule list ephemeral; buttons
+ * acknowledged at once; a review's Edit and a free-text answer in modals (a form nobody waits
+ * for any more is told so privately); refusals as ephemeral replies; after the 15-minute
+ * interaction token, channel messages (or a DM).
  * With `client`, chatflow joins a client you run as a plugin. See README.md in this folder.
  */
 export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAdapter {
@@ -67,7 +71,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   const interactions = new Interactions();
   const keys = new ActionKeys((id) => id.length <= CUSTOM_ID_PAYLOAD_MAX);
   const outbound = new DiscordOutbound({ client, interactions, keys, token, botId: () => client.user?.id });
-  const receiver = new DiscordReceiver({ outbound, interactions, keys, log, plugin: hostClient !== undefined });
+  const replies = new PrivateReplies();
+  const receiver = new DiscordReceiver({ outbound, interactions, keys, replies, forms: new FormCheck(), log, plugin: hostClient !== undefined });
   const lifecycle = new DiscordLifecycle({ client, receiver, config, token, apiUrl, log, plugin: hostClient !== undefined });
   return {
     platform: "discord",
@@ -75,7 +80,11 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     start: (handler, context) => lifecycle.start(handler, context),
     stop: () => lifecycle.stop(),
     connected: () => lifecycle.connected,
-    send: (address, message) => outbound.send(address, message),
+    send(address, message) {
+      // The answer to /help, /status, /history, /tasks or /schedule list: that person's alone.
+      const command = replies.answering(address, message);
+      return command ? outbound.answerPrivately(command, message) : outbound.send(address, message);
+    },
     edit: (address, messageId, message) => outbound.edit(address, messageId, message),
     recall: (address, key) => outbound.recall(address, key),
     notify: (event, text, notice) => receiver.notify(event, text, notice),

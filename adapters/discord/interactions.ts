@@ -41,6 +41,16 @@ export class Interactions {
     return Date.now() - entry.at < FIRST_REPLY_WINDOW_MS ? entry.interaction : undefined;
   }
 
+  /** Forgets a deferred command before a message filled its response; true if it was still waiting for one. */
+  dropDeferred(interaction: ChatInputCommandInteraction): boolean {
+    for (const [key, entry] of this.#deferred) {
+      if (entry.interaction !== interaction) continue;
+      this.#deferred.delete(key);
+      return true;
+    }
+    return false;
+  }
+
   /** A message sent through an interaction (its original response, or a follow-up). */
   sent(messageId: string, interaction: Replyable, original: boolean): void {
     this.#messages.set(messageId, { interaction, at: Date.now(), original });

@@ -55,7 +55,7 @@ export class DiscordLifecycle {
       const { commands, skipped } = slashCommands(context?.commands ?? DEFAULT_COMMANDS);
       if (skipped.length > 0) log.warn({ skipped }, "commands left out of Discord (names must be 1-32 lower-case letters, digits, - or _)");
       await this.#register(commands);
-      receiver.open(handler, commands.map((c) => c.name));
+      receiver.open(handler, commands.map((c) => c.name), context?.host);
       log.info({ bot: client.user?.tag, guild: this.#o.config.guildId ?? "global", mode: this.#o.plugin ? "plugin" : "own client" }, "discord adapter started");
     } catch (error) {
       this.#started = false;

@@ -5,6 +5,7 @@ import type { ActionKeys } from "../../src/render/action-keys.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import { isExpiredToken, toChatflowError } from "./errors.ts";
 import type { Interactions, Replyable } from "./interactions.ts";
+import type { PrivateCommand } from "./private-replies.ts";
 import { renderEdit, renderMessage, type DiscordMessage } from "./render.ts";
 
 /** How far back `recall` looks for a post, in messages (Discord's most per request). */
@@ -32,8 +33,8 @@ export function nonceOf(key: string): string {
  */
 export class DiscordOutbound {
   readonly #o: OutboundOptions;
-  /** Review drafts by message id: the Edit modal starts from them. */
-  readonly drafts = new Map<string, string>();
+  /** Reviews posted by this process, by message id: the Edit form starts from the draft, and knows its task. */
+  readonly reviews = new Map<string, { draft: string; taskId?: string }>();
 
   constructor(options: OutboundOptions) {
     this.#o = options;
@@ -49,7 +50,7 @@ export class DiscordOutbound {
       const key = message.key && index === parts.length - 1 ? message.key : undefined;
       last = deferred ? await this.#viaInteraction(deferred, part, index === 0, address) : await this.#post(address, part, key, message.taskId !== undefined);
     }
-    if (message.review) this.#remember(last, message.review.data);
+    if (message.review) this.#remember(last, message.review.data, message.taskId);
     return { id: last };
   }
 
@@ -87,11 +88,35 @@ export class DiscordOutbound {
     }
   }
 
-  /** A message only the person behind `interaction` sees (an ephemeral follow-up, flag 64). */
-  async ephemeral(interaction: Replyable, text: string): Promise<void> {
-    const body = { content: renderMessage({ kind: "reply", text }, this.#encode)[0]!.content, flags: MessageFlags.Ephemeral as const, allowedMentions: { parse: [] } };
+  /**
+   * A message only the person behind `interaction` sees: the answer of a private command (see
+   * `answerPrivately`), else an ephemeral reply or follow-up (flag 64).
+   */
+  async ephemeral(interaction: Replyable, text: string, command?: PrivateCommand): Promise<void> {
+    const part = renderMessage({ kind: "reply", text }, this.#encode)[0]!;
+    if (command) return void (await this.#privately(command, viaJs(part)));
+    const body = { content: part.content, flags: MessageFlags.Ephemeral as const, allowedMentions: { parse: [] } };
     if (interaction.deferred || interaction.replied) await interaction.followUp(body);
     else await interaction.reply(body);
+  }
+
+  /**
+   * Answers a private slash command: the first part fills its original response (deferred
+   * with flag 64, so it stays the person's alone), the next ones are ephemeral follow-ups.
+   * Never in the channel.
+   */
+  async answerPrivately(command: PrivateCommand, message: OutboundMessage): Promise<SentMessage> {
+    let last = "";
+    for (const part of renderMessage(message, this.#encode)) last = await this.#privately(command, viaJs(part));
+    return { id: last };
+  }
+
+  async #privately(command: PrivateCommand, body: ReturnType<typeof viaJs>): Promise<string> {
+    const { interaction } = command;
+    const first = !command.answered;
+    command.answered = true;
+    const sent = await this.#call("answer the command", interaction.channelId ?? undefined, () => (first ? interaction.editReply(body) : interaction.followUp({ ...body, flags: MessageFlags.Ephemeral })));
+    return sent.id;
   }
 
   /** The bot's post with the engine's `key` among the channel's recent messages (by its nonce). */
@@ -129,9 +154,9 @@ export class DiscordOutbound {
     }
   }
 
-  #remember(messageId: string, draft: string): void {
-    this.drafts.set(messageId, draft);
-    if (this.drafts.size > 1000) this.drafts.delete(this.drafts.keys().next().value!);
+  #remember(messageId: string, draft: string, taskId: string | undefined): void {
+    this.reviews.set(messageId, { draft, ...(taskId !== undefined ? { taskId } : {}) });
+    if (this.reviews.size > 1000) this.reviews.delete(this.reviews.keys().next().value!);
   }
 
   async #call<T>(action: string, channel: string | undefined, run: () => Promise<T>): Promise<T> {

@@ -1,13 +1,16 @@
 import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type ModalSubmitInteraction } from "discord.js";
 import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import type { Host } from "../../src/port/index.ts";
 import { Handoff } from "../../src/handoff.ts";
 import type { Logger } from "../../src/logger.ts";
-import type { Address, InboundEvent } from "../../src/model.ts";
+import type { Address, InboundCommand, InboundEvent } from "../../src/model.ts";
 import type { ActionKeys } from "../../src/render/action-keys.ts";
 import { isActionId } from "../../src/tasks/actions.ts";
 import { argsOf, type ReceivedOption } from "./commands.ts";
+import { customIdsOf, FORM_EXPIRED, type FormCheck } from "./forms.ts";
 import type { Interactions } from "./interactions.ts";
 import type { DiscordOutbound } from "./outbound.ts";
+import { repliesPrivately, type PrivateReplies } from "./private-replies.ts";
 import { ANSWER_ID, MODAL_PREFIX } from "./render.ts";
 
 const EXPIRED = "This question has expired: its task no longer exists.";
@@ -18,6 +21,10 @@ export interface ReceiverOptions {
   outbound: DiscordOutbound;
   interactions: Interactions;
   keys: ActionKeys;
+  /** Which private slash command (/help, /status…) the engine's replies answer. */
+  replies: PrivateReplies;
+  /** Whether a submitted form still has a task waiting for it. */
+  forms: FormCheck;
   log: Logger;
   /** Plugin mode: unknown buttons and commands are the host's, never answered here. */
   plugin: boolean;
@@ -26,8 +33,9 @@ export interface ReceiverOptions {
 /**
  * discord.js interactions → the engine's events, each acknowledged within Discord's 3
  * seconds before the engine sees it: a slash command is deferred (its original response then
- * carries the engine's first message), a button press gets a deferred update, a review's Edit
- * and a free-text Answer open a modal whose submission is the answer.
+ * carries the engine's first message; ephemerally for the commands answered privately), a
+ * button press gets a deferred update, a review's Edit and a free-text Answer open a modal
+ * whose submission is the answer (or, when nobody waits for it any more, is told so privately).
  */
 export class DiscordReceiver {
   readonly #o: ReceiverOptions;
@@ -39,9 +47,11 @@ export class DiscordReceiver {
     this.#handoff = new Handoff(options.log);
   }
 
-  open(handler: InboundHandler, commandNames: readonly string[]): void {
+  /** Starts handing events to `handler`; `host`: the engine that started the adapter, if one did. */
+  open(handler: InboundHandler, commandNames: readonly string[], host?: Host): void {
     this.#handoff.start(handler);
     this.#commands = new Set(commandNames);
+    this.#o.forms.open(host);
   }
 
   close(): Promise<void> {
@@ -79,7 +89,10 @@ export class DiscordReceiver {
     const interaction = this.#o.interactions.ofEvent(event.id);
     if (!interaction) return false;
     try {
-      await this.#o.outbound.ephemeral(interaction, text);
+      const command = this.#o.replies.of(event);
+      await this.#o.outbound.ephemeral(interaction, text, command);
+      // A public "thinking…" that no message will fill (a refused /cancel) would stay in the channel.
+      if (!command && interaction.isChatInputCommand() && this.#o.interactions.dropDeferred(interaction)) await interaction.deleteReply().catch(() => undefined);
       return true;
     } catch (error) {
       this.#o.log.debug({ err: error }, "ephemeral reply failed; the engine replies in the channel");
@@ -99,19 +112,23 @@ export class DiscordReceiver {
       if (!this.#o.plugin) await interaction.reply({ content: `/${interaction.commandName} is not a chatflow command. Try /help.`, flags: MessageFlags.Ephemeral });
       return;
     }
-    // First, within 3 s: "thinking…". The engine's first message takes its place.
-    await interaction.deferReply();
-    const address = addressOf(interaction);
-    this.#o.interactions.deferred(address.channel, address.user, interaction);
     const options = (interaction.options.data ?? []) as unknown as ReceivedOption[];
-    const event: InboundEvent = { kind: "command", id: interaction.id, address, raw: interaction.toJSON(), name: interaction.commandName, args: argsOf(interaction.commandName, options) };
+    const args = argsOf(interaction.commandName, options);
+    const answeredPrivately = repliesPrivately(interaction.commandName, args);
+    // First, within 3 s: "thinking…" (the person's alone for /help, /status…). The engine's first message takes its place.
+    await interaction.deferReply(answeredPrivately ? { flags: MessageFlags.Ephemeral } : {});
+    const address = addressOf(interaction);
+    const event: InboundCommand = { kind: "command", id: interaction.id, address, raw: interaction.toJSON(), name: interaction.commandName, args };
     this.#o.interactions.event(event.id, interaction);
+    if (answeredPrivately) return void (await this.#o.replies.run({ event, interaction, answered: false }, () => this.#hand(event)));
+    // Public: the next message to this person here fills the response (a started task's status).
+    this.#o.interactions.deferred(address.channel, address.user, interaction);
     await this.#hand(event);
   }
 
   async #press(interaction: ButtonInteraction): Promise<void> {
     const id = interaction.customId;
-    if (id === ANSWER_ID) return void (await interaction.showModal(answerModal(interaction.message.id)));
+    if (isAnswerId(id)) return void (await interaction.showModal(answerModal(id)));
     const modal = id.startsWith(MODAL_PREFIX);
     const payload = modal ? id.slice(MODAL_PREFIX.length) : id;
     if (!isActionId(payload) && !payload.startsWith("~")) {
@@ -121,7 +138,7 @@ export class DiscordReceiver {
     const actionId = this.#o.keys.decode(payload);
     if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
     if (modal) {
-      const draft = this.#o.outbound.drafts.get(interaction.message.id) ?? "";
+      const draft = this.#o.outbound.reviews.get(interaction.message.id)?.draft ?? "";
       return void (await interaction.showModal(editModal(payload, draft)));
     }
     // Within 3 s: the press is taken; the engine's answer edits the question.
@@ -142,18 +159,30 @@ export class DiscordReceiver {
       }
     };
     const address = addressOf(interaction);
+    const messageButtons = interaction.message ? customIdsOf(interaction.message.components.map((c) => c.toJSON())) : undefined;
     let event: InboundEvent;
-    if (id.startsWith(`${MODAL_PREFIX}answer:`)) {
+    if (isAnswerId(id)) {
+      const taskId = taskOfAnswer(id);
+      // The form's custom_id is its button's, but for forms opened before it named the task.
+      const button = taskId ? id : ANSWER_ID;
+      if (await this.#o.forms.expired({ button, messageButtons, ...(taskId ? { taskId } : {}) })) return this.#expiredForm(interaction);
       event = { kind: "message", id: interaction.id, address, raw: interaction.toJSON(), text: field("answer") };
     } else {
-      const actionId = this.#o.keys.decode(id.slice(`${MODAL_PREFIX}edit:`.length));
-      if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
+      const payload = id.slice(`${MODAL_PREFIX}edit:`.length);
+      const actionId = this.#o.keys.decode(payload);
+      const taskId = interaction.message ? this.#o.outbound.reviews.get(interaction.message.id)?.taskId : undefined;
+      if (actionId === undefined || (await this.#o.forms.expired({ button: MODAL_PREFIX + payload, messageButtons, ...(taskId ? { taskId } : {}) }))) return this.#expiredForm(interaction);
       const feedback = field("feedback");
       event = { kind: "action", id: interaction.id, address, raw: interaction.toJSON(), actionId, text: field("draft"), ...(feedback ? { feedback } : {}) };
     }
     await interaction.deferUpdate();
     this.#o.interactions.event(event.id, interaction);
     await this.#hand(event);
+  }
+
+  /** A form nobody waits for: said to its sender alone, as the submission's response (within 3 s), and not handed over. */
+  async #expiredForm(interaction: ModalSubmitInteraction): Promise<void> {
+    await interaction.reply({ content: FORM_EXPIRED, flags: MessageFlags.Ephemeral });
   }
 
   #hand(event: InboundEvent): Promise<void> {
@@ -169,9 +198,21 @@ function addressOf(interaction: ChatInputCommandInteraction | ButtonInteraction 
   return address;
 }
 
-function answerModal(messageId: string): ModalBuilder {
+/** A free-text question's Answer button, or the form it opened (both `modal:answer[:<task>]`). */
+function isAnswerId(id: string): boolean {
+  return id === ANSWER_ID || id.startsWith(`${ANSWER_ID}:`);
+}
+
+/** The task an Answer form belongs to. Forms opened before it carried one end in the question's message id (a snowflake): none. */
+function taskOfAnswer(id: string): string | undefined {
+  const rest = id.slice(ANSWER_ID.length + 1);
+  return rest && !/^\d+$/.test(rest) ? rest : undefined;
+}
+
+/** The Answer form: its custom_id is the button's, so its submission names the same task. */
+function answerModal(buttonId: string): ModalBuilder {
   const input = new TextInputBuilder().setCustomId("answer").setLabel("Your answer").setStyle(TextInputStyle.Paragraph).setMaxLength(TEXT_INPUT_MAX).setRequired(true);
-  return new ModalBuilder().setCustomId(`${MODAL_PREFIX}answer:${messageId}`).setTitle("Answer").addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input));
+  return new ModalBuilder().setCustomId(buttonId).setTitle("Answer").addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(input));
 }
 
 function editModal(payload: string, draft: string): ModalBuilder {

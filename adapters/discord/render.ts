@@ -21,8 +21,18 @@ const DANGER = 4;
 
 /** The custom_id prefix of buttons that open a modal (a review's Edit, a free-text Answer). */
 export const MODAL_PREFIX = "modal:";
-/** The custom_id of a free-text question's Answer button. */
+/** The custom_id of a free-text question's Answer button (and its form's), without the task. */
 export const ANSWER_ID = `${MODAL_PREFIX}answer`;
+
+/**
+ * A free-text question's Answer button: `modal:answer:<task>` where the task id fits in
+ * Discord's 100 characters (its form then knows whether that task still waits), else plain
+ * `modal:answer`. The form it opens carries the same custom_id.
+ */
+export function answerButtonId(taskId: string | undefined): string {
+  const id = taskId ? `${ANSWER_ID}:${taskId}` : ANSWER_ID;
+  return id.length <= LIMITS.customId ? id : ANSWER_ID;
+}
 
 /** A Discord message body, as far as chatflow builds them. */
 export interface DiscordMessage {
@@ -101,7 +111,7 @@ export function renderEdit(message: OutboundMessage, encode: EncodeAction): Disc
 function rows(message: OutboundMessage, encode: EncodeAction): DiscordMessage["components"] {
   const actions = message.actions ?? [];
   const buttons = actions.map((action) => button(action, encode));
-  if (buttons.length === 0 && message.expectsText) buttons.push({ type: 2, style: PRIMARY, label: "Answer", custom_id: ANSWER_ID });
+  if (buttons.length === 0 && message.expectsText) buttons.push({ type: 2, style: PRIMARY, label: "Answer", custom_id: answerButtonId(message.taskId) });
   const out: DiscordMessage["components"] = [];
   for (let i = 0; i < buttons.length && out.length < LIMITS.rows; i += LIMITS.buttonsPerRow) out.push({ type: 1, components: buttons.slice(i, i + LIMITS.buttonsPerRow) });
   return out;

@@ -10,6 +10,7 @@ import type { SlackIdentity } from "./inbound.ts";
 import { SlackLifecycle } from "./lifecycle.ts";
 import { SlackOutbound } from "./outbound.ts";
 import { SlackPacing } from "./pacing.ts";
+import { CommandReplies } from "./private-replies.ts";
 import { SlackReceiver, type OwnsConversation } from "./receiver.ts";
 import { LIMITS } from "./render.ts";
 import { ThreadMembership } from "./threads.ts";
@@ -69,7 +70,8 @@ function resolveSecrets(options: SlackAdapterOptions, config: SlackConfig): Slac
  * conversation in the thread of each message that mentions the bot; one slash command
  * (`/chatflow …`) for the engine's commands; progress updated in place (chat.update paced
  * across the workspace); questions and reviews as Block Kit buttons, Edit in a modal;
- * refusals as ephemeral messages; posts recalled by their metadata after a crash. With
+ * refusals, and the answers to `/chatflow help|status|history|tasks|schedule list`, as
+ * ephemeral messages; posts recalled by their metadata after a crash. With
  * `app`, chatflow joins a Bolt app you run as a plugin. See README.md in this folder.
  */
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
@@ -82,9 +84,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const client = createWebClient(secrets.botToken, apiUrl, config, bolt);
   const values = new ActionValues();
   const threads = new ThreadMembership(client, log);
+  const replies = new CommandReplies();
   let me: SlackIdentity | undefined;
   const outbound = new SlackOutbound({ client, pacing: new SlackPacing(config.pacing), values, botId: () => me?.botId, secrets: [secrets.botToken] });
-  const receiver = new SlackReceiver({ outbound, values, threads, log, command: config.command, workflowCommands: config.workflowCommands, ...(hostApp ? { owns: owns ?? (() => false) } : {}) });
+  const receiver = new SlackReceiver({ outbound, values, threads, replies, log, command: config.command, workflowCommands: config.workflowCommands, ...(hostApp ? { owns: owns ?? (() => false) } : {}) });
   const lifecycle = new SlackLifecycle({ client, receiver, config, secrets, apiUrl, log, boltLogger: bolt, ...(hostApp ? { hostApp } : {}) });
   return {
     platform: "slack",
@@ -102,6 +105,9 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     stop: () => lifecycle.stop(),
     connected: () => lifecycle.connected,
     async send(address, message) {
+      // The answer to /chatflow status, help, history, tasks or schedule list: that person's alone.
+      const command = replies.answering(address, message);
+      if (command) return outbound.answerPrivately(command, message);
       const sent = await outbound.send(address, message);
       if (address.thread) threads.join(address.channel, address.thread);
       return sent;

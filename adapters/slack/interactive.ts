@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { Address, InboundEvent } from "../../src/model.ts";
-import { firstIssue, isDirect, type Inbound } from "./inbound.ts";
+import type { Address, InboundCommand, InboundEvent } from "../../src/model.ts";
+import { firstIssue, isDirect } from "./inbound.ts";
 
 /** The modal of a review's Edit: its callback id and what it carries. */
 export const EDIT_VIEW_ID = "chatflow_edit";
@@ -15,21 +15,14 @@ const slashCommand = z.object({
   response_url: z.string().optional(),
 });
 
-/** A slash command, normalized, with what the adapter needs besides the event. */
-export interface SlashCommand {
-  inbound: Inbound;
-  /** Where Slack takes up to 5 answers within 30 minutes, shown only to the person. */
-  responseUrl?: string;
-}
-
 /**
  * A slash command: `/chatflow status` (the adapter's command carries the engine's commands;
  * no words is `help`), or a routed workflow command of its own (`/demo owls`). The event id
  * is the command's `trigger_id`, unique per invocation.
  */
-export function fromSlashCommand(raw: unknown, chatflowCommand: string): SlashCommand {
+export function fromSlashCommand(raw: unknown, chatflowCommand: string): InboundCommand | { ignored: string } {
   const parsed = slashCommand.safeParse(raw);
-  if (!parsed.success) return { inbound: { type: "ignored", reason: `malformed slash command: ${firstIssue(parsed.error)}` } };
+  if (!parsed.success) return { ignored: `malformed slash command: ${firstIssue(parsed.error)}` };
   const body = parsed.data;
   const address: Address = { platform: "slack", channel: body.channel_id, user: body.user_id };
   if (isDirect(body.channel_id, body.channel_name === "directmessage" ? "im" : undefined)) address.direct = true;
@@ -42,8 +35,7 @@ export function fromSlashCommand(raw: unknown, chatflowCommand: string): SlashCo
     name = words ? words[1]!.replace(/^\//, "").toLowerCase() : "help";
     args = words ? words[2]!.trim() : "";
   }
-  const event: InboundEvent = { kind: "command", id: `cmd:${body.trigger_id}`, address, raw, name, args };
-  return { inbound: { type: "event", event }, ...(body.response_url ? { responseUrl: body.response_url } : {}) };
+  return { kind: "command", id: `cmd:${body.trigger_id}`, address, raw, name, args };
 }
 
 const blockActions = z.object({

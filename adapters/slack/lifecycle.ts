@@ -60,7 +60,7 @@ export class SlackLifecycle {
     try {
       const me = await this.#identify();
       this.#me = me;
-      receiver.open(handler, me, (context?.commands ?? []).filter((c) => c.kind === "workflow").map((c) => c.name));
+      receiver.open(handler, me, context?.commands ?? []);
       if (hostApp) {
         if (!this.#listening) receiver.listen(hostApp, true);
         this.#listening = true;

@@ -5,6 +5,7 @@ import type { ActionValues } from "./action-values.ts";
 import { toChatflowError } from "./errors.ts";
 import { escapeMrkdwn } from "./mrkdwn.ts";
 import type { SlackPacing } from "./pacing.ts";
+import type { CommandInFlight } from "./private-replies.ts";
 import { renderEdit, renderMessage, type SlackMessage } from "./render.ts";
 
 /** The `metadata.event_type` of chatflow's posts; `event_payload.key` holds the engine's key. */
@@ -22,7 +23,7 @@ export interface OutboundOptions {
   secrets: readonly string[];
 }
 
-/** Posts, edits, ephemeral notices and recall, in Block Kit; failures as chatflow errors. */
+/** Posts, edits, ephemeral notices and private answers to slash commands, and recall, in Block Kit; failures as chatflow errors. */
 export class SlackOutbound {
   readonly #o: OutboundOptions;
   /** Drafts of reviews posted by this process, by message ts: the Edit modal starts from them. */
@@ -57,11 +58,44 @@ export class SlackOutbound {
     );
   }
 
-  /** A message only `user` sees, in the address's thread (chat.postEphemeral). */
-  async ephemeral(address: Address, text: string): Promise<void> {
-    const safe = escapeMrkdwn(text);
+  /**
+   * A notice only `address.user` sees: in answer to a slash command on its response_url (see
+   * `answerPrivately`), else in the address's thread (chat.postEphemeral).
+   */
+  async ephemeral(address: Address, text: string, command?: CommandInFlight): Promise<void> {
+    const part = { text: escapeMrkdwn(text), blocks: [] };
+    if (command) await this.#privately(command, part);
+    else await this.#postEphemeral(address, part);
+  }
+
+  /**
+   * Answers a slash command so that only the person who typed it sees the answer: each part on
+   * the command's response_url as an ephemeral message, which works in any conversation, also
+   * one the bot is not in. Where the response_url fails (its five uses spent, say), with
+   * chat.postEphemeral. Never in the channel. Ephemeral messages have no ts to return.
+   */
+  async answerPrivately(command: CommandInFlight, message: OutboundMessage): Promise<SentMessage> {
+    for (const part of renderMessage(message, (id) => this.#o.values.encode(id))) await this.#privately(command, part);
+    return { id: `ephemeral:${command.event.id}` };
+  }
+
+  async #privately(command: CommandInFlight, part: SlackMessage): Promise<void> {
+    try {
+      await command.respond({ response_type: "ephemeral", replace_original: false, text: part.text, ...(part.blocks.length > 0 ? { blocks: part.blocks } : {}) });
+    } catch {
+      await this.#postEphemeral(command.event.address, part);
+    }
+  }
+
+  async #postEphemeral(address: Address, part: SlackMessage): Promise<void> {
     await this.#call("chat.postEphemeral", address.channel, () =>
-      this.#o.client.chat.postEphemeral({ channel: address.channel, user: address.user, text: safe, ...(address.thread ? { thread_ts: address.thread } : {}) }),
+      this.#o.client.chat.postEphemeral({
+        channel: address.channel,
+        user: address.user,
+        text: part.text,
+        ...(part.blocks.length > 0 ? { blocks: part.blocks as never } : {}),
+        ...(address.thread ? { thread_ts: address.thread } : {}),
+      }),
     );
   }
 

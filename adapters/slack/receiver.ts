@@ -1,5 +1,5 @@
 import type { App } from "@slack/bolt";
-import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import type { CommandInfo, InboundHandler, NoticeOptions } from "../../src/adapter.ts";
 import { Handoff } from "../../src/handoff.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { InboundEvent } from "../../src/model.ts";
@@ -7,6 +7,7 @@ import type { ActionValues } from "./action-values.ts";
 import { fromMessageEvent, type SlackIdentity } from "./inbound.ts";
 import { EDIT_VIEW_ID, editView, fromBlockActions, fromEditSubmission, fromSlashCommand, type Press } from "./interactive.ts";
 import type { SlackOutbound } from "./outbound.ts";
+import { repliesPrivately, type CommandInFlight, type CommandReplies, type ResponseUrlMessage } from "./private-replies.ts";
 import { ACTION_PREFIX } from "./render.ts";
 import type { ThreadMembership } from "./threads.ts";
 
@@ -30,6 +31,8 @@ export interface ReceiverOptions {
   outbound: SlackOutbound;
   values: ActionValues;
   threads: ThreadMembership;
+  /** Which slash command the engine's replies answer (the private ones go to that person alone). */
+  replies: CommandReplies;
   log: Logger;
   /** The slash command carrying the engine's commands, e.g. `/chatflow`. */
   command: string;
@@ -43,7 +46,8 @@ export interface ReceiverOptions {
  * Bolt's listeners for chatflow: messages and mentions, slash commands, button presses and
  * the Edit modal, normalized into the engine's events. Every slash command, press and
  * submission is acknowledged within Slack's 3 seconds (after the engine recorded it, or at
- * 2 s, whichever is first); events are acknowledged by Bolt before the listeners run.
+ * 2 s, whichever is first; a command answered privately at once); events are acknowledged by
+ * Bolt before the listeners run.
  */
 export class SlackReceiver {
   readonly #o: ReceiverOptions;
@@ -51,6 +55,8 @@ export class SlackReceiver {
   #me: SlackIdentity | undefined;
   /** Slash command names (without `/`) chatflow takes besides its own command. */
   #workflowCommands = new Set<string>();
+  /** The engine's command names: an answer to any other is private (a pointer to help). */
+  #known = new Set<string>();
   /** Ids of the messages handed over lately: Slack sends a mention as `message` and `app_mention`. */
   readonly #recent = new Set<string>();
 
@@ -59,10 +65,12 @@ export class SlackReceiver {
     this.#handoff = new Handoff(options.log);
   }
 
-  open(handler: InboundHandler, me: SlackIdentity, workflowCommands: readonly string[]): void {
+  /** Starts handing events to `handler`; `commands`: the engine's (empty when started without it). */
+  open(handler: InboundHandler, me: SlackIdentity, commands: readonly CommandInfo[]): void {
     this.#handoff.start(handler);
     this.#me = me;
-    this.#workflowCommands = new Set(this.#o.workflowCommands ? workflowCommands : []);
+    this.#workflowCommands = new Set(this.#o.workflowCommands ? commands.filter((c) => c.kind === "workflow").map((c) => c.name) : []);
+    this.#known = new Set(commands.map((c) => c.name));
   }
 
   /** Stops handing events over; resolves when the ones in flight are handed. */
@@ -82,16 +90,16 @@ export class SlackReceiver {
         if (!plugin) await ack({ response_type: "ephemeral", text: `${command.command} is not a chatflow command here. Try ${this.#o.command} help.` });
         return;
       }
-      await this.#slash(command, ack, respond);
+      await this.#slash(command, ack, (message) => respond(message));
     });
     app.action(plugin ? new RegExp(`^${ACTION_PREFIX}:`) : /.*/, async ({ body, ack }) => this.#press(body, ack));
     app.view(EDIT_VIEW_ID, async ({ body, ack }) => this.#submitEdit(body, ack));
   }
 
-  /** A notice only the event's person sees (chat.postEphemeral in the event's thread). */
+  /** A notice only the event's person sees: on a slash command's response_url, else chat.postEphemeral in the event's thread. */
   async notify(event: InboundEvent, text: string, _options: NoticeOptions = {}): Promise<boolean> {
     try {
-      await this.#o.outbound.ephemeral(event.address, text);
+      await this.#o.outbound.ephemeral(event.address, text, this.#o.replies.of(event));
       return true;
     } catch (error) {
       this.#o.log.debug({ err: error }, "chat.postEphemeral failed; the engine replies in the conversation");
@@ -117,31 +125,38 @@ export class SlackReceiver {
     await this.#hand(inbound.event);
   }
 
-  async #slash(body: unknown, ack: (response?: never) => Promise<void>, respond: (message: never) => Promise<unknown>): Promise<void> {
-    const { inbound } = fromSlashCommand(body, this.#o.command);
-    if (inbound.type !== "event") {
+  async #slash(body: unknown, ack: (response?: never) => Promise<void>, respond: (message: ResponseUrlMessage) => Promise<unknown>): Promise<void> {
+    const event = fromSlashCommand(body, this.#o.command);
+    if ("ignored" in event) {
       await ack();
-      return void this.#o.log.debug({ reason: inbound.type === "ignored" ? inbound.reason : "" }, "slack slash command ignored");
+      return void this.#o.log.debug({ reason: event.ignored }, "slack slash command ignored");
     }
-    const event = inbound.event;
-    const startsWork = event.kind === "command" && this.#workflowCommands.has(event.name) && !event.address.direct;
+    const startsWork = this.#workflowCommands.has(event.name) && !event.address.direct;
     if (startsWork) {
       // A task started in a channel lives in a thread of its own, as a mention's does.
       await ack();
       try {
-        const request = `/${event.name}${event.kind === "command" && event.args ? ` ${event.args}` : ""}`;
+        const request = `/${event.name}${event.args ? ` ${event.args}` : ""}`;
         const root = await this.#o.outbound.send(event.address, { kind: "notice", text: `Request: ${request}` });
         event.address.thread = root.id;
         this.#o.threads.join(event.address.channel, root.id);
       } catch (error) {
         this.#o.log.warn({ err: error }, "could not open a thread for a slash command");
-        await respond({ response_type: "ephemeral", text: "I can't post in this channel: invite me first (/invite @chatflow)." } as never).catch(() => undefined);
+        await respond({ response_type: "ephemeral", replace_original: false, text: "I can't post in this channel: invite me first (/invite @chatflow)." }).catch(() => undefined);
         return;
       }
       await this.#hand(event);
       return;
     }
-    await this.#ackAfter(ack, this.#hand(event));
+    const command: CommandInFlight = { event, private: repliesPrivately(event.name, event.args, this.#known), respond };
+    const handled = () => this.#o.replies.run(command, () => this.#hand(event));
+    if (command.private) {
+      // Its answer comes on the response_url, after the acknowledgement as Slack expects. It
+      // only reads: a crash before the engine recorded it loses nothing the person needs.
+      await ack();
+      return void (await handled());
+    }
+    await this.#ackAfter(ack, handled());
   }
 
   async #press(body: unknown, ack: () => Promise<void>): Promise<void> {

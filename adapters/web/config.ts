@@ -1,5 +1,11 @@
 import { z } from "zod";
 
+/**
+ * How long an idle keep-alive connection is kept by default, in ms: above the idle timeouts
+ * of common load balancers and proxies (an AWS ALB's 60 s, nginx's upstream keepalive 60 s).
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** The `adapters.web` section: the HTTP server with the chat page, the API, events, health and metrics. */
 export const webConfigSchema = z
   .object({
@@ -27,6 +33,15 @@ export const webConfigSchema = z
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Time a client has to send a request's headers, in ms (at most requestTimeoutMs). Default 10 s. */
     headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * How long an idle keep-alive connection stays open after its last response, in ms. It must
+     * be longer than the idle timeout of any load balancer or proxy in front: a balancer reuses
+     * its idle connections, and one the server has just closed fails the request it carried (a
+     * 502). Node's own default is 5 s; an AWS ALB keeps idle connections 60 s, Google Cloud's
+     * load balancers 600 s (set 620000 there). It does not count against headersTimeoutMs,
+     * which Node starts at each request's first byte. Default 65 s.
+     */
+    keepAliveTimeoutMs: z.number().int().min(1000).max(7_200_000).default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
     /**
      * Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry
      * (for the failed sign-in limit). Only with a proxy that sets it; otherwise every client

@@ -84,6 +84,7 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
         bodyLimitBytes: config.bodyLimitBytes,
         requestTimeoutMs: config.requestTimeoutMs,
         headersTimeoutMs: config.headersTimeoutMs,
+        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         trustProxy: config.trustProxy,
         streams,
         corsOrigins: config.corsOrigins,

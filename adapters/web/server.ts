@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
@@ -9,6 +9,7 @@ import { ConfigError } from "../../src/errors.ts";
 import { healthRoutes } from "../../src/api/routes/health.ts";
 import { MAX_CLIENT_FRAME_BYTES } from "../../src/api/routes/events.ts";
 import type { ApiMetrics } from "../../src/api/metrics.ts";
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from "./config.ts";
 import { upgradeProblem } from "./upgrade.ts";
 
 /** The page's files, read once: small, and served from memory. */
@@ -37,12 +38,18 @@ export interface WebServerOptions extends ApiOptions {
   requestTimeoutMs: number;
   /** Time to receive a request's headers, in ms (at most requestTimeoutMs). */
   headersTimeoutMs: number;
+  /**
+   * How long an idle keep-alive connection stays open after its last response, in ms: longer
+   * than any balancer in front keeps its idle connections. Default 65 s (Node's own is 5 s).
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 /**
  * One HTTP server: the chat page at `/`, the API under `/api`, WebSocket events, `/healthz`
  * and `/metrics`, all under `basePath`. Requests must arrive within the configured timeouts;
- * only the WebSocket route takes an upgrade, and its clients' frames are kept small.
+ * idle keep-alive connections are kept longer than load balancers keep theirs; only the
+ * WebSocket route takes an upgrade, and its clients' frames are kept small.
  */
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const page = await loadPage();
@@ -96,6 +103,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       },
       () => resolve(started),
     );
+    // Set before the first connection (serve() has only just called listen): a balancer that
+    // keeps idle connections longer than the server would send requests on closed ones (502s).
+    // Node checks headersTimeout from each request's first byte, so idle time never counts
+    // against it, and it can stay far below this. Responses announce it (`Keep-Alive: timeout=65`).
+    (started as HttpServer).keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     started.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
         reject(new ConfigError(`The web server can't listen on ${options.host}:${options.port}: the port is in use. Set adapters.web.port or CHATFLOW_WEB_PORT (0 picks a free port), or stop the other process.`));

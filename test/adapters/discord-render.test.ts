@@ -58,5 +58,10 @@ describe("discord: rendering", () => {
     expect(review!.components[0]!.components.map((b) => [b.label, b.custom_id])).toEqual([["Approve", "cf:t:k:approve"], ["Reject", "cf:t:k:reject"], ["Edit", "modal:cf:t:k:edit"]]);
     const [free] = renderMessage({ kind: "question", text: "What should I write about?", expectsText: true }, (id) => id);
     expect(free!.components[0]!.components[0]).toMatchObject({ label: "Answer", custom_id: "modal:answer" });
+    // With its task where it fits, so that a form left open is known to be stale once the task stops waiting.
+    const [ofTask] = renderMessage({ kind: "question", taskId: "t-abc", text: "What should I write about?", expectsText: true }, (id) => id);
+    expect(ofTask!.components[0]!.components[0]).toMatchObject({ custom_id: "modal:answer:t-abc" });
+    const [longTask] = renderMessage({ kind: "question", taskId: "t".repeat(90), text: "What should I write about?", expectsText: true }, (id) => id);
+    expect(longTask!.components[0]!.components[0]).toMatchObject({ custom_id: "modal:answer" });
   });
 });

@@ -108,7 +108,8 @@ describe("slack bot: commands", () => {
     const { fake } = h;
     const help = fake.slashCommand({ command: "/chatflow", text: "help", user: ALICE, channel: ALICE_DM });
     await fake.waitForAck(help.envelopeId);
-    await h.botMessage((text) => text.startsWith("Send a message to start a task"), { channel: ALICE_DM });
+    // A slash command's answer is the person's alone (tested in a channel in slack-private-replies.test.ts).
+    await fake.waitUntil(() => fake.ephemerals(ALICE, ALICE_DM).find((e) => shown(e).startsWith("Send a message to start a task")), 5000, "the help");
 
     fake.slashCommand({ command: "/demo", text: "tell me about owls", user: ALICE, channel: CHANNEL });
     const root = await h.botMessage((text) => text === "Request: /demo tell me about owls", { channel: CHANNEL });
@@ -120,11 +121,12 @@ describe("slack bot: commands", () => {
     expect((await h.store.listTasks()).items[0]?.status).toBe("cancelled");
   });
 
-  it("an unknown command gets a hint; a retried envelope is processed once", async () => {
+  it("an unknown command gets a hint only its typist sees; a retried envelope is processed once", async () => {
     const h = await bot();
     const { fake } = h;
     fake.slashCommand({ command: "/chatflow", text: "frobnicate", user: ALICE, channel: ALICE_DM });
-    await h.botMessage((text) => text.startsWith("Unknown command /frobnicate"), { channel: ALICE_DM });
+    await fake.waitUntil(() => fake.ephemerals(ALICE, ALICE_DM).find((e) => shown(e).startsWith("Unknown command /frobnicate")), 5000, "the hint");
+    expect(fake.botMessages(ALICE_DM)).toEqual([]);
     const { ts } = fake.userMessage({ channel: ALICE_DM, user: ALICE, text: "/status" });
     await h.botMessage((text) => text.startsWith("No task is running"), { channel: ALICE_DM });
     // Slack delivers the same event again (a retry: same event_id, same message).

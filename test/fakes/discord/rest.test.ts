@@ -172,6 +172,9 @@ describe("interactions and the gateway on the wire (a bare WebSocket client)", (
     expect(fake.ephemerals(fake.alice.id).map((m) => m.content)).toContain("psst");
     expect(fake.messages(fake.channel.id).map((m) => m.content)).not.toContain("psst");
     expect(fake.callbacks(interactionId).map((c) => [c.type, c.status, c.code])).toEqual([[5, 200, undefined], [4, 400, 40060]]);
+    fake.options.interactionDeadlineMs = 0;
+    expect(fake.failedInteractions.map((i) => i.id)).not.toContain(interactionId);
+    fake.options.interactionDeadlineMs = 3000;
     fake.options.tokenLifetimeMs = 0;
     expect(await call("PATCH", original(token), { content: "late" }, { auth: null })).toMatchObject({ status: 401, body: { code: 50027, message: "Invalid Webhook Token" } });
     fake.options.tokenLifetimeMs = 15 * 60_000;
@@ -184,6 +187,8 @@ describe("interactions and the gateway on the wire (a bare WebSocket client)", (
     const late = fake.slashCommand({ name: "deploy", user: fake.alice.id, unregistered: true });
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await call("POST", `/interactions/${late.interactionId}/${late.token}/callback`, { type: 5 }, { auth: null })).toMatchObject({ status: 404, body: { code: 10062, message: "Unknown interaction" } });
+    // The person sees "This interaction failed".
+    expect(fake.failedInteractions.map((i) => i.id)).toContain(late.interactionId);
     fake.options.interactionDeadlineMs = 3000;
     expect((await call("POST", `/webhooks/${fake.application.id}/${late.token}?wait=true`, { content: "x" }, { auth: null })).body).toMatchObject({ code: 10015 });
     expect(fake.violations.splice(0).map((v) => v.replace(/\d+ ms after/, "N ms after"))).toEqual([

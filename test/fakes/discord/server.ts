@@ -338,6 +338,14 @@ export class FakeDiscord {
         return { type: Number(body.type), at: c.at, sinceDispatchMs: c.at - (interaction?.createdAt ?? c.at), status: c.status, ...(c.code !== undefined ? { code: c.code } : {}), ...(body.data ? { data: body.data as Json } : {}) };
       });
   }
+  /**
+   * Interactions Discord would show as "This interaction failed": their deadline has passed
+   * and no callback was accepted (none came, or only late or refused ones).
+   */
+  get failedInteractions(): FakeInteraction[] {
+    const now = Date.now();
+    return [...this.#store.interactions.values()].filter((i) => i.responseType === undefined && now - i.createdAt > this.options.interactionDeadlineMs);
+  }
   /** Modals the app opened, in order. */
   get modals(): readonly FakeModal[] {
     return this.#store.modals;

@@ -13,7 +13,8 @@ const THIRTY_MINUTES = 30 * 60 * 1000;
 /**
  * Applies a message sent to a response_url: `delete_original`, `replace_original` (the message
  * the interaction came from), `response_type: "in_channel"` (a channel message), else an
- * ephemeral for the person. Five uses within 30 minutes, as documented. Returns status and body.
+ * ephemeral for the person (a response_type other than those two is a violation). Five uses
+ * within 30 minutes, as documented. Returns status and body.
  */
 export function applyResponse(ctx: WebApiContext, target: ResponseTarget | undefined, body: Json, countUse = true): { status: number; body: Json } {
   if (!target) return { status: 404, body: { ok: false, error: "no_such_url" } };
@@ -24,6 +25,10 @@ export function applyResponse(ctx: WebApiContext, target: ResponseTarget | undef
   if (countUse && ++target.uses > 5) {
     ctx.violation(`response_url ${target.id}: used more than 5 times`);
     return { status: 404, body: { ok: false, error: "used_url" } };
+  }
+  // Slack knows two: anything else is not an error there, but shown in the channel or not by chance.
+  if (body.response_type !== undefined && body.response_type !== "ephemeral" && body.response_type !== "in_channel") {
+    ctx.violation(`response_url ${target.id}: response_type ${JSON.stringify(body.response_type)} (Slack takes "ephemeral" or "in_channel")`);
   }
   const original = target.message;
   if (body.delete_original === true) {

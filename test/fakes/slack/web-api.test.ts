@@ -148,6 +148,20 @@ describe("fake Slack Web API", () => {
     expect(fake.violations).toEqual([`response_url ${responseUrl.split("/").at(-1)}: used more than 5 times`]);
   });
 
+  it("a slash command's response_url: ephemeral (the default) shows to its typist alone, in_channel to everyone; another response_type is a violation", async () => {
+    const { responseUrl } = fake.slashCommand({ command: "/deploy", text: "", user: "U1", channel: "C1" });
+    const respond = async (body: unknown) => (await fetch(responseUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })).status;
+    expect(await respond({ response_type: "ephemeral", text: "only you" })).toBe(200);
+    expect(await respond({ text: "only you, by default" })).toBe(200);
+    expect(fake.ephemerals("U1", "C1").map((e) => e.text)).toEqual(["only you", "only you, by default"]);
+    expect(fake.messages("C1")).toEqual([]);
+    expect(await respond({ response_type: "in_channel", text: "everyone" })).toBe(200);
+    expect(fake.messages("C1").map((m) => m.text)).toEqual(["everyone"]);
+    expect(fake.violations).toEqual([]);
+    await respond({ response_type: "private", text: "?" });
+    expect(fake.violations).toEqual([`response_url ${responseUrl.split("/").at(-1)}: response_type "private" (Slack takes "ephemeral" or "in_channel")`]);
+  });
+
   it("streams with WebClient's chatStream and records assistant statuses", async () => {
     const client = new webApi.WebClient(fake.botToken, { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
     const parent = await post("question");

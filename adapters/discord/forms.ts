@@ -1,0 +1,72 @@
+import type { Host } from "../../src/port/index.ts";
+
+/** What a person sees who submits a form (a review's Edit, a free-text Answer) nobody waits for any more. */
+export const FORM_EXPIRED = "This form has expired: the task it belonged to is no longer waiting for it.";
+
+/** How long asking the engine may take: the submission must be answered within Discord's 3 s either way. */
+const CHECK_WITHIN_MS = 1000;
+
+/** A submitted form, as far as its check needs it. */
+export interface SubmittedForm {
+  /** The custom_id of the button that opened it. */
+  button: string;
+  /**
+   * The custom_ids on the form's message as Discord sent it with the submission (its state
+   * now); undefined when the submission came without its message.
+   */
+  messageButtons: readonly string[] | undefined;
+  /** The task whose question it answers, where the adapter knows it. */
+  taskId?: string;
+}
+
+/**
+ * Whether a submitted form still has a task waiting for it. A form can be left open while its
+ * question is answered (someone pressed Approve), or its task is cancelled or gone; its
+ * submission must then be answered, privately, rather than taken as an answer or, for a
+ * free-text Answer, as a new request. Two signs, either enough:
+ * - the button that opened the form is no longer on its message: the engine takes a question's
+ *   buttons off once it is answered (also after a restart: Discord sends the message);
+ * - the engine says the form's task no longer waits (cancelled, ended, gone), where the task is
+ *   known: an Answer button names it; a review's, this process remembers (the last 1,000).
+ * Otherwise the engine decides, as for any answer.
+ */
+export class FormCheck {
+  #host: Host | undefined;
+
+  /** The engine whose tasks the forms belong to (none for an adapter started on its own). */
+  open(host: Host | undefined): void {
+    this.#host = host;
+  }
+
+  async expired(form: SubmittedForm): Promise<boolean> {
+    if (form.messageButtons && !form.messageButtons.includes(form.button)) return true;
+    const host = this.#host;
+    if (!host || form.taskId === undefined) return false;
+    let timer: NodeJS.Timeout | undefined;
+    // A slow store must not cost the person Discord's "This interaction failed": then the engine decides.
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CHECK_WITHIN_MS)));
+    const gone = host.tasks.get(form.taskId).then((task) => task?.status !== "waiting");
+    try {
+      return await Promise.race([gone, late]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Every custom_id in a message's components (rows, and whatever nests in them), as the API shapes them. */
+export function customIdsOf(components: readonly unknown[]): string[] {
+  const ids: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== "object") return;
+    const record = node as Record<string, unknown>;
+    if (typeof record.custom_id === "string") ids.push(record.custom_id);
+    walk(record.components);
+    walk(record.component);
+  };
+  walk(components);
+  return ids;
+}
