@@ -1,22 +1,6 @@
-import type { Adapter } from "./adapter.ts";
+import type { Adapter, AdapterFactoryContext, AdapterModule } from "./port/adapter.ts";
 import type { Config } from "./config/schema.ts";
 import { ConfigError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
-
-/** What the composition root hands an adapter's factory besides its section and the environment. */
-export interface AdapterFactoryContext {
-  logger: Logger;
-}
-
-/** What every adapter module exports for the table. */
-export interface AdapterModule {
-  /**
-   * The adapter its configuration section (`adapters.<name>`) describes, with secrets from
-   * `env`. The module validates the section with its own zod schema; errors name the field
-   * (`adapters.<name>.<field>`) or the environment variable to set.
-   */
-  fromConfig(section: unknown, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): Adapter | Promise<Adapter>;
-}
 
 interface AdapterRow {
   /** One line for `chatflow --help`. */

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { createStats } from "./stats.ts";
-import type { Adapter, CommandInfo } from "./adapter.ts";
+import type { Adapter, CommandInfo } from "./port/adapter.ts";
 import { adaptersFromConfig } from "./adapter-table.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config, ConfigInput } from "./config/schema.ts";
@@ -243,7 +243,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     async start() {
       await store.open();
       await runner.recover();
-      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log, bot });
+      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log });
       if (config.scheduler.enabled) {
         await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
       }

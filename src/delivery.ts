@@ -1,4 +1,4 @@
-import type { Adapter, AdapterCapabilities, NoticeOptions } from "./adapter.ts";
+import type { Adapter, AdapterCapabilities, NoticeOptions } from "./port/adapter.ts";
 import { ChatflowError, RateLimitError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";

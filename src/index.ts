@@ -8,8 +8,8 @@ export { EventFeed, type EventFeedOptions, type SubscribeOptions } from "./event
 export type { FeedEvent, FeedEventData, FeedEventType, FeedListener, FinalStatus, NewFeedEvent, TaskEventType, Unsubscribe } from "./events/types.ts";
 export { defineWorkflow } from "./tasks/workflow.ts";
 export type { Workflow, WorkflowContext, WorkflowResult, WorkflowRequest, ReviewVerdict, AskOptions, ReviewOptions, StepOptions } from "./tasks/workflow.ts";
-export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./adapter.ts";
-export type { AdapterFactoryContext, AdapterModule } from "./adapter-table.ts";
+export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./port/adapter.ts";
+export type { AdapterFactoryContext, AdapterModule } from "./port/adapter.ts";
 export type { Store, SessionFilter, TaskFilter, Page, PageRequest, FeedFilter, FeedPageRequest } from "./store/port.ts";
 export type * from "./model.ts";
 export { sessionKey } from "./model.ts";

@@ -2,7 +2,7 @@ import { createBot, type Bot } from "../src/app.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import type { ErrorHandler } from "../src/error-hook.ts";
 import { silentLogger } from "../src/logger.ts";
-import type { Adapter } from "../src/adapter.ts";
+import type { Adapter } from "../src/port/adapter.ts";
 import type { Address, InboundEvent, OutboundMessage } from "../src/model.ts";
 import { createMemoryStore } from "../src/store/memory.ts";
 import type { Store } from "../src/store/port.ts";

@@ -1,8 +1,8 @@
 import { userInfo } from "node:os";
 import { createInterface, type Interface } from "node:readline";
-import type { Adapter, AdapterCapabilities, InboundHandler } from "../../src/adapter.ts";
-import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
-import { parseSection } from "../../src/config/load.ts";
+import type { Adapter, AdapterCapabilities, InboundHandler } from "../../src/port/index.ts";
+import type { AdapterFactoryContext } from "../../src/port/index.ts";
+import { parseSection } from "../../src/port/index.ts";
 import { consoleConfigSchema } from "./config.ts";
 import { ChatflowError, ConfigError } from "../../src/errors.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";

@@ -1,4 +1,4 @@
-import type { CommandInfo } from "../../src/adapter.ts";
+import type { CommandInfo } from "../../src/port/index.ts";
 
 /** Discord's application command option types chatflow uses. */
 const SUB_COMMAND = 1;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseHttpUrl, parseSection } from "../../src/config/load.ts";
+import { parseHttpUrl, parseSection } from "../../src/port/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Discord's REST API (discord.js adds `/v10`). */

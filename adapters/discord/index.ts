@@ -1,9 +1,9 @@
 import { Client, GatewayIntentBits, Partials } from "discord.js";
-import type { Adapter } from "../../src/adapter.ts";
-import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
+import type { Adapter } from "../../src/port/index.ts";
+import type { AdapterFactoryContext } from "../../src/port/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
-import { ActionKeys } from "../../src/render/action-keys.ts";
+import { ActionKeys } from "../../src/port/index.ts";
 import { checkToken, parseApiUrl, parseDiscordConfig, readDiscordEnv, TOKEN_ENV, type DiscordConfig, type DiscordConfigInput } from "./config.ts";
 import { Interactions } from "./interactions.ts";
 import { DiscordLifecycle } from "./lifecycle.ts";

@@ -1,5 +1,5 @@
 import { Events, Routes, type Client } from "discord.js";
-import type { AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
+import type { AdapterStartContext, InboundHandler } from "../../src/port/index.ts";
 import { ChatflowError, NetworkError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { DEFAULT_COMMANDS, slashCommands, type SlashCommand } from "./commands.ts";

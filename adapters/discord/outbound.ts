@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { MessageFlags, Routes, type Client } from "discord.js";
 import { NotFoundError } from "../../src/errors.ts";
-import type { ActionKeys } from "../../src/render/action-keys.ts";
+import type { ActionKeys } from "../../src/port/index.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import { isExpiredToken, toChatflowError } from "./errors.ts";
 import type { Interactions, Replyable } from "./interactions.ts";

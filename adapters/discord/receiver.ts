@@ -1,11 +1,11 @@
 import { ActionRowBuilder, MessageFlags, ModalBuilder, TextInputBuilder, TextInputStyle, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type Message, type ModalSubmitInteraction } from "discord.js";
-import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import type { InboundHandler, NoticeOptions } from "../../src/port/index.ts";
 import type { Host } from "../../src/port/index.ts";
-import { Handoff } from "../../src/handoff.ts";
+import { Handoff } from "../../src/port/index.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Address, InboundCommand, InboundEvent } from "../../src/model.ts";
-import type { ActionKeys } from "../../src/render/action-keys.ts";
-import { isActionId } from "../../src/tasks/actions.ts";
+import type { ActionKeys } from "../../src/port/index.ts";
+import { isActionId } from "../../src/port/index.ts";
 import { argsOf, type ReceivedOption } from "./commands.ts";
 import { customIdsOf, FORM_EXPIRED, type FormCheck } from "./forms.ts";
 import type { Interactions } from "./interactions.ts";

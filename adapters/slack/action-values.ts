@@ -1,4 +1,4 @@
-import { ActionKeys } from "../../src/render/action-keys.ts";
+import { ActionKeys } from "../../src/port/index.ts";
 
 /** Slack's limit on a button's `value`, in characters. */
 export const VALUE_MAX = 2000;

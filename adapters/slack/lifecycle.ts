@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { App } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import type { AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
+import type { AdapterStartContext, InboundHandler } from "../../src/port/index.ts";
 import { AuthenticationError, ChatflowError, NetworkError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createBoltApp, type SlackSecrets } from "./client.ts";

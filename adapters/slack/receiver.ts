@@ -1,6 +1,6 @@
 import type { App } from "@slack/bolt";
-import type { CommandInfo, InboundHandler, NoticeOptions } from "../../src/adapter.ts";
-import { Handoff } from "../../src/handoff.ts";
+import type { CommandInfo, InboundHandler, NoticeOptions } from "../../src/port/index.ts";
+import { Handoff } from "../../src/port/index.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { InboundEvent } from "../../src/model.ts";
 import type { ActionValues } from "./action-values.ts";

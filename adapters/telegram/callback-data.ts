@@ -1,4 +1,4 @@
-import { ActionKeys } from "../../src/render/action-keys.ts";
+import { ActionKeys } from "../../src/port/index.ts";
 
 /** Telegram's limit on `callback_data`, in bytes (UTF-8). */
 export const CALLBACK_DATA_MAX_BYTES = 64;

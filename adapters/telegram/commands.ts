@@ -1,4 +1,4 @@
-import type { CommandInfo } from "../../src/adapter.ts";
+import type { CommandInfo } from "../../src/port/index.ts";
 
 /** A command shown in Telegram's command menu (setMyCommands). */
 export interface BotCommandOption {

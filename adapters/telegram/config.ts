@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseHttpUrl } from "../../src/config/load.ts";
+import { parseHttpUrl } from "../../src/port/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 /** Telegram's public Bot API server. */

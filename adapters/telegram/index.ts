@@ -1,6 +1,6 @@
 import type { Bot } from "grammy";
-import type { Adapter } from "../../src/adapter.ts";
-import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
+import type { Adapter } from "../../src/port/index.ts";
+import type { AdapterFactoryContext } from "../../src/port/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { CallbackData } from "./callback-data.ts";

@@ -1,4 +1,4 @@
-import type { AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
+import type { AdapterStartContext, InboundHandler } from "../../src/port/index.ts";
 import { ChatflowError } from "../../src/errors.ts";
 import { chatflowCommands, menuCommands, type BotCommandOption } from "./commands.ts";
 import { identify, registerCommands, startPolling, startWebhook, type ConnectionParts } from "./connection.ts";

@@ -1,4 +1,4 @@
-import { isActionId } from "../../src/tasks/actions.ts";
+import { isActionId } from "../../src/port/index.ts";
 import type { Inbound } from "./inbound.ts";
 import { parseCommand } from "./inbound.ts";
 

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareFn } from "grammy";
-import type { InboundHandler, NoticeOptions } from "../../src/adapter.ts";
+import type { InboundHandler, NoticeOptions } from "../../src/port/index.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { InboundEvent } from "../../src/model.ts";
 import type { CallbackData } from "./callback-data.ts";

@@ -1,17 +1,12 @@
-import type { Adapter, AdapterCapabilities, AdapterStartContext, InboundHandler } from "../../src/adapter.ts";
-import type { AdapterFactoryContext } from "../../src/adapter-table.ts";
-import { authConfigured, authFromEnv, JWT_SECRET_ENV, TOKENS_ENV, type AuthSettings } from "../../src/api/index.ts";
-import { EventStreams } from "../../src/api/event-streams.ts";
-import { ApiMetrics } from "../../src/api/metrics.ts";
-import type { Bot } from "../../src/app.ts";
-import { parseSection } from "../../src/config/load.ts";
+import { ApiMetrics, authConfigured, authFromEnv, EventStreams, JWT_SECRET_ENV, TOKENS_ENV, type AuthSettings } from "../../src/api/index.ts";
 import { ChatflowError, ConfigError } from "../../src/errors.ts";
-import type { Logger } from "../../src/logger.ts";
-import { chatflowVersion } from "../../src/version.ts";
-import { sessionKey, type Address, type InboundEvent, type OutboundMessage, type SentMessage } from "../../src/model.ts";
+import { silentLogger, type Logger } from "../../src/logger.ts";
+import type { Address, InboundEvent, OutboundMessage, SentMessage } from "../../src/model.ts";
+import { parseSection, type Adapter, type AdapterCapabilities, type AdapterFactoryContext, type AdapterStartContext, type Host, type InboundHandler } from "../../src/port/index.ts";
 import { webConfigSchema, type WebConfigInput } from "./config.ts";
 import { isReplyId, messageIdFor, replyData, shownAsReply } from "./outbound.ts";
-import { startWebServer, type WebServer } from "./server.ts";
+import { createWebApp, startWebServer, type WebServer } from "./server.ts";
+import type { Hono } from "hono";
 
 export const PLATFORM = "web";
 /** Overrides `adapters.web.port` (a second instance, a test, a platform that assigns the port). */
@@ -23,11 +18,19 @@ export interface WebAdapterOptions {
   auth?: AuthSettings;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /**
+   * Whether the adapter runs its own HTTP server. Default true. False: it binds nothing, and
+   * once the bot has started, `app` is the whole web channel (page, API, events, health) as a
+   * Hono app to mount in your own server: `yourApp.route("/", web.app!)`.
+   */
+  listen?: boolean;
 }
 
 export type WebAdapter = Adapter & {
-  /** The address of the running server (`http://127.0.0.1:3000`), once started. */
+  /** The address of the running server (`http://127.0.0.1:3000`), once started; undefined with `listen: false`. */
   readonly url: string | undefined;
+  /** The web channel as a Hono app, once started (with `listen: false`, the one to mount; else the one the server serves). */
+  readonly app: Hono | undefined;
 };
 
 function isLoopback(host: string): boolean {
@@ -44,7 +47,8 @@ function isLoopback(host: string): boolean {
 export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
   const config = parseSection(webConfigSchema, options.config ?? {}, "adapters.web");
   const auth = options.auth ?? authFromEnv(options.env ?? process.env);
-  if (!authConfigured(auth) && !isLoopback(config.host)) {
+  // With its own server only: mounted elsewhere, where it is reachable from is the host server's choice.
+  if (!authConfigured(auth) && !isLoopback(config.host) && options.listen !== false) {
     throw new ConfigError(
       `adapters.web.host is ${config.host}, which other machines can reach, and no credentials are configured: set ${TOKENS_ENV} (user:token pairs) or ${JWT_SECRET_ENV}, or bind to 127.0.0.1.`,
     );
@@ -52,15 +56,16 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
   // No status messages: the page and API clients follow progress in the event feed.
   const capabilities: AdapterCapabilities = { editIntervalMs: 100, maxTextLength: 100_000, persistentMessages: true, statusMessages: false };
   let server: WebServer | undefined;
-  let bot: Bot | undefined;
+  let app: Hono | undefined;
+  let host: Host | undefined;
   let metrics: ApiMetrics | undefined;
 
   function publishReply(address: Address, messageId: string, message: OutboundMessage): void {
-    if (!bot) return;
-    const session = bot.store.findOpenSession(sessionKey(address));
-    void session.then((found) => {
-      if (!found || !bot) return;
-      return bot.events.publish({ type: "reply", sessionId: found.id, ...(message.taskId ? { taskId: message.taskId } : {}), data: replyData(messageId, message, address) });
+    const engine = host;
+    if (!engine) return;
+    void engine.sessions.find(address).then((found) => {
+      if (!found) return;
+      return engine.events.publish({ type: "reply", sessionId: found.id, ...(message.taskId ? { taskId: message.taskId } : {}), data: replyData(messageId, message, address) });
     });
   }
 
@@ -70,14 +75,18 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
     get url() {
       return server?.url;
     },
+    get app() {
+      return app ?? server?.app;
+    },
     async start(_handler: InboundHandler, context?: AdapterStartContext) {
-      if (!context?.bot) throw new ChatflowError("config", "The web adapter serves a bot's API: start it through createBot (bot.start()).");
-      bot = context.bot;
+      if (!context?.host) throw new ChatflowError("config", "The web adapter serves a bot's API: start it through createBot (bot.start()).");
+      host = context.host;
       const streams = new EventStreams();
-      metrics = new ApiMetrics(bot, streams);
-      const adapters = bot.adapters;
-      server = await startWebServer({
-        bot,
+      metrics = new ApiMetrics(host, streams);
+      const engine = host;
+      const settings = {
+        engine,
+        log: context.log ?? options.logger ?? silentLogger(),
         platform: PLATFORM,
         auth,
         limits: config.rateLimit,
@@ -88,13 +97,17 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
         trustProxy: config.trustProxy,
         streams,
         corsOrigins: config.corsOrigins,
-        version: chatflowVersion(),
+        version: host.version,
         host: config.host,
         port: config.port,
         basePath: config.basePath,
         metrics,
-        adapterHealth: () => Object.fromEntries(adapters.map((a) => [a.platform, { connected: a.connected?.() ?? true }])),
-      });
+      };
+      if (options.listen === false) {
+        app = await createWebApp(settings);
+        return;
+      }
+      server = await startWebServer(settings);
       options.logger?.info({ url: server.url, auth: authConfigured(auth) ? "tokens" : "local user" }, "web chat and API listening");
     },
     async stop() {

@@ -1,4 +1,4 @@
-import { newId } from "../../src/ids.ts";
+import { newId } from "../../src/port/index.ts";
 import type { Address, OutboundMessage } from "../../src/model.ts";
 
 /**

@@ -4,11 +4,8 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
-import { API_PREFIX, createApi, type ApiOptions } from "../../src/api/index.ts";
+import { API_PREFIX, createApi, healthRoutes, MAX_CLIENT_FRAME_BYTES, type ApiMetrics, type ApiOptions } from "../../src/api/index.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { healthRoutes } from "../../src/api/routes/health.ts";
-import { MAX_CLIENT_FRAME_BYTES } from "../../src/api/routes/events.ts";
-import type { ApiMetrics } from "../../src/api/metrics.ts";
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from "./config.ts";
 import { upgradeProblem } from "./upgrade.ts";
 
@@ -24,6 +21,8 @@ async function loadPage(): Promise<Map<string, { body: string; type: string }>> 
 export interface WebServer {
   /** `http://host:port` + basePath, as a person opens it. */
   readonly url: string;
+  /** The app it serves. */
+  readonly app: Hono;
   close(): Promise<void>;
 }
 
@@ -33,7 +32,8 @@ export interface WebServerOptions extends ApiOptions {
   port: number;
   basePath: string;
   metrics: ApiMetrics;
-  adapterHealth: () => Record<string, { connected: boolean }>;
+  /** Each adapter's connection, by platform; default: what the engine knows of its adapters. */
+  adapterHealth?: () => Record<string, { connected: boolean }>;
   /** Time to receive a whole request (headers and body), in ms; then Node answers 408 and closes the connection. */
   requestTimeoutMs: number;
   /** Time to receive a request's headers, in ms (at most requestTimeoutMs). */
@@ -45,33 +45,21 @@ export interface WebServerOptions extends ApiOptions {
   keepAliveTimeoutMs?: number;
 }
 
+/** What the web app needs: the API's options, where it is mounted, and health. */
+export type WebAppOptions = ApiOptions & Pick<WebServerOptions, "basePath" | "metrics" | "adapterHealth">;
+
 /**
- * One HTTP server: the chat page at `/`, the API under `/api`, WebSocket events, `/healthz`
- * and `/metrics`, all under `basePath`. Requests must arrive within the configured timeouts;
- * idle keep-alive connections are kept longer than load balancers keep theirs; only the
- * WebSocket route takes an upgrade, and its clients' frames are kept small.
+ * The whole web channel as one Hono app, without a server: the chat page at `/`, the API under
+ * `/api`, `/healthz` and `/metrics`, all under `basePath`. startWebServer serves it; a library
+ * user may mount it in a server of their own (the WebSocket route then needs the caller's
+ * `upgradeWebSocket`; Server-Sent Events work anywhere).
  */
-export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+export async function createWebApp(options: WebAppOptions): Promise<Hono> {
   const page = await loadPage();
   const root = new Hono();
-  // Node hands every request with an Upgrade header to the WebSocket server, which runs it
-  // through the app as a bodiless GET and throws the response away. Only a well-formed
-  // WebSocket upgrade of the WebSocket route goes on; anything else gets its status line
-  // (400) and no route runs (an event stream opened that way would never end).
-  const wsPath = `${options.basePath}${API_PREFIX}/ws`;
-  const upgrades = new Hono<{ Bindings: { incoming: IncomingMessage } }>();
-  upgrades.all("*", (c) => {
-    const problem = upgradeProblem(c.env.incoming, wsPath);
-    if (problem) return c.json({ error: "bad_request", message: problem }, 400);
-    return root.fetch(c.req.raw, c.env);
-  });
-  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app: upgrades });
-  // The server only sends; @hono/node-ws makes its WebSocketServer without options, and ws
-  // reads them at each upgrade, so the limit is set here (a bigger frame: close 1009).
-  wss.options.maxPayload = MAX_CLIENT_FRAME_BYTES;
   const site = new Hono();
-  site.route("/", createApi({ ...options, upgradeWebSocket }));
-  site.route("/", healthRoutes({ bot: options.bot, version: options.version, metrics: options.metrics, adapters: options.adapterHealth }));
+  site.route("/", createApi(options));
+  site.route("/", healthRoutes({ engine: options.engine, version: options.version ?? options.engine.version, metrics: options.metrics, ...(options.adapterHealth ? { adapters: options.adapterHealth } : {}) }));
   site.get("/", (c) => c.redirect(`${options.basePath}/index.html`, 302));
   // One route per file, not a pattern: Hono's RegExpRouter (the fast one) takes no regex groups.
   for (const [name, file] of page) {
@@ -87,6 +75,33 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   if (options.basePath) root.get(`${options.basePath}/`, (c) => c.redirect(`${options.basePath}/index.html`, 302));
   root.route(options.basePath || "/", site);
   root.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
+  return root;
+}
+
+/**
+ * One HTTP server: the chat page at `/`, the API under `/api`, WebSocket events, `/healthz`
+ * and `/metrics`, all under `basePath`. Requests must arrive within the configured timeouts;
+ * idle keep-alive connections are kept longer than load balancers keep theirs; only the
+ * WebSocket route takes an upgrade, and its clients' frames are kept small.
+ */
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  let root: Hono | undefined;
+  // Node hands every request with an Upgrade header to the WebSocket server, which runs it
+  // through the app as a bodiless GET and throws the response away. Only a well-formed
+  // WebSocket upgrade of the WebSocket route goes on; anything else gets its status line
+  // (400) and no route runs (an event stream opened that way would never end).
+  const wsPath = `${options.basePath}${API_PREFIX}/ws`;
+  const upgrades = new Hono<{ Bindings: { incoming: IncomingMessage } }>();
+  upgrades.all("*", (c) => {
+    const problem = upgradeProblem(c.env.incoming, wsPath);
+    if (problem) return c.json({ error: "bad_request", message: problem }, 400);
+    return root!.fetch(c.req.raw, c.env);
+  });
+  const { upgradeWebSocket, injectWebSocket, wss } = createNodeWebSocket({ app: upgrades });
+  // The server only sends; @hono/node-ws makes its WebSocketServer without options, and ws
+  // reads them at each upgrade, so the limit is set here (a bigger frame: close 1009).
+  wss.options.maxPayload = MAX_CLIENT_FRAME_BYTES;
+  root = await createWebApp({ ...options, upgradeWebSocket });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const started = serve(
@@ -121,6 +136,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}${options.basePath}`,
+    app: root,
     async close() {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => {

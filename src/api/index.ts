@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Context, Next } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
-import type { Logger } from "../logger.ts";
+import { createLogger, type Logger } from "../logger.ts";
 import type { Host } from "../port/index.ts";
 import type { ApiEnv } from "./access.ts";
 import { authenticate, credentialOf, Unauthenticated, type AuthSettings } from "./auth.ts";
@@ -20,22 +20,22 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 
 export interface ApiOptions {
-  /** The engine, through its port (`bot.host`). */
-  engine?: Host;
-  /** Where failed requests are logged. */
-  log?: Logger;
-  /** @deprecated Being replaced by `engine` and `log`. */
-  bot?: { host: Host; log: Logger };
-  /** The platform name of sessions made over the API (the web adapter's, `web`). */
-  platform: string;
+  /** The engine, through its port: `bot.host`. */
+  engine: Host;
+  /** Who may call it: API tokens and/or a JWT secret (`authFromEnv(process.env)`); with neither, every caller is one local user. */
   auth: AuthSettings;
-  limits: LimitSettings;
-  /** Largest request body, in bytes (413 above). */
-  bodyLimitBytes: number;
-  /** Origins allowed to call the API from a browser (CORS); none: same origin only. */
-  corsOrigins: readonly string[];
-  /** The package version, in /healthz and the OpenAPI document. */
-  version: string;
+  /** Where failed requests are logged: `bot.log`. Default: warnings and errors on stderr. */
+  log?: Logger;
+  /** The platform name of sessions made over the API. Default `web`. */
+  platform?: string;
+  /** Per-user and per-address limits. Default 600 requests a minute, 10 failed sign-ins a minute, tasks as the engine says. */
+  limits?: LimitSettings;
+  /** Largest request body, in bytes (413 above). Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Origins allowed to call the API from a browser (CORS). Default none: same origin only. */
+  corsOrigins?: readonly string[];
+  /** The version shown in the OpenAPI document. Default chatflow's. */
+  version?: string;
   /** For the WebSocket at /api/v1/ws (the server provides it). */
   upgradeWebSocket?: UpgradeWebSocket;
   /** Where live event subscriptions are counted (the metrics read it); default a counter of its own. */
@@ -46,19 +46,34 @@ export interface ApiOptions {
 
 export const API_PREFIX = "/api/v1";
 
+/** Defaults of the web adapter's settings (adapters/web/config.ts), for an API mounted on its own. */
+function withDefaults(options: ApiOptions): Required<Pick<ApiOptions, "log" | "platform" | "limits" | "bodyLimitBytes" | "corsOrigins" | "version">> & ApiOptions {
+  return {
+    ...options,
+    log: options.log ?? createLogger({ level: "warn", file: "-" }),
+    platform: options.platform ?? "web",
+    limits: options.limits ?? { requestsPerMinute: 600, failedSignInsPerMinute: 10 },
+    bodyLimitBytes: options.bodyLimitBytes ?? 1_048_576,
+    corsOrigins: options.corsOrigins ?? [],
+    version: options.version ?? options.engine.version,
+  };
+}
+
 /** Media types whose bodies are parsed as JSON: the same test as Hono's validator, so no JSON it parses escapes the depth check. */
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * The HTTP API over a Bot, as a Hono app (the web adapter serves it): REST under /api/v1
+ * The HTTP API over the engine's port, as a Hono app. The web adapter serves it (in its own
+ * server, or as `app` to mount in yours with `listen: false`), and carries what the engine says
+ * in web sessions to the event feed the API's clients follow. REST under /api/v1
  * described by /api/v1/openapi.json, the compatibility routes under /api, all authenticated
  * (API tokens or JWTs; one local user when none are configured), rate-limited per user,
  * failed sign-ins limited per client address, bodies limited in size and JSON in depth
  * (src/api/json-limits.ts). Errors are `{error, message}`, never a stack trace.
  */
-export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
-  const host = options.engine ?? options.bot!.host;
-  const log = options.log ?? options.bot!.log;
+export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
+  const options = withDefaults(given);
+  const { engine: host, log } = options;
   const deps = { host, platform: options.platform, idempotency: new IdempotencyKeys(host.keys) };
   const limits = new Limits(options.limits);
   // Task starts are counted by the engine on every path; the API only sets its users' limit.
@@ -141,3 +156,7 @@ export function createApi(options: ApiOptions): OpenAPIHono<ApiEnv> {
 
 export type { AuthSettings } from "./auth.ts";
 export { authFromEnv, authConfigured, LOCAL_USER, TOKENS_ENV, JWT_SECRET_ENV } from "./auth.ts";
+export { EventStreams } from "./event-streams.ts";
+export { ApiMetrics } from "./metrics.ts";
+export { healthRoutes, type HealthOptions } from "./routes/health.ts";
+export { MAX_CLIENT_FRAME_BYTES } from "./routes/events.ts";

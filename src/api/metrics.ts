@@ -15,8 +15,7 @@ export class ApiMetrics {
   readonly #waitingSince = new Map<string, { at: number; kind: "question" | "review" }>();
 
   /** `streams`: the API's live event subscriptions, shown as `chatflow_event_subscriptions{transport}`. */
-  constructor(engine: Host | { host: Host }, streams?: EventStreams) {
-    const host = "host" in engine ? engine.host : engine;
+  constructor(host: Host, streams?: EventStreams) {
     const registry = this.registry;
     if (streams) {
       new Gauge({

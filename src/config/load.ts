@@ -23,35 +23,7 @@ export function describeIssues(issues: z.core.$ZodIssue[]): string {
     .join("\n");
 }
 
-/**
- * Validates one section of the configuration (an adapter's, say) with its own schema. Errors
- * name each field under `where`, e.g. `adapters.console.channel: expected string`.
- */
-export function parseSection<S extends z.ZodType>(schema: S, section: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(section ?? {});
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${[where, ...issue.path.map(String)].join(".")}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration of ${where}:\n${lines.join("\n")}`);
-  }
-  return result.data;
-}
-
-/**
- * An http(s) base URL from the environment (an API root, a proxy, a test server): the value
- * trimmed, or undefined when unset or empty. Errors name the variable and show an example.
- */
-export function parseHttpUrl(value: string | undefined, name: string, example: string): string | undefined {
-  const raw = value?.trim();
-  if (!raw) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be an http(s) URL such as ${example}, got ${JSON.stringify(raw)}.`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError(`${name} must be an http(s) URL such as ${example}, got the protocol ${url.protocol}`);
-  return raw;
-}
+export { parseSection, parseHttpUrl } from "../port/config-section.ts";
 
 /** Validates a configuration object; `source` names where it came from in error messages. */
 export function parseConfig(input: unknown, source = "configuration"): Config {

@@ -1,4 +1,4 @@
-import type { Adapter } from "../adapter.ts";
+import type { Adapter } from "../port/adapter.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventFeed } from "../events/feed.ts";
 import { sessionKey } from "../model.ts";

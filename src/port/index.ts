@@ -5,8 +5,11 @@
  * `model.ts`, `errors.ts` and `logger.ts`; test/repo/layering.test.ts holds them to it.
  */
 export type * from "./host.ts";
-export type { Adapter, AdapterCapabilities, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "../adapter.ts";
+export type { Adapter, AdapterCapabilities, AdapterFactoryContext, AdapterModule, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./adapter.ts";
+export { Handoff } from "./handoff.ts";
+export { ActionKeys } from "./action-keys.ts";
+export { parseSection, parseHttpUrl } from "./config-section.ts";
+export { matchChoice } from "./choices.ts";
 export { isFinished } from "../store/records.ts";
 export { newId, derivedId } from "../ids.ts";
 export { isActionId } from "../tasks/actions.ts";
-export { matchChoice } from "./choices.ts";

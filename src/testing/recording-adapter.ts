@@ -1,4 +1,4 @@
-import type { Adapter, AdapterCapabilities, InboundHandler } from "../adapter.ts";
+import type { Adapter, AdapterCapabilities, InboundHandler } from "../port/adapter.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "../model.ts";
 
 export interface RecordedSend {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Adapter } from "../../src/adapter.ts";
+import type { Adapter } from "../../src/port/adapter.ts";
 import type { Action, Address, InboundEvent, OutboundMessage } from "../../src/model.ts";
 
 /**

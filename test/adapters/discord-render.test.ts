@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { argsOf, slashCommands } from "../../adapters/discord/commands.ts";
 import { markdownToDiscord, renderMessage } from "../../adapters/discord/render.ts";
-import type { CommandInfo } from "../../src/adapter.ts";
+import type { CommandInfo } from "../../src/port/adapter.ts";
 
 const builtin = (name: string, description = "does things"): CommandInfo => ({ name, description, usage: `/${name}`, kind: "builtin" });
 

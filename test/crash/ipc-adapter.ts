@@ -1,4 +1,4 @@
-import type { Adapter, InboundHandler } from "../../src/adapter.ts";
+import type { Adapter, InboundHandler } from "../../src/port/adapter.ts";
 import type { Address, InboundEvent, OutboundMessage, SentMessage } from "../../src/model.ts";
 
 /**

@@ -3,12 +3,8 @@ import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { webConfigSchema } from "../../adapters/web/config.ts";
-import { startWebServer, type WebServer } from "../../adapters/web/server.ts";
-import { authFromEnv } from "../../src/api/index.ts";
-import { EventStreams } from "../../src/api/event-streams.ts";
-import { ApiMetrics } from "../../src/api/metrics.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { useWebBots, type WebBot } from "./web-setup.ts";
+import { useWebBots } from "./web-setup.ts";
 
 /**
  * Behind a load balancer: idle keep-alive connections stay open longer than the balancer keeps
@@ -38,23 +34,6 @@ function oneConnection(url: string) {
     });
 }
 
-/** A second server over a web bot's API with its own timeouts: the server alone, as the adapter starts it. */
-async function serverWith(w: WebBot, timeouts: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number }): Promise<WebServer> {
-  const config = webConfigSchema.parse({ port: 0 });
-  const streams = new EventStreams();
-  const metrics = new ApiMetrics(w.bot.host, streams);
-  // As adapters/web/index.ts starts it.
-  const server = await startWebServer({
-    bot: w.bot, platform: "web", auth: authFromEnv({}), limits: config.rateLimit, bodyLimitBytes: config.bodyLimitBytes, corsOrigins: [], version: "test", streams,
-    host: "127.0.0.1", port: 0, basePath: "", metrics, adapterHealth: () => ({}), ...timeouts,
-  });
-  closers.push(async () => {
-    metrics.close();
-    await server.close();
-  });
-  return server;
-}
-
 describe("keep-alive behind a load balancer", () => {
   it("a request on a connection idle for longer than Node's 5 s is answered on that same connection (65 s by default)", async () => {
     const w = await start();
@@ -70,9 +49,8 @@ describe("keep-alive behind a load balancer", () => {
   });
 
   it("an idle connection is closed by the server only after keepAliveTimeoutMs; idle time never counts against the header or request timeouts", async () => {
-    const w = await start();
-    const server = await serverWith(w, { requestTimeoutMs: 400, headersTimeoutMs: 200, keepAliveTimeoutMs: 2_000 });
-    const get = oneConnection(server.url);
+    const w = await start({ web: { requestTimeoutMs: 400, headersTimeoutMs: 200, keepAliveTimeoutMs: 2_000 } });
+    const get = oneConnection(w.url);
     const first = await get("/healthz");
     // (Node's client drops a connection announced as `timeout=1`: it stops 1 s short of the hint.)
     expect(first).toMatchObject({ status: 200, keepAlive: "timeout=2" });

@@ -3,8 +3,8 @@ import type { Host } from "../../port/index.ts";
 import type { ApiMetrics } from "../metrics.ts";
 
 export interface HealthOptions {
-  /** The engine, through its port (or a bot, which carries it as `host`). */
-  bot?: Host | { host: Host };
+  /** The engine, through its port: `bot.host`. */
+  engine: Host;
   version: string;
   metrics: ApiMetrics;
   /** Each adapter's connection, by platform; default: what the engine knows of its adapters. */
@@ -19,8 +19,7 @@ export interface HealthOptions {
  */
 export function healthRoutes(options: HealthOptions): Hono {
   const app = new Hono();
-  const engine = options.bot!;
-  const host = "host" in engine ? engine.host : engine;
+  const host = options.engine;
 
   app.get("/healthz", async (c) => {
     const health = await host.health();

@@ -1,6 +1,6 @@
+import type { Logger } from "../logger.ts";
+import type { InboundEvent } from "../model.ts";
 import type { InboundHandler } from "./adapter.ts";
-import type { Logger } from "./logger.ts";
-import type { InboundEvent } from "./model.ts";
 
 /**
  * What an adapter's receiver does with each normalized event: hands it to the engine's

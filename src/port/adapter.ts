@@ -1,6 +1,6 @@
-import type { Logger } from "./logger.ts";
-import type { Host } from "./port/host.ts";
-import type { Address, InboundEvent, OutboundMessage, SentMessage } from "./model.ts";
+import type { Logger } from "../logger.ts";
+import type { Address, InboundEvent, OutboundMessage, SentMessage } from "../model.ts";
+import type { Host } from "./host.ts";
 
 /** A command the engine answers, for an adapter's command menu (Telegram's, Discord's slash commands). */
 export interface CommandInfo {
@@ -22,8 +22,6 @@ export interface AdapterStartContext {
   host?: Host;
   /** The bot's logger. */
   log?: Logger;
-  /** @deprecated Being replaced by `host` (kept while adapters move over). */
-  bot?: import("./app.ts").Bot;
 }
 
 /** How a private notice is shown. */
@@ -99,4 +97,19 @@ export interface Adapter {
    * is still handling `event` (so an adapter may hold the platform's answer to the event until then).
    */
   notify?(event: InboundEvent, text: string, options?: NoticeOptions): Promise<boolean>;
+}
+
+/** What the composition root hands an adapter's factory besides its section and the environment. */
+export interface AdapterFactoryContext {
+  logger: Logger;
+}
+
+/** What every adapter module the adapter table loads exports. */
+export interface AdapterModule {
+  /**
+   * The adapter its configuration section (`adapters.<name>`) describes, with secrets from
+   * `env`. The module validates the section with its own zod schema; errors name the field
+   * (`adapters.<name>.<field>`) or the environment variable to set.
+   */
+  fromConfig(section: unknown, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): Adapter | Promise<Adapter>;
 }
