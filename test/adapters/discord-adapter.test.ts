@@ -2,7 +2,7 @@ import { Client, GatewayIntentBits, Events } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDiscordAdapter, fromConfig } from "../../adapters/discord/index.ts";
 import { createBot } from "../../src/app.ts";
-import { AuthenticationError, ConfigError } from "../../src/errors.ts";
+import { AuthenticationError, ConfigError, PermissionError } from "../../src/errors.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import { ProcessErrors } from "../fakes/discord/process-errors.ts";
@@ -65,6 +65,11 @@ describe("discord: scheduled posts", () => {
     }
     expect(schedule).toMatchObject({ enabled: false, failures: 2 });
     expect(schedule?.pausedReason).toMatch(/Missing Access|50001/);
+    // Discord's own answer stays reachable as the cause, with no token in it.
+    const refused = await h.adapter.send({ platform: "discord", channel: fake.channel.id, user: "scheduler" }, { kind: "notice", text: "hi" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PermissionError);
+    expect((refused as PermissionError).cause).toMatchObject({ code: 50001, status: 403 });
+    expect(JSON.stringify((refused as PermissionError).cause)).not.toContain(fake.token);
     expect(fake.violations).toEqual([]);
   });
 });

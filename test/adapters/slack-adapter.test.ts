@@ -105,7 +105,11 @@ describe("slack adapter: outbound", () => {
     const { adapter } = await started(fake);
     fake.notInChannel.add("C0PRIVATE");
     fake.missing.add("C0GONE");
-    await expect(adapter.send({ platform: "slack", channel: "C0PRIVATE", user: "scheduler" }, { kind: "notice", text: "hi" })).rejects.toBeInstanceOf(PermissionError);
+    const refused = await adapter.send({ platform: "slack", channel: "C0PRIVATE", user: "scheduler" }, { kind: "notice", text: "hi" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PermissionError);
+    // Slack's own answer stays reachable as the cause, with no token in it.
+    expect((refused as PermissionError).cause).toMatchObject({ code: "slack_webapi_platform_error", data: { ok: false, error: "not_in_channel" } });
+    expect(JSON.stringify((refused as PermissionError).cause)).not.toContain("xoxb-");
     await expect(adapter.send({ platform: "slack", channel: "C0GONE", user: "scheduler" }, { kind: "notice", text: "hi" })).rejects.toBeInstanceOf(NotFoundError);
     const where = { platform: "slack", channel: CHANNEL, user: "scheduler" };
     const sent = await adapter.send(where, { kind: "notice", text: "Stand-up in 10 minutes", key: "sched:standup:1" });
