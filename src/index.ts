@@ -3,7 +3,7 @@
  */
 export { createBot, type Bot, type BotOptions } from "./app.ts";
 export { BotError, type ErrorContext, type ErrorHandler } from "./error-hook.ts";
-export type { HandleOutcome, StartTaskRequest, StartedTask, StartInput } from "./port/host.ts";
+export type * from "./port/host.ts";
 export { EventFeed, type EventFeedOptions, type SubscribeOptions } from "./events/feed.ts";
 export type { FeedEvent, FeedEventData, FeedEventType, FeedListener, FinalStatus, NewFeedEvent, TaskEventType, Unsubscribe } from "./events/types.ts";
 export { defineWorkflow } from "./tasks/workflow.ts";
@@ -19,7 +19,7 @@ export { createMemoryStore } from "./store/memory.ts";
 export { createLowdbStore } from "./store/lowdb/index.ts";
 export { loadConfig, parseConfig } from "./config/load.ts";
 export type { Config, ConfigInput } from "./config/schema.ts";
-export { createLogger } from "./logger.ts";
+export { createLogger, silentLogger, type Logger } from "./logger.ts";
 export { progressBar } from "./render/progress-bar.ts";
 export {
   ChatflowError,

@@ -175,6 +175,8 @@ console.log(JSON.stringify({ status: run.task.status, text: run.task.result?.tex
 import { createConsoleAdapter } from "chatflow/console";
 import { createTelegramAdapter } from "chatflow/telegram";
 import { createSlackAdapter } from "chatflow/slack";
+import { createWebAdapter } from "chatflow/web";
+import { createBot, NonDeterminismError, type Bot, type BotError, type HandleOutcome, type Host, type HostHealth, type Logger, type SchedulerState, type StartedTask, type StartTaskRequest } from "chatflow";
 
 const greeting = defineWorkflow<{ text: string }>({
   name: "greeting",
@@ -186,6 +188,20 @@ const greeting = defineWorkflow<{ text: string }>({
 });
 export const done: Promise<WorkflowRun> = runWorkflow(greeting, { text: "ada" }, { answers: ["Casual", { approved: true }] });
 export const adapters = [createConsoleAdapter, createTelegramAdapter, createSlackAdapter];
+
+// Every type in the Bot's signature can be named by a consumer.
+export async function wire(): Promise<void> {
+  const web = createWebAdapter({ listen: false, env: {} });
+  const bot: Bot = await createBot({ adapters: [web], onError: (error: BotError) => void error.context.task?.id });
+  const host: Host = bot.host;
+  const request: StartTaskRequest = { workflow: "demo", input: { text: "owls" }, address: { platform: "web", channel: "c", user: "u" } };
+  const started: StartedTask = await host.tasks.start(request);
+  const outcome: HandleOutcome = await bot.handle({ kind: "message", id: "e1", address: request.address, text: "hi" });
+  const health: HostHealth = await host.health();
+  const state: SchedulerState = await bot.schedulerState();
+  const log: Logger = bot.log;
+  void [started, outcome, health, state, log, web.app, NonDeterminismError];
+}
 
 // The declarations are real types, not \`any\`: each of these must be an error.
 // @ts-expect-error a workflow's result needs \`text\`
