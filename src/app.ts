@@ -25,7 +25,7 @@ import { TaskStarts, workflowInput } from "./engine/task-start.ts";
 import type { Workflow } from "./tasks/workflow.ts";
 import { createDemoWorkflow } from "./workflows/demo.ts";
 import { createAssistantWorkflow } from "./workflows/assistant/index.ts";
-import { llmConfigured, llmFromConfig } from "./workflows/assistant/provider.ts";
+import { llmConfigured, llmFromConfig, llmHalfConfigured } from "./workflows/assistant/provider.ts";
 import { createComposer, type Composer } from "./workflows/assistant/compose.ts";
 import { createRemoteWorkflow, type RemoteWorkflowOptions } from "./workflows/remote/index.ts";
 import { scheduleCommand } from "./scheduler/command.ts";
@@ -150,6 +150,8 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const config = withAssistantRoutes(parseConfig(options.config ?? {}), env);
   const log = options.logger ?? createLogger(config.log);
   const report = errorReporter(log, options.onError);
+  const halfConfigured = llmHalfConfigured(config, env);
+  if (halfConfigured) log.warn({}, halfConfigured);
   const workflows = new Map<string, Workflow<any>>([
     ["demo", createDemoWorkflow(config.workflows.demo)],
     ["assistant", createAssistantWorkflow(config, env)],

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ADAPTER_NAMES, ADAPTERS, enableOnly, parseAdapterList, withDefaultAdapters } from "./adapter-table.ts";
 import { createBot, type Bot } from "./app.ts";
 import { loadConfig } from "./config/load.ts";
+import { llmHalfConfigured } from "./workflows/assistant/provider.ts";
 import { ChatflowError } from "./errors.ts";
 
 const USAGE = `Usage: chatflow start [--config <file>] [--adapter <name>]...
@@ -38,6 +39,9 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   const loaded = await loadConfig(configFile);
   const config = adapters ? enableOnly(loaded, adapters) : withDefaultAdapters(loaded);
   const bot: Bot = await createBot({ config });
+  // Said on the terminal too: someone who set llm: and sees the demo answer should know why.
+  const halfConfigured = llmHalfConfigured(config, process.env);
+  if (halfConfigured) process.stderr.write(`chatflow: ${halfConfigured}\n`);
   let stopping: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
   const shutdown = (code: number): Promise<void> => {

@@ -121,11 +121,14 @@ describe("the assistant", () => {
     }
   });
 
-  it("without configuration, says what to set (LLM_API_KEY, llm.baseURL, llm.model)", async () => {
+  it("without configuration, fails (never a success) and says what to set (LLM_API_KEY, llm.baseURL, llm.model)", async () => {
     const t = await start(undefined);
     await t.say("hello?");
-    const reply = await t.adapter.waitFor((m) => m.kind === "result");
-    expect(reply.message.text).toMatch(/^The assistant needs a model to talk to\. Set LLM_API_KEY .*llm\.baseURL .*llm\.model/);
+    const notice = await t.adapter.waitFor((m) => m.kind === "notice" && m.text.startsWith("Sorry, the task failed:"));
+    expect(notice.message.text).toMatch(/^Sorry, the task failed: The assistant needs a model to talk to\. Set LLM_API_KEY .*llm\.baseURL .*llm\.model/);
+    const [task] = (await t.bot.store.listTasks()).items;
+    expect(task).toMatchObject({ status: "failed", error: expect.stringMatching(/^The assistant needs a model to talk to\./) });
+    expect(t.adapter.sent.some((s) => s.message.kind === "result")).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { ModelMessage } from "ai";
 import { z } from "zod";
 import type { Config } from "../../config/schema.ts";
-import { ChatflowError } from "../../errors.ts";
+import { ChatflowError, NonRetriableError } from "../../errors.ts";
 import { defineWorkflow, type Workflow, type WorkflowContext } from "../../tasks/workflow.ts";
 import { conversationFor } from "./context.ts";
 import { callModel, type ToolCallRecord } from "./model-call.ts";
@@ -24,8 +24,9 @@ export function createAssistantWorkflow(config: Config, env: NodeJS.ProcessEnv):
       try {
         setup ??= llmFromConfig(config, env);
       } catch (error) {
-        // Not configured: say what to set, as the answer.
-        if (error instanceof ChatflowError) return { text: error.message };
+        // Not configured: the task could not do its work, so it fails, with what to set as its
+        // reason (the person reads it in the failure notice); never a success.
+        if (error instanceof ChatflowError) throw new NonRetriableError(error.message, { cause: error });
         throw error;
       }
       const llm = setup.settings;

@@ -20,6 +20,21 @@ export function llmConfigured(config: Config, env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
+ * A sentence for an assistant set up only in part (`llm:` names a model or a URL, but something
+ * is missing, most often LLM_API_KEY): plain messages then go to the demo, and the person who
+ * set `llm:` should hear why at start. Undefined when the assistant is on, or not asked for.
+ */
+export function llmHalfConfigured(config: Config, env: NodeJS.ProcessEnv): string | undefined {
+  if (llmConfigured(config, env) || (!config.llm.model && !config.llm.baseURL)) return undefined;
+  try {
+    llmFromConfig(config, env);
+  } catch (error) {
+    return `The assistant is off: ${(error as Error).message.replace(/^The assistant needs a model to talk to\. /, "")} Until then plain messages go to the demo, and /ask says what to set.`;
+  }
+  return undefined;
+}
+
+/**
  * The chat model `llm:` describes, on the AI SDK's OpenAI-compatible provider. Throws a
  * ConfigError that says what to set (LLM_API_KEY, llm.baseURL, llm.model) when something is
  * missing; the key never appears in it.
