@@ -85,7 +85,11 @@ export function createContext(deps: ContextDeps): WorkflowContext {
         retryBaseMs: deps.retryBaseMs,
         signal,
         ...(deps.deadline !== undefined ? { deadline: deps.deadline } : {}),
-        onFailedAttempt: (error, attempt, retriesLeft) => deps.log.warn({ taskId: task.id, step: id, attempt, retriesLeft, err: error }, "step failed"),
+        onFailedAttempt: (error, attempt, retriesLeft) => {
+          // A step unwinding because the task was cancelled, timed out or the bot is stopping did not fail.
+          if (signal.aborted) return;
+          deps.log.warn({ taskId: task.id, step: id, attempt, retriesLeft, err: error }, "step failed");
+        },
       });
       throwIfAborted();
       await record(key, value, call);
