@@ -100,7 +100,9 @@ describe("the packed package", () => {
     expect(packed).toContain("dist/adapters/web/page/index.html");
     expect(packed).toContain("adapters/slack/manifest.yaml");
     expect(packed).toContain("LICENSE");
-    const unexpected = packed.filter((file) => !/^(dist\/(src|adapters)\/.+\.(js|d\.ts)$|dist\/config\/|bin\/|config\/|package\.json$|LICENSE$|README\.md$|adapters\/(telegram|slack|discord)\/README\.md$|adapters\/slack\/manifest\.yaml$|dist\/adapters\/web\/page\/(index\.html|app\.js|style\.css)$)/.test(file));
+    // The remote-workflow contract ships, for the people who write such a service.
+    expect(packed).toContain("docs/remote-workflows.md");
+    const unexpected = packed.filter((file) => !/^(dist\/(src|adapters)\/.+\.(js|d\.ts)$|dist\/config\/|bin\/|config\/|package\.json$|LICENSE$|README\.md$|adapters\/(telegram|slack|discord)\/README\.md$|adapters\/slack\/manifest\.yaml$|docs\/[a-z-]+\.md$|dist\/adapters\/web\/page\/(index\.html|app\.js|style\.css)$)/.test(file));
     expect(unexpected).toEqual([]);
     expect(packed.filter((file) => /(^|\/)(test|bench|scripts)\//.test(file) || /\.test\.|\.tsbuildinfo$|\.map$/.test(file))).toEqual([]);
     expect(packed.filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))).toEqual([]);
