@@ -57,6 +57,7 @@ export function createHost(parts: HostParts): Host {
         });
       },
       messages: (sessionId, limit) => store.listMessages(sessionId, limit),
+      onOpened: (listener) => sessions.onCreated(listener),
     },
     tasks: {
       start: (request) => starts.start(request),

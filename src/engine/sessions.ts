@@ -4,6 +4,8 @@ import type { Page, PageRequest, SessionFilter, Store } from "../store/port.ts";
 
 /** Sessions: one open session per address key, closed by `/new` or after `maxIdleMs` of inactivity. */
 export class Sessions {
+  /** Told of every session created, for those who follow a person's sessions as they appear. */
+  readonly #created = new Set<(session: Session) => void>();
   readonly #store: Store;
   readonly #maxIdleMs: number;
 
@@ -70,6 +72,14 @@ export class Sessions {
       lastActiveAt: now,
     };
     await this.#store.createSession(session);
+    // Synchronously, before anything can publish an event of the new session.
+    for (const listener of this.#created) listener(session);
     return session;
+  }
+
+  /** Calls `listener` with each session created from now on; returns the function that stops it. */
+  onCreated(listener: (session: Session) => void): () => void {
+    this.#created.add(listener);
+    return () => void this.#created.delete(listener);
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.ts";
 import type { FeedFilter, FeedPageRequest, Store } from "../store/port.ts";
-import { feedMatcher } from "../store/query.ts";
+import { feedSessions } from "../store/query.ts";
 import type { FeedRecord, NewFeedRecord } from "../store/records.ts";
 import { ProgressGate } from "./progress-gate.ts";
 import type { FeedEvent, FeedListener, NewFeedEvent, Unsubscribe } from "./types.ts";
@@ -80,7 +80,8 @@ export class EventFeed {
    * ends the subscription (its `ready` resolves when the replay is done).
    */
   subscribe(filter: FeedFilter, listener: FeedListener, options: SubscribeOptions = {}): Unsubscribe {
-    const sub: Subscriber = { match: feedMatcher(filter), listener, last: options.after ?? 0, buffer: options.after === undefined ? undefined : [], closed: false };
+    const sessions = feedSessions(filter);
+    const sub: Subscriber = { match: (event) => (sessions === undefined || sessions.has(event.sessionId)) && (filter.taskId === undefined || event.taskId === filter.taskId), listener, last: options.after ?? 0, buffer: options.after === undefined ? undefined : [], closed: false };
     // Registered before reading: whatever is published from now on is buffered, nothing falls between.
     this.#subscribers.add(sub);
     const unsubscribe = (): void => {
@@ -95,7 +96,7 @@ export class EventFeed {
             if (options.onError) options.onError(error);
             else this.#log?.warn({ err: error }, "feed replay failed; the subscription ended");
           });
-    return Object.assign(unsubscribe, { ready });
+    return Object.assign(unsubscribe, { ready, follow: (sessionId: string) => void sessions?.add(sessionId) });
   }
 
   /** Stored events matching `filter` with seq > `after`, oldest first (for paging). */

@@ -70,4 +70,9 @@ export type FeedListener = (event: FeedEvent) => void | Promise<void>;
 export interface Unsubscribe {
   (): void;
   readonly ready: Promise<void>;
+  /**
+   * Adds a session to a subscription that follows given sessions (`sessionId`/`sessionIds`):
+   * its events from now on are delivered too (a session opened after the subscription began).
+   */
+  follow(sessionId: string): void;
 }

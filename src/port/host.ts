@@ -131,6 +131,8 @@ export interface HostSessions {
   update(id: string, change: { topic?: string; closed?: boolean }): Promise<Session | undefined>;
   /** The last `limit` messages, oldest first. */
   messages(sessionId: string, limit: number): Promise<Message[]>;
+  /** Calls `listener` with each session opened from now on (synchronously, before any of its events); returns the function that stops it. */
+  onOpened(listener: (session: Session) => void): () => void;
 }
 
 export interface HostTasks {

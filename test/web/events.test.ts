@@ -43,6 +43,25 @@ function story(events: Array<{ event?: string; type?: string }>): string[] {
 }
 
 describe("server-sent events", () => {
+  it("without session, follow all of the user's sessions, also those opened after connecting (over SSE and the WebSocket); nobody else's", async () => {
+    const w = await start();
+    const mine = await sse(w, "");
+    const ws = new WebSocket(`${w.url.replace("http", "ws")}/api/v1/ws?access_token=${TOKENS.alice}`);
+    cleanups.push(() => ws.close());
+    const overWs: Array<{ type: string; sessionId: string }> = [];
+    ws.on("message", (data) => overWs.push(JSON.parse(String(data))));
+    await new Promise((resolve) => ws.once("open", resolve));
+    // Bob's task is not Alice's.
+    await w.call("POST", "/api/v1/tasks", { as: "bob", body: { workflow: "demo", input: { text: "a short summary of bats" } } });
+    // A task started after connecting opens a new session; its events reach the dashboard.
+    const started = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: "a short summary of owls" } } });
+    const { sessionId } = started.body;
+    await mine.until((events) => events.some((e) => e.event === "review" && e.data.sessionId === sessionId), 10_000, "the new session's review over SSE");
+    await eventually(() => overWs.some((e) => e.type === "review" && e.sessionId === sessionId), 10_000, "the new session's review over the WebSocket");
+    expect(new Set(mine.events.filter((e) => e.data?.sessionId).map((e) => e.data.sessionId))).toEqual(new Set([sessionId]));
+    expect(new Set(overWs.map((e) => e.sessionId))).toEqual(new Set([sessionId]));
+  });
+
   it("stream a whole demo in order: start, progress, question, answered, review, answered, result, end; ids are the seqs", async () => {
     const w = await start();
     const sessionId = (await w.call("POST", "/api/v1/sessions", { body: {} })).body.id;

@@ -4,7 +4,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { UpgradeWebSocket } from "hono/ws";
-import type { FeedEvent, FeedFilter } from "../../port/index.ts";
+import type { FeedEvent, FeedFilter, Unsubscribe } from "../../port/index.ts";
 import { maySeeSession, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
 import { ApiError } from "../errors.ts";
@@ -55,7 +55,7 @@ export function wireEvent(event: FeedEvent) {
   return { seq: event.seq, type: event.type, sessionId: event.sessionId, ...(event.taskId ? { taskId: event.taskId } : {}), at: new Date(event.at).toISOString(), data: event.data };
 }
 
-/** Which events a user may follow: one session, or (without `session`) all of theirs now (reviewers with `all=true`: everyone's). */
+/** Which events a user may follow: one session, or (without `session`) all of theirs (reviewers with `all=true`: everyone's). */
 async function filterFor(deps: ApiDeps, user: ApiUser, session: string | undefined, all = false): Promise<FeedFilter> {
   if (session) return { sessionId: (await visibleSession(deps, user, session)).id };
   if (all && user.reviewer) return {};
@@ -67,6 +67,17 @@ async function filterFor(deps: ApiDeps, user: ApiUser, session: string | undefin
     cursor = page.nextCursor;
   } while (cursor);
   return { sessionIds: ids };
+}
+
+/**
+ * A subscription to "all of mine" (no `session`) also follows the user's sessions opened after
+ * it began (a dashboard that connects first, then starts tasks); returns what stops that.
+ */
+function followNewSessions(deps: ApiDeps, user: ApiUser, filter: FeedFilter, subscription: Unsubscribe): () => void {
+  if (filter.sessionIds === undefined) return () => undefined;
+  return deps.host.sessions.onOpened((session) => {
+    if (maySeeSession(deps, user, session)) subscription.follow(session.id);
+  });
 }
 
 function parseSeq(value: string | undefined, name: string): number | undefined {
@@ -99,11 +110,13 @@ export function eventRoutes(deps: ApiDeps, streams: EventStreams, upgradeWebSock
         if (!sink.write(sseChunk(event))) sink.close();
       };
       const unsubscribe = events.subscribe(filter, deliver, after === undefined ? {} : { after, onError: () => sink.close() });
+      const stopFollowing = followNewSessions(deps, user, filter, unsubscribe);
       // Where the replay ends and live events begin, for clients that render a history first.
       void unsubscribe.ready.then(() => sink.write(": live\n\n"));
       const heartbeat = setInterval(() => sink.write(": keep-alive\n\n"), HEARTBEAT_MS);
       return () => {
         clearInterval(heartbeat);
+        stopFollowing();
         unsubscribe();
       };
     };
@@ -153,23 +166,27 @@ export function eventRoutes(deps: ApiDeps, streams: EventStreams, upgradeWebSock
       "/ws",
       // Awaited before the upgrade: a bad request gets its HTTP status (401, 400, 404), not a socket.
       upgradeWebSocket(async (c) => {
-        const filter = await filterFor(deps, c.get("user"), c.req.query("session"), c.req.query("all") === "true");
+        const user = c.get("user");
+        const filter = await filterFor(deps, user, c.req.query("session"), c.req.query("all") === "true");
         const since = parseSeq(c.req.query("since"), "since");
         let unsubscribe: (() => void) | undefined;
         return {
           onOpen(_event, ws) {
             const socket = ws.raw as { bufferedAmount?: number } | undefined;
-            unsubscribe = streams.track(
-              "ws",
-              events.subscribe(
-                filter,
-                (event) => {
-                  if ((socket?.bufferedAmount ?? 0) > MAX_BUFFERED) return ws.close(1013, "too slow; reconnect with since");
-                  ws.send(wireJson(event));
-                },
-                since === undefined ? {} : { after: since, onError: () => ws.close(1011, "the store could not be read") },
-              ),
+            const subscription = events.subscribe(
+              filter,
+              (event) => {
+                if ((socket?.bufferedAmount ?? 0) > MAX_BUFFERED) return ws.close(1013, "too slow; reconnect with since");
+                ws.send(wireJson(event));
+              },
+              since === undefined ? {} : { after: since, onError: () => ws.close(1011, "the store could not be read") },
             );
+            const stopFollowing = followNewSessions(deps, user, filter, subscription);
+            const tracked = streams.track("ws", subscription);
+            unsubscribe = () => {
+              stopFollowing();
+              tracked();
+            };
           },
           // Clients' messages are not read (the socket only carries events out); the server
           // closes one that sends a frame over its small limit (adapters/web/server.ts).
@@ -185,7 +202,7 @@ export function eventRoutes(deps: ApiDeps, streams: EventStreams, upgradeWebSock
 
 /** The two event routes in the OpenAPI document (they are plain Hono routes: a stream and an upgrade). */
 export function describeEventRoutes(app: OpenAPIHono<ApiEnv>): void {
-  const session = { name: "session", in: "query" as const, required: false, schema: { type: "string" as const }, description: "One session's events; without it, those of all your sessions (reviewers: all)." };
+  const session = { name: "session", in: "query" as const, required: false, schema: { type: "string" as const }, description: "One session's events; without it, those of all your sessions, including sessions opened after you connected (a task started without sessionId opens one); reviewers with all=true: everyone's." };
   app.openAPIRegistry.registerPath({
     method: "get",
     path: "/events",
