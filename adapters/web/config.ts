@@ -48,6 +48,14 @@ export const webConfigSchema = z
      * could pick its own address. Default false: the connection's address.
      */
     trustProxy: z.boolean().default(false),
+    /**
+     * The old contracts to serve, at their original paths, for the clients of the systems
+     * chatflow replaces (README, "Compatibility routes"): `qa-async` (`/api/v2/chat/qa…`),
+     * `simple-chat` (`/api/chat`, `/api/history`, `/api/health`), `chat-session` (`/chat/session/…`,
+     * `/chat/message/history`, `/chat/interrupt` and the WebSocket `/chat/{flow_id}`). Same
+     * authentication as the rest of the API. Routes of contracts not listed are 404. Default [].
+     */
+    compat: z.array(z.enum(["qa-async", "simple-chat", "chat-session"])).default([]),
     rateLimit: z
       .object({
         /** API requests per user per minute. Default 600. */

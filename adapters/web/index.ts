@@ -95,6 +95,7 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
         headersTimeoutMs: config.headersTimeoutMs,
         keepAliveTimeoutMs: config.keepAliveTimeoutMs,
         trustProxy: config.trustProxy,
+        compat: config.compat, // Compat: the old contracts to serve (src/api/compat).
         streams,
         corsOrigins: config.corsOrigins,
         version: host.version,

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
-import { API_PREFIX, createApi, healthRoutes, MAX_CLIENT_FRAME_BYTES, type ApiMetrics, type ApiOptions } from "../../src/api/index.ts";
+import { API_PREFIX, createApi, healthRoutes, isChatSocketPath, MAX_CLIENT_FRAME_BYTES, type ApiMetrics, type ApiOptions } from "../../src/api/index.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from "./config.ts";
 import { upgradeProblem } from "./upgrade.ts";
@@ -93,7 +93,15 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const wsPath = `${options.basePath}${API_PREFIX}/ws`;
   const upgrades = new Hono<{ Bindings: { incoming: IncomingMessage } }>();
   upgrades.all("*", (c) => {
-    const problem = upgradeProblem(c.env.incoming, wsPath);
+    // Compat: the chat-session contract's WebSocket (/chat/{flow_id}) takes upgrades too when enabled.
+    let path = "";
+    try {
+      path = new URL(c.env.incoming.url ?? "/", "http://localhost").pathname;
+    } catch {
+      // upgradeProblem says what is wrong with it.
+    }
+    const compatSocket = options.compat?.includes("chat-session") && path.startsWith(`${options.basePath}/`) && isChatSocketPath(path.slice(options.basePath.length));
+    const problem = upgradeProblem(c.env.incoming, compatSocket ? path : wsPath);
     if (problem) return c.json({ error: "bad_request", message: problem }, 400);
     return root!.fetch(c.req.raw, c.env);
   });

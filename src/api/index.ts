@@ -13,7 +13,9 @@ import { IdempotencyKeys } from "./idempotency.ts";
 import { checkJsonDepth, JSON_LIMITS_TEXT } from "./json-limits.ts";
 import { Limits, type LimitSettings } from "./limits.ts";
 import { cacheBody, clientAddress, headerOf } from "./node-request.ts";
-import { compatRoutes } from "./routes/compat.ts";
+import { compatRoutes, describeCompatRoutes } from "./routes/compat.ts";
+// Compatibility contracts (adapters.web.compat): mounted, described and error-shaped here.
+import { describeCompat, inCompatShape, mountCompat, type CompatContract } from "./compat/index.ts";
 import { describeEventRoutes, eventRoutes } from "./routes/events.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
@@ -42,6 +44,8 @@ export interface ApiOptions {
   streams?: EventStreams;
   /** Take the client's address from X-Forwarded-For (behind a reverse proxy); default false: the socket's peer. */
   trustProxy?: boolean;
+  /** The old contracts to serve at their original paths (`adapters.web.compat`; src/api/compat). Default none. */
+  compat?: readonly CompatContract[];
 }
 
 export const API_PREFIX = "/api/v1";
@@ -86,10 +90,14 @@ export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
     },
   });
 
-  app.onError((error, c) => errorResponse(c, error, (err) => log.error({ err, method: c.req.method, path: c.req.routePath }, "API request failed")));
+  // Compat: errors of a compatibility contract's paths in that contract's shape.
+  const compat = options.compat ?? [];
+  app.onError((error, c) => inCompatShape(c, errorResponse(c, error, (err) => log.error({ err, method: c.req.method, path: c.req.routePath }, "API request failed")), compat));
   app.notFound((c) => c.json({ error: "not_found", message: `There is no ${c.req.method} ${new URL(c.req.url).pathname}.` }, 404));
 
-  if (options.corsOrigins.length > 0) app.use("/api/*", cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"], maxAge: 600 }));
+  // Compat: the chat-session contract lives under /chat; it gets the same CORS, body checks and sign-in as /api.
+  const guarded = compat.includes("chat-session") ? ["/api/*", "/chat/*"] : ["/api/*"];
+  if (options.corsOrigins.length > 0) for (const path of guarded) app.use(path, cors({ origin: [...options.corsOrigins], allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"], maxAge: 600 }));
   const limitBody = bodyLimit({
     maxSize: options.bodyLimitBytes,
     onError: (c) => c.json({ error: "too_large", message: `The request body is over the limit of ${options.bodyLimitBytes.toLocaleString("en-US")} bytes.` }, 413),
@@ -106,14 +114,14 @@ export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
     }
     await next();
   };
-  app.use("/api/*", async (c, next) => {
+  const readBody = async (c: Context<ApiEnv>, next: Next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     // On Node the body is read from the socket at once (src/api/node-request.ts); elsewhere
     // Hono's limiter wraps the request's body stream.
     if (!(await cacheBody(c, options.bodyLimitBytes))) return limitBody(c, () => checkJson(c, next));
     await checkJson(c, next);
-  });
-  app.use("/api/*", async (c, next) => {
+  };
+  const signIn = async (c: Context<ApiEnv>, next: Next) => {
     if (c.req.path === `${API_PREFIX}/openapi.json`) return next();
     const address = clientAddress(c, options.trustProxy ?? false);
     await limits.signInAllowed(address);
@@ -130,13 +138,17 @@ export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
     c.set("user", { id, reviewer: reviewers.has(`${options.platform}:${id}`) });
     await limits.request(id);
     await next();
-  });
+  };
+  for (const path of guarded) app.use(path, readBody, signIn);
 
   const v1 = new OpenAPIHono<ApiEnv>({ defaultHook: app.defaultHook });
   v1.route("/", sessionRoutes(deps));
   v1.route("/", taskRoutes(deps));
   v1.route("/", scheduleRoutes(deps));
   describeEventRoutes(v1);
+  // Compat: the /api/qa alias and the enabled contracts, each with its own `servers`.
+  describeCompatRoutes(v1);
+  describeCompat(v1, compat);
   v1.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "An API token (CHATFLOW_API_TOKENS) or an HS256 JWT (CHATFLOW_JWT_SECRET, sub = user)." });
   v1.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -151,7 +163,35 @@ export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
   app.route(API_PREFIX, v1);
   app.route(API_PREFIX, eventRoutes(deps, streams, options.upgradeWebSocket));
   app.route("/api", compatRoutes(deps));
+  allowedMethods(app);
+  mountCompat(app, deps, compat, options.upgradeWebSocket);
   return app;
+}
+
+/**
+ * A method a route does not take is 405 with `Allow` (RFC 9110), not a 404 that says the path
+ * does not exist. The routes are read from the app once they are all registered; a pattern is
+ * matched at the end of the path, so the app may be mounted under any prefix.
+ */
+function allowedMethods(app: OpenAPIHono<ApiEnv>): void {
+  const patterns = new Map<string, { pattern: RegExp; methods: Set<string> }>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const entry = patterns.get(route.path) ?? { pattern: new RegExp(`${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+")}/?$`), methods: new Set<string>() };
+    entry.methods.add(route.method);
+    patterns.set(route.path, entry);
+  }
+  app.use("*", async (c, next) => {
+    await next();
+    if (c.res.status !== 404 || c.req.method === "OPTIONS") return;
+    const path = c.req.path;
+    const allowed = new Set<string>();
+    for (const { pattern, methods } of patterns.values()) if (pattern.test(path)) for (const method of methods) allowed.add(method);
+    if (allowed.size === 0 || allowed.has(c.req.method)) return;
+    if (allowed.has("GET")) allowed.add("HEAD");
+    const allow = [...allowed].sort().join(", ");
+    c.res = c.json({ error: "method_not_allowed", message: `${c.req.method} is not allowed on ${path}; use ${allow}.` }, 405, { Allow: allow });
+  });
 }
 
 export type { AuthSettings } from "./auth.ts";
@@ -160,3 +200,4 @@ export { EventStreams } from "./event-streams.ts";
 export { ApiMetrics } from "./metrics.ts";
 export { healthRoutes, type HealthOptions } from "./routes/health.ts";
 export { MAX_CLIENT_FRAME_BYTES } from "./routes/events.ts";
+export { isChatSocketPath } from "./compat/index.ts";

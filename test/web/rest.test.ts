@@ -155,6 +155,14 @@ describe("tasks", () => {
     const nowhere = await w.call("GET", "/api/v1/nowhere");
     expect(nowhere.status).toBe(404);
     expect(nowhere.body).toEqual({ error: "not_found", message: "There is no GET /api/v1/nowhere." });
+    // A method a route does not take: 405 with Allow, not "there is no such path".
+    const put = await w.call("PUT", "/api/v1/sessions", { body: {} });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect(put.body).toEqual({ error: "method_not_allowed", message: "PUT is not allowed on /api/v1/sessions; use GET, HEAD, POST." });
+    const deleteTask = await w.call("DELETE", "/api/v1/tasks/t-1");
+    expect(deleteTask.status).toBe(405);
+    expect(deleteTask.headers.get("allow")).toBe("GET, HEAD");
     // Only the page's own files are served beside the API.
     const noFile = await fetch(`${w.url}/secrets.js`);
     expect(noFile.status).toBe(404);
@@ -199,7 +207,7 @@ describe("compatibility routes", () => {
     expect(asked.body).toEqual({ task_id: expect.any(String), status: "pending" });
     let polled: any;
     await eventually(async () => (polled = (await w.call("GET", `/api/qa/${asked.body.task_id}`)).body).waiting_for !== null, 10_000, "the review");
-    expect(polled).toMatchObject({ status: "running", progress: expect.any(Number), answer: null });
+    expect(polled).toMatchObject({ status: "waiting", progress: expect.any(Number), answer: null });
     await w.call("POST", `/api/v1/tasks/${asked.body.task_id}/review`, { body: { approved: true } });
     await eventually(async () => (polled = (await w.call("GET", `/api/qa/${asked.body.task_id}`)).body).status === "completed", 10_000, "completed");
     expect(polled).toMatchObject({ progress: 100, answer: expect.stringContaining("owls"), links: [expect.stringContaining("wikipedia"), expect.stringContaining("openlibrary")], error: null });
