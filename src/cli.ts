@@ -70,16 +70,17 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   starting = bot.start();
   await starting;
   if (stopping) return;
-  const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void> } | undefined;
+  const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void>; print?: (text: string) => void } | undefined;
   const webUrl = (bot.adapters.find((adapter) => adapter.platform === "web") as { url?: string } | undefined)?.url;
   const web = webUrl ? ` The web chat is at ${webUrl}/ .` : "";
   if (process.stdout.isTTY) {
     const platforms = bot.adapters.map((adapter) => adapter.platform).join(", ");
-    process.stdout.write(
-      consoleAdapter
-        ? `chatflow is running: type a request, or /help.${web} Ctrl-C quits (tasks resume next time).\n`
-        : `chatflow is running on ${platforms}.${web} Ctrl-C stops it (tasks resume next time).\n`,
-    );
+    const banner = consoleAdapter
+      ? `chatflow is running: type a request, or /help.${web} Ctrl-C quits (tasks resume next time).`
+      : `chatflow is running on ${platforms}.${web} Ctrl-C stops it (tasks resume next time).`;
+    // Through the console when it runs: a resumed task's progress line may be open, and the banner goes above what the person types.
+    if (consoleAdapter?.print) consoleAdapter.print(banner);
+    else process.stdout.write(`${banner}\n`);
   } else if (webUrl) {
     process.stderr.write(`chatflow: the web chat is at ${webUrl}/\n`);
   }

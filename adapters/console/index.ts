@@ -7,6 +7,7 @@ import { consoleConfigSchema } from "./config.ts";
 import { ChatflowError, ConfigError } from "../../src/errors.ts";
 import type { Address, OutboundMessage, SentMessage } from "../../src/model.ts";
 import { parseLine, TypedAnswers } from "./input.ts";
+import { canGoRaw, openLineEditor, type LineEditor } from "./line-editor.ts";
 import { LineQueue } from "./line-queue.ts";
 import { answerLook, isPlainReply, isProgressMessage, renderMessage, renderProgressLine } from "./render.ts";
 import { ConsoleScreen } from "./screen.ts";
@@ -35,6 +36,12 @@ export interface ConsoleAdapterOptions {
 export type ConsoleAdapter = Adapter & {
   /** Resolves when input ended (EOF) and the bot has answered the last line; also on `stop()`. */
   readonly ended: Promise<void>;
+  /**
+   * Prints a line of the program's own (the CLI's banner) the way the bot's lines are printed:
+   * below a progress line left open (ended first, never glued to it) and above the line the
+   * person is typing. Write to the terminal through this, not `process.stdout`, once started.
+   */
+  print(text: string): void;
 };
 
 /**
@@ -59,11 +66,14 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
   const idBase = `console-${Date.now()}`;
   let events = 0;
   let messages = 0;
-  const screen = new ConsoleScreen(output, tty);
+  // The bot's output goes straight to the terminal, or above the line editor once one runs.
+  let writer: { write(text: string): unknown } = output;
+  const screen = new ConsoleScreen({ write: (text) => writer.write(text) }, tty);
   const look = answerLook(style);
   const answers = new TypedAnswers();
   let handler: InboundHandler | undefined;
   let reader: Interface | undefined;
+  let editor: LineEditor | undefined;
   let stopping: Promise<void> | undefined;
 
   const queue = new LineQueue({
@@ -104,9 +114,24 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
     capabilities,
     ended: queue.ended,
 
+    print(text) {
+      screen.print(text.replace(/\n$/, "").split("\n"));
+    },
+
     async start(onEvent) {
       if (handler) throw new ChatflowError("validation", "The console adapter is already started: call start() once.");
       handler = onEvent;
+      if (tty && canGoRaw(input)) {
+        editor = openLineEditor(input, output, {
+          onLine(line) {
+            screen.inputEchoed();
+            if (line.trim() !== "") queue.push(line.trim());
+          },
+          onEnd: () => queue.endInput(),
+        });
+        writer = editor.area;
+        return;
+      }
       const echoes = isTty(input);
       reader = createInterface({ input, crlfDelay: Infinity, terminal: false });
       reader.on("line", (line) => {
@@ -118,6 +143,7 @@ export function createConsoleAdapter(options: ConsoleAdapterOptions = {}): Conso
 
     stop() {
       stopping ??= (async () => {
+        editor?.close();
         reader?.close();
         await queue.close();
         screen.end();

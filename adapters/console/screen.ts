@@ -1,4 +1,3 @@
-import { clearLine } from "node:readline";
 import { settledLength } from "./markdown.ts";
 
 /** How a growing answer looks on screen (made by `answerLook` in render.ts). */
@@ -11,6 +10,11 @@ export interface AnswerLook {
   render(text: string, continued: boolean): string;
   /** The line printed above a new version of an answer that does not go on from what was printed. */
   readonly restarted: string;
+}
+
+/** Where the screen writes: the terminal, or the prompt area above the person's line editor. */
+export interface ScreenOutput {
+  write(text: string): unknown;
 }
 
 /** A plain reply that may grow with each edit (a streamed model answer). */
@@ -44,7 +48,7 @@ interface Answer {
  * (the engine never says the answer is finished).
  */
 export class ConsoleScreen {
-  readonly #output: NodeJS.WritableStream;
+  readonly #output: ScreenOutput;
   readonly #tty: boolean;
   /** The message whose progress line is open on the last row (tty only). */
   #openId: string | undefined;
@@ -59,7 +63,7 @@ export class ConsoleScreen {
   /** Progress lines held back while an answer is open, by message id, oldest first. */
   readonly #held = new Map<string, string>();
 
-  constructor(output: NodeJS.WritableStream, tty: boolean) {
+  constructor(output: ScreenOutput, tty: boolean) {
     this.#output = output;
     this.#tty = tty;
   }
@@ -162,9 +166,8 @@ export class ConsoleScreen {
       this.#endOpen();
       this.#output.write(line + "\n");
     } else if (this.#openId === id) {
-      this.#output.write("\r");
-      clearLine(this.#output, 0);
-      this.#output.write(line);
+      // Back to the line's start, erase it (ECMA-48 EL 2), draw the new one.
+      this.#output.write("\r\x1b[2K" + line);
     } else {
       this.#endOpen();
       this.#output.write(line);
