@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Config } from "../config/schema.ts";
 import type { HandleOutcome } from "../port/host.ts";
 import type { EngineStats } from "../stats.ts";
@@ -19,6 +20,13 @@ import type { ReportError } from "../error-hook.ts";
 import { routeFor } from "./routes.ts";
 import { SessionBusyError, type TaskStarts } from "./task-start.ts";
 import type { Sessions } from "./sessions.ts";
+
+/** One event being handled. */
+interface Turn {
+  key: string;
+  session?: Session;
+  replies: string[];
+}
 
 const HANDLED: HandleOutcome = Object.freeze({ kind: "handled" });
 const DUPLICATE: HandleOutcome = Object.freeze({ kind: "duplicate" });
@@ -55,6 +63,8 @@ export class Engine {
   readonly #p: EngineParts;
   /** Event keys being processed now, to drop a concurrent re-delivery. */
   readonly #inflight = new Set<string>();
+  /** The event being handled in this async flow: its key, its session once known, and what was replied to it. */
+  readonly #turn = new AsyncLocalStorage<Turn>();
 
   constructor(parts: EngineParts) {
     this.#p = parts;
@@ -80,9 +90,12 @@ export class Engine {
         this.#p.stats?.duplicateEvents.inc({ platform: event.address.platform });
         return DUPLICATE;
       }
-      const outcome = await this.#dispatch(event, key);
+      const turn: Turn = { key, replies: [] };
+      const outcome = await this.#turn.run(turn, () => this.#dispatch(event, key));
       // A refusal for the limit is not remembered: the same event sent again later may start its task.
       if (outcome.kind !== "limited") await this.#p.store.claimEvent(key, Date.now() + DEDUPE_TTL_MS);
+      // What the bot answered, for a caller that answers for the event (the HTTP API).
+      if (outcome.kind === "handled" && turn.replies.length > 0) return { kind: "handled", replies: turn.replies };
       return outcome;
     } catch (error) {
       this.#p.report(error, { where: "inbound", event }, "inbound event failed", { eventKey: key, kind: event.kind });
@@ -110,6 +123,8 @@ export class Engine {
       return HANDLED;
     }
     const session = await this.#p.sessions.open(event.address);
+    const turn = this.#turn.getStore();
+    if (turn) turn.session = session;
     const messageId = derivedId(event.kind === "command" ? "c-" : "u-", key);
     const seenBefore = await this.#record(session, event, messageId);
     if (event.kind === "command") return this.#command(event, session);
@@ -215,7 +230,18 @@ export class Engine {
     return items.some((task) => task.lastAnswerEvent === key);
   }
 
+  /**
+   * Answers the person. A reply to an event in a session also enters its history (source
+   * `command`), so `/history` and the messages list show the conversation as it went.
+   */
   async #reply(address: Address, text: string): Promise<void> {
     this.#p.delivery.post(address, { kind: "reply", text });
+    const turn = this.#turn.getStore();
+    if (!turn) return;
+    turn.replies.push(text);
+    if (turn.session) {
+      const id = derivedId("r-", `${turn.key}#${turn.replies.length}`);
+      await appendMessageOnce(this.#p.store, { id, sessionId: turn.session.id, role: "assistant", source: "command", text, at: Date.now() });
+    }
   }
 }

@@ -19,14 +19,14 @@ export type { Page, PageRequest, SessionFilter, TaskFilter, PendingWait, Schedul
  * - `duplicate`: the event was handled before (or is being handled now), and nothing was done;
  * - `limited`: it would have started a task, but its sender is at their task limit (they were told; `message` says so);
  * - `failed`: handling it failed (logged, and the sender was told); `error` is why, e.g. a store that can't write;
- * - `handled`: anything else (an answer to a waiting task, a command, a reply, a refusal).
+ * - `handled`: anything else (an answer to a waiting task, a command, a reply, a refusal); `replies`: what the bot answered, if anything.
  */
 export type HandleOutcome =
   | { kind: "task"; taskId: string }
   | { kind: "duplicate" }
   | { kind: "limited"; retryAfterMs: number; message: string }
   | { kind: "failed"; error: unknown }
-  | { kind: "handled" };
+  | { kind: "handled"; replies?: string[] };
 
 /** What a task is started from: the workflow's input as it is, or a person's request it makes its input from. */
 export type StartInput = { input: unknown } | { request: WorkflowRequest };

@@ -6,6 +6,8 @@ import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
 import { waitCall } from "./journal-call.ts";
 import { matchChoice } from "../port/choices.ts";
+import { derivedId } from "../ids.ts";
+import { appendMessageOnce } from "../store/append-once.ts";
 import type { TaskRunner } from "./runner.ts";
 import type { PendingWait, Task } from "../store/records.ts";
 import type { ReviewVerdict } from "./workflow.ts";
@@ -143,7 +145,9 @@ export class Answers {
 
   /** The once-only `waiting → queued` transition carrying the answer. */
   async #accept(task: Task, wait: PendingWait, value: unknown, event: InboundEvent, eventKey: string): Promise<void> {
-    if (!(await this.accept(task, wait, value, eventKey, event.address.user))) await this.#delivery.notice(event, "That question was already answered.");
+    // A typed answer is in the history already (as the person's message); a pressed button is not.
+    const accepted = await this.accept(task, wait, value, eventKey, event.address.user, { inHistory: event.kind !== "message" });
+    if (!accepted) await this.#delivery.notice(event, "That question was already answered.");
   }
 
   /**
@@ -151,7 +155,7 @@ export class Answers {
    * resumes the task; undefined when something else answered first. For callers that checked
    * `mayAct` and the answer's shape themselves (the HTTP API). `by`: who answered (for the `answered` event).
    */
-  async accept(task: Task, wait: PendingWait, value: unknown, eventKey: string, by?: string): Promise<Task | undefined> {
+  async accept(task: Task, wait: PendingWait, value: unknown, eventKey: string, by?: string, options: { inHistory?: boolean } = {}): Promise<Task | undefined> {
     const accepted = await this.#store.updateTask(
       task.id,
       // The answer keeps which question it answers, so the replay can tell if the code now asks another.
@@ -159,6 +163,8 @@ export class Answers {
       { ifRev: task.rev },
     );
     if (!accepted) return undefined;
+    // The answer enters the session's history as the person's message (a button press, an API call).
+    if (options.inHistory ?? true) await appendMessageOnce(this.#store, { id: derivedId("a-", eventKey), sessionId: task.sessionId, role: "user", source: "user", text: answerText(wait, value), ...(by ? { user: by } : {}), taskId: task.id, at: Date.now() });
     void this.#events?.publish({ type: "answered", sessionId: task.sessionId, taskId: task.id, data: answeredData(wait, value, by) });
     // Cosmetic, so not waited for: the update loop goes on while the question is edited.
     void this.#acknowledge(accepted, wait, value);
@@ -207,6 +213,14 @@ function answeredData(wait: PendingWait, value: unknown, by: string | undefined)
   if (wait.kind === "ask") return { kind: "ask", ...who, answer: String(value) };
   const verdict = value as ReviewVerdict;
   return { kind: "review", ...who, approved: verdict.approved, ...(verdict.edited !== undefined ? { edited: verdict.edited } : {}), ...(verdict.feedback ? { feedback: verdict.feedback } : {}) };
+}
+
+/** An answer as the person's message in the history: the choice or text, or the verdict (with feedback). */
+function answerText(wait: PendingWait, value: unknown): string {
+  if (wait.kind === "ask") return String(value);
+  const verdict = value as ReviewVerdict;
+  const said = describeVerdict(verdict);
+  return `${said}${verdict.edited !== undefined ? `: ${verdict.edited}` : ""}${verdict.feedback ? ` (${verdict.feedback})` : ""}`;
 }
 
 function describeVerdict(verdict: ReviewVerdict): string {

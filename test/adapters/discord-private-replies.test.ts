@@ -40,7 +40,7 @@ describe("discord: answers to queries are ephemeral", () => {
     const queries = [
       [{ name: "tasks" }, /demo — waiting/],
       [{ name: "status" }, /^\*\*demo\*\* · waiting/],
-      [{ name: "history", options: { count: 5 } }, /you: \/schedule add/],
+      [{ name: "history", options: { count: 20 } }, /you: \/schedule add/],
       [{ name: "help" }, /^Send a message to start a task/],
       [{ name: "schedule", subcommand: "list" }, /"0 9 \\\* \\\* \\\*" UTC .* "Stand-up in 10 minutes"/],
     ] as const;

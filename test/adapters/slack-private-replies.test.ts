@@ -53,7 +53,7 @@ describe("slack: answers to /chatflow queries are private", () => {
 
     expect(await ask(h, "tasks")).toMatch(/demo — waiting/);
     expect(await ask(h, "status")).toMatch(/^No task is running/);
-    expect(await ask(h, "history 5")).toMatch(/you: \/schedule add/);
+    expect(await ask(h, "history 20")).toMatch(/you: \/schedule add/);
     expect(await ask(h, "help")).toMatch(/^Send a message to start a task/);
     expect(await ask(h, "schedule list")).toMatch(/"0 9 \* \* \*" UTC .* "Stand-up in 10 minutes"/);
 

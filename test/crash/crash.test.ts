@@ -183,11 +183,19 @@ describe("crash safety", () => {
           expect(log.slice(doneAt + 1).some((line) => line === `start ${task.id} ${key}`), `${key} of task ${n} ran again`).toBe(false);
         }
       }
-      // Every request is in history exactly once.
+      // Every request is in history exactly once (answers to questions are there too, with their task).
       const { items: sessions } = await store.listSessions({}, { limit: 100 });
       const texts: string[] = [];
+      const answerIds = new Set<string>();
       for (const session of sessions) {
-        for (const message of await store.listMessages(session.id, 10_000)) if (message.role === "user" && message.source === "user") texts.push(message.text);
+        for (const message of await store.listMessages(session.id, 10_000)) {
+          if (message.role !== "user" || message.source !== "user") continue;
+          if (message.taskId === undefined) texts.push(message.text);
+          else {
+            expect(answerIds.has(message.id), `answer ${message.id} twice`).toBe(false);
+            answerIds.add(message.id);
+          }
+        }
       }
       texts.sort();
       const expected = channels.flatMap((ch, c) => Array.from({ length: ch.index }, (_, i) => `task ${c * 1000 + i}`)).sort();

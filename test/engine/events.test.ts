@@ -95,10 +95,18 @@ describe("the event feed of a bot", () => {
     // The messages: what the person wrote first, the question, the result before its event.
     const messages = byType("message");
     expect(events[0]).toMatchObject({ type: "message", data: { role: "user", source: "user", text: "tell me about owls", user: "alice" } });
-    expect(messages.map((m) => m.data.role)).toEqual(["user", "assistant", "assistant", "assistant"]);
-    expect(messages[1]!.data.text).toBe("Which kind of answer do you want?");
-    expect(messages[3]).toMatchObject({ taskId: task.id, data: { source: "workflow", text: task.result!.text } });
-    expect(events.indexOf(messages[3]!)).toBeLessThan(events.indexOf(result));
+    // The person's pressed answers enter the history too, as their messages, with the task they answered.
+    expect(messages.map((m) => [m.data.role, m.data.text.split("\n")[0]])).toEqual([
+      ["user", "tell me about owls"],
+      ["assistant", "Which kind of answer do you want?"],
+      ["user", "Detailed report"],
+      ["assistant", "Publish this draft?"],
+      ["user", "Approved"],
+      ["assistant", task.result!.text.split("\n")[0]],
+    ]);
+    expect(messages[2]).toMatchObject({ taskId: task.id, data: { source: "user", user: "alice" } });
+    expect(messages[5]).toMatchObject({ taskId: task.id, data: { source: "workflow", text: task.result!.text } });
+    expect(events.indexOf(messages[5]!)).toBeLessThan(events.indexOf(result));
 
     // What the subscriber saw is what the store has.
     expect(await t.bot.events.read({}, { limit: 1000 })).toEqual(events);

@@ -284,8 +284,9 @@ describe("what bot.handle says it did", () => {
     expect(started).toEqual({ kind: "task", taskId: expect.stringMatching(/^t-/) });
     expect(await t.store.getTask(started.kind === "task" ? started.taskId : "")).toMatchObject({ workflow: "demo", sessionId: expect.any(String) });
     expect(await t.bot.handle(message)).toEqual({ kind: "duplicate" });
-    expect(await t.bot.handle({ kind: "command", id: "c-1", address, name: "help", args: "" })).toEqual({ kind: "handled" });
-    expect(await t.bot.handle({ kind: "message", id: "m-2", address, text: "x".repeat(100_000) })).toEqual({ kind: "handled" });
+    // What the bot answered comes with it (for the HTTP API).
+    expect(await t.bot.handle({ kind: "command", id: "c-1", address, name: "help", args: "" })).toEqual({ kind: "handled", replies: [expect.stringContaining("/status")] });
+    expect(await t.bot.handle({ kind: "message", id: "m-2", address, text: "x".repeat(100_000) })).toEqual({ kind: "handled", replies: [expect.stringMatching(/^Your message is 100,000 characters long/)] });
     expect(await t.bot.handle({ kind: "teleport", id: "y" } as never)).toEqual({ kind: "handled" });
   });
 });

@@ -55,16 +55,29 @@ describe("sessions", () => {
     expect(sent.body).toMatchObject({ outcome: "started", taskId: expect.any(String) });
     await taskWhen(w, sent.body.taskId, (t) => t.waitingFor?.kind === "question");
     const answer = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "Short summary" } });
-    expect(answer.body).toEqual({ outcome: "answered", taskId: sent.body.taskId });
+    expect(answer.body).toEqual({ outcome: "answered", taskId: sent.body.taskId, reply: null });
     await taskWhen(w, sent.body.taskId, (t) => t.waitingFor?.kind === "review");
     const long = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "x".repeat(10_001) } });
     expect(long.status).toBe(400);
     expect(long.body.message).toBe("text: 10,001 characters; the limit is 10,000 (history.maxMessageLength).");
     const help = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "/help" } });
-    expect(help.body).toEqual({ outcome: "replied", taskId: null });
+    expect(help.body).toMatchObject({ outcome: "replied", taskId: null, reply: expect.stringContaining("/status") });
+    // /status answers with its text, not only "replied"; a retry with its key gets the same text.
+    const status = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "/status" }, headers: { "Idempotency-Key": "status-1" } });
+    expect(status.body.reply).toMatch(/^\*\*demo\*\* · waiting · \d+% .*waiting for a review/);
+    const statusAgain = await w.call("POST", `/api/v1/sessions/${session.id}/messages`, { body: { text: "/status" }, headers: { "Idempotency-Key": "status-1" } });
+    expect(statusAgain.body).toEqual(status.body);
     const messages = (await w.call("GET", `/api/v1/sessions/${session.id}/messages?limit=50`)).body.items;
     expect(messages.map((m: any) => [m.role, m.text])).toContainEqual(["user", "owls"]);
     expect(messages.map((m: any) => [m.role, m.text])).toContainEqual(["user", "Short summary"]);
+    // The whole conversation, in order and with its source: the commands and what the bot replied to them.
+    const tail = messages.slice(-4).map((m: any) => [m.role, m.source, m.text.split("\n")[0]]);
+    expect(tail).toEqual([
+      ["user", "command", "/help"],
+      ["assistant", "command", expect.any(String)],
+      ["user", "command", "/status"],
+      ["assistant", "command", status.body.reply.split("\n")[0]],
+    ]);
     const last = messages.at(-1);
     const before = (await w.call("GET", `/api/v1/sessions/${session.id}/messages?limit=2&before=${last.id}`)).body.items;
     expect(before.map((m: any) => m.id)).toEqual(messages.slice(-3, -1).map((m: any) => m.id));

@@ -848,6 +848,10 @@ function apply(ev) {
   }
   switch (ev.type) {
     case "message": {
+      // The bot's replies to commands come as their own `reply` events: their history entries would show them twice.
+      if (d.role === "assistant" && d.source === "command") return;
+      // A person's answer to a task's question enters the history too; the page shows it with the question (`answered`).
+      if (d.role === "user" && ev.taskId) return;
       if (d.role === "assistant" && ev.taskId) {
         const twin = unpaired(ev.taskId, d.text, "message");
         if (twin) {

@@ -15,6 +15,8 @@ const Accepted = z
     /** The task the message started, or the waiting task it answered; null when it did neither (a command's reply). */
     taskId: z.string().nullable(),
     outcome: z.enum(["started", "answered", "replied"]),
+    /** What the bot answered (a command's reply, a hint), as it also appears in the session; null when it answered nothing. */
+    reply: z.string().nullable(),
   })
   .openapi("MessageAccepted");
 
@@ -158,6 +160,12 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const address = addressIn(session, user);
     const command = /^\/([A-Za-z0-9_-]+)(?:@\S+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+    /** A retry's answer: the replies the first request got, from the session's history (the engine derives their ids from the event). */
+    const repliesInHistory = async (sessionId: string, key: string): Promise<string[]> => {
+      const ids = new Map(Array.from({ length: 10 }, (_, i) => [derivedId("r-", `${key}#${i + 1}`), i]));
+      const found = (await host.sessions.messages(sessionId, 100)).filter((m) => ids.has(m.id));
+      return found.sort((a, b) => ids.get(a.id)! - ids.get(b.id)!).map((m) => m.text);
+    };
     const write = async (id: string, retried: boolean) => {
       const key = `${address.platform}:${id}`;
       // A message to a session whose task waits is an answer, not a new task.
@@ -170,13 +178,14 @@ export function sessionRoutes(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       // The engine answered the person in the session too; the API answers with a status.
       if (outcome.kind === "limited") throw new RateLimitError(outcome.message, outcome.retryAfterMs);
       if (outcome.kind === "failed") throw outcome.error;
-      if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const }, 202);
-      if (outcome.kind === "duplicate" && started) return c.json({ taskId: earlierTaskId, outcome: "started" as const }, 202);
+      if (outcome.kind === "task") return c.json({ taskId: outcome.taskId, outcome: "started" as const, reply: null }, 202);
+      if (outcome.kind === "duplicate" && started) return c.json({ taskId: earlierTaskId, outcome: "started" as const, reply: null }, 202);
       if (answering || outcome.kind === "duplicate") {
         const answered = (await host.tasks.list({ sessionId: session.id }, { limit: 5 })).items.find((task) => task.lastAnswerEvent === key);
-        if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const }, 202);
+        if (answered) return c.json({ taskId: answered.id, outcome: "answered" as const, reply: null }, 202);
       }
-      return c.json({ taskId: null, outcome: "replied" as const }, 202);
+      const replies = outcome.kind === "handled" ? (outcome.replies ?? []) : await repliesInHistory(session.id, key);
+      return c.json({ taskId: null, outcome: "replied" as const, reply: replies.length > 0 ? replies.join("\n\n") : null }, 202);
     };
     if (idempotencyKey === undefined) return write(`api-${newId(8)}`, false);
     // The event id covers user, route, key, session and text: the engine's de-duplication can
