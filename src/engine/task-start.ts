@@ -1,5 +1,5 @@
 import { ChatflowError } from "../errors.ts";
-import { derivedId } from "../ids.ts";
+import { derivedId, newId } from "../ids.ts";
 import type { Store } from "../store/port.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
 import type { StartedTask, StartInput, StartTaskRequest } from "../port/host.ts";
@@ -71,7 +71,8 @@ export class TaskStarts {
     const behind = this.#d.runner.activeTaskId(session.id) !== undefined;
     if (behind && (request.whenBusy ?? "policy") === "policy" && this.#d.busy === "reject") throw new SessionBusyError();
     const task = await this.#d.runner.submit({
-      ...(id ? { id } : {}),
+      // Every task id has one shape, `t-…`, whether a key made it or not.
+      id: id ?? `t-${newId(15)}`,
       sessionId: session.id,
       address: request.address,
       workflow: workflow.name,

@@ -54,6 +54,10 @@ describe("one way to start a task", () => {
     expect(qa.body.message).toBe("input.topic: say a bit more (at least 5 characters)");
     // Nothing was opened for the refused requests.
     expect((await w.call("GET", "/api/v1/sessions")).body.items).toHaveLength(0);
+    // Task ids have one shape, with or without an Idempotency-Key.
+    const plain = await w.call("POST", "/api/v1/tasks", { body: { workflow: "picky", input: { topic: "owls and bats" } } });
+    const keyed = await w.call("POST", "/api/v1/tasks", { body: { workflow: "picky", input: { topic: "owls and bats" } }, headers: { "Idempotency-Key": "k1" } });
+    expect([plain.body.taskId, keyed.body.taskId]).toEqual([expect.stringMatching(/^t-[\w-]{20}$/), expect.stringMatching(/^t-[\w-]{20}$/)]);
   });
 
   it("tasks.busy: reject refuses a second task in a busy session on every path (409 over HTTP)", async () => {
