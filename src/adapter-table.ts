@@ -73,8 +73,38 @@ export function withDefaultAdapters(config: Config): Config {
   return { ...config, adapters };
 }
 
+/** A port of an enabled adapter's own server, by the setting that gives it (defaults as the adapters' schemas have them). */
+function listeningPorts(config: Config, env: NodeJS.ProcessEnv): Array<{ setting: string; port: number }> {
+  const names = enabledAdapterNames(config);
+  const ports: Array<{ setting: string; port: number }> = [];
+  const section = (name: string) => (config.adapters[name] ?? {}) as Record<string, unknown>;
+  if (names.includes("web")) {
+    const fromEnv = env.CHATFLOW_WEB_PORT?.trim();
+    ports.push(fromEnv ? { setting: "CHATFLOW_WEB_PORT", port: Number(fromEnv) } : { setting: "adapters.web.port", port: Number(section("web").port ?? 3000) });
+  }
+  const slack = section("slack");
+  if (names.includes("slack") && slack.mode === "http") ports.push({ setting: "adapters.slack.http.port", port: Number((slack.http as { port?: unknown } | undefined)?.port ?? 3001) });
+  const telegram = section("telegram");
+  if (names.includes("telegram") && telegram.mode === "webhook") {
+    ports.push({ setting: "adapters.telegram.webhook.port", port: Number((telegram.webhook as { port?: unknown } | undefined)?.port ?? 8443) });
+  }
+  return ports;
+}
+
+/** Refuses two adapters' servers on one port (0 picks a free one each), naming both settings: otherwise the second fails with "the port is in use", the other process being chatflow itself. */
+function checkPorts(config: Config, env: NodeJS.ProcessEnv): void {
+  const seen = new Map<number, string>();
+  for (const { setting, port } of listeningPorts(config, env)) {
+    if (port === 0 || !Number.isFinite(port)) continue;
+    const other = seen.get(port);
+    if (other) throw new ConfigError(`${other} and ${setting} are both ${port}: two of chatflow's servers can't share a port. Give one of them another port (0 picks a free one).`);
+    seen.set(port, setting);
+  }
+}
+
 /** Imports and creates the enabled adapters, in table order. */
 export async function adaptersFromConfig(config: Config, env: NodeJS.ProcessEnv, context: AdapterFactoryContext): Promise<Adapter[]> {
+  checkPorts(config, env);
   const adapters: Adapter[] = [];
   for (const name of enabledAdapterNames(config)) {
     const module = await ADAPTERS[name]!.load();

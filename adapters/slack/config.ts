@@ -25,8 +25,8 @@ export const slackConfigSchema = z
       .object({
         /** Interface the HTTP server listens on. Default `0.0.0.0`. */
         host: z.string().min(1).default("0.0.0.0"),
-        /** Port of the HTTP server (0: any free port). Default 3000. */
-        port: z.number().int().min(0).max(65_535).default(3000),
+        /** Port of the HTTP server (0: any free port). Default 3001 (the web chat's is 3000). */
+        port: z.number().int().min(0).max(65_535).default(3001),
         /** Path for events, slash commands and interactivity (the Request URL in the app's settings). Default `/slack/events`. */
         path: z.string().regex(/^\/\S*$/, "expected a path starting with /, e.g. /slack/events").default("/slack/events"),
       })

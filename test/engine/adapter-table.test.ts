@@ -35,6 +35,15 @@ describe("the adapter table", () => {
     await expect(adaptersFromConfig(parseConfig({ adapters: { telegram: { enabled: true, mode: "push" } } }), { TELEGRAM_BOT_TOKEN: "1:a" }, { logger })).rejects.toThrow(/adapters\.telegram\.mode/);
   });
 
+  it("refuses two of its servers on one port, naming both settings (Slack's HTTP mode defaults beside the web chat)", async () => {
+    const clash = parseConfig({ adapters: { web: { enabled: true }, slack: { enabled: true, mode: "http", http: { port: 3000 } } } });
+    await expect(adaptersFromConfig(clash, {}, { logger })).rejects.toThrow(
+      "adapters.web.port and adapters.slack.http.port are both 3000: two of chatflow's servers can't share a port. Give one of them another port (0 picks a free one).",
+    );
+    const viaEnv = parseConfig({ adapters: { web: { enabled: true }, slack: { enabled: true, mode: "http" } } });
+    await expect(adaptersFromConfig(viaEnv, { CHATFLOW_WEB_PORT: "3001" }, { logger })).rejects.toThrow(/^CHATFLOW_WEB_PORT and adapters\.slack\.http\.port are both 3001/);
+  });
+
   it("--adapter lists: comma lists and repeats, de-duplicated; unknown names refused with the list", () => {
     expect(parseAdapterList(["telegram,console", " Telegram "], "from --adapter")).toEqual(["telegram", "console"]);
     expect(() => parseAdapterList(["matrix"], "from --adapter")).toThrow('Unknown adapter "matrix" (from --adapter). Known adapters: console, telegram, slack, discord, web.');
