@@ -80,7 +80,13 @@ export interface Task {
    * An accepted answer not yet journaled: set atomically with `waiting → queued`, journaled
    * when the task runs. `call` says which question it answers (absent when an older version accepted it).
    */
-  answer?: { key: string; value: unknown; call?: JournalCall };
+  answer?: {
+    key: string;
+    value: unknown;
+    call?: JournalCall;
+    /** The answer as the person's message for the history (a pressed button, an API call), entered before the task goes on. */
+    said?: { text: string; by?: string; eventKey: string };
+  };
   /** The inbound event that gave the last accepted answer, so a re-delivered event is not taken as a new request. */
   lastAnswerEvent?: string;
   result?: TaskResult;

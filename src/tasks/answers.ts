@@ -6,8 +6,6 @@ import type { Store } from "../store/port.ts";
 import { decodeAction, type ActionValue } from "./actions.ts";
 import { waitCall } from "./journal-call.ts";
 import { matchChoice } from "../port/choices.ts";
-import { derivedId } from "../ids.ts";
-import { appendMessageOnce } from "../store/append-once.ts";
 import type { TaskRunner } from "./runner.ts";
 import type { PendingWait, Task } from "../store/records.ts";
 import type { ReviewVerdict } from "./workflow.ts";
@@ -159,12 +157,16 @@ export class Answers {
     const accepted = await this.#store.updateTask(
       task.id,
       // The answer keeps which question it answers, so the replay can tell if the code now asks another.
-      { status: "queued", waiting: undefined, answer: { key: wait.key, value, call: waitCall(wait) }, lastAnswerEvent: eventKey },
+      {
+        status: "queued",
+        waiting: undefined,
+        // A pressed answer enters the history as the person's message when the task takes it, before anything it leads to.
+        answer: { key: wait.key, value, call: waitCall(wait), ...((options.inHistory ?? true) ? { said: { text: answerText(wait, value), eventKey, ...(by ? { by } : {}) } } : {}) },
+        lastAnswerEvent: eventKey,
+      },
       { ifRev: task.rev },
     );
     if (!accepted) return undefined;
-    // The answer enters the session's history as the person's message (a button press, an API call).
-    if (options.inHistory ?? true) await appendMessageOnce(this.#store, { id: derivedId("a-", eventKey), sessionId: task.sessionId, role: "user", source: "user", text: answerText(wait, value), ...(by ? { user: by } : {}), taskId: task.id, at: Date.now() });
     void this.#events?.publish({ type: "answered", sessionId: task.sessionId, taskId: task.id, data: answeredData(wait, value, by) });
     // Cosmetic, so not waited for: the update loop goes on while the question is edited.
     void this.#acknowledge(accepted, wait, value);

@@ -2,7 +2,8 @@ import PQueue from "p-queue";
 import type { Delivery } from "../delivery.ts";
 import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
 import type { EventFeed } from "../events/feed.ts";
-import { newId } from "../ids.ts";
+import { derivedId, newId } from "../ids.ts";
+import { appendMessageOnce } from "../store/append-once.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, SessionState } from "../model.ts";
 import { clampPercent } from "../render/progress-bar.ts";
@@ -337,6 +338,9 @@ export class TaskRunner {
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
       if (task.answer) {
+        const { said } = task.answer;
+        // The person's pressed answer enters the history first (once: its id derives from the answering event).
+        if (said) await appendMessageOnce(store, { id: derivedId("a-", said.eventKey), sessionId: task.sessionId, role: "user", source: "user", text: said.text, ...(said.by ? { user: said.by } : {}), taskId, at: Date.now() });
         // The answer was accepted atomically with the status change; journal it (with the question it answers) before replay.
         const entry = answerEntry(task.answer, Date.now());
         await store.appendJournal(taskId, task.answer.key, entry);

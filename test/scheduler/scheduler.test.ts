@@ -117,9 +117,13 @@ describe("scheduler", () => {
     await vi.advanceTimersByTimeAsync(1000);
     const result = await t.expectSent("result");
     expect(result.text).toMatch(/^a short summary of the news: the essentials/);
+    // The result enters history just after it is posted.
+    await vi.advanceTimersByTimeAsync(1000);
     const session = (await t.bot.listSessions()).items[0]!;
-    const last = (await t.store.listMessages(session.id, 50)).at(-1)!;
-    expect(last).toMatchObject({ source: "scheduled", role: "assistant" });
+    const history = await t.store.listMessages(session.id, 50);
+    expect(history.at(-1)).toMatchObject({ source: "scheduled", role: "assistant", text: result.text });
+    // The press that approved it is there too, as the maker's answer, before the result.
+    expect(history.at(-2)).toMatchObject({ source: "user", role: "user", text: "Approved", user: "alice" });
   });
 
   it.each([
