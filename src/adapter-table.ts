@@ -69,7 +69,12 @@ export function enabledAdapterNames(config: Config): string[] {
  */
 export function withDefaultAdapters(config: Config): Config {
   const adapters: Config["adapters"] = { ...config.adapters };
-  for (const name of ADAPTER_NAMES) adapters[name] = { ...adapters[name], enabled: adapters[name]?.enabled ?? ADAPTERS[name]!.enabledByDefault };
+  for (const name of ADAPTER_NAMES) {
+    const byDefault = adapters[name]?.enabled === undefined && ADAPTERS[name]!.enabledByDefault;
+    adapters[name] = { ...adapters[name], enabled: adapters[name]?.enabled ?? ADAPTERS[name]!.enabledByDefault };
+    // A web chat that runs only by default must not stop the console when its port is taken.
+    if (byDefault && name === "web" && adapters[name]!.required === undefined) adapters[name] = { ...adapters[name], required: false };
+  }
   return { ...config, adapters };
 }
 

@@ -71,7 +71,10 @@ async function start(configFile: string | undefined, adapterFlags: string[] | un
   await starting;
   if (stopping) return;
   const consoleAdapter = bot.adapters.find((adapter) => adapter.platform === "console") as { ended?: Promise<void>; print?: (text: string) => void } | undefined;
-  const webUrl = (bot.adapters.find((adapter) => adapter.platform === "web") as { url?: string } | undefined)?.url;
+  const webAdapter = bot.adapters.find((adapter) => adapter.platform === "web") as { url?: string; unavailable?: string } | undefined;
+  const webUrl = webAdapter?.url;
+  // A web chat that could not listen (its port taken, not required): the chat goes on, and says how to get it back.
+  if (webAdapter?.unavailable) process.stderr.write(`chatflow: the web chat is off: ${webAdapter.unavailable}\n`);
   const web = webUrl ? ` The web chat is at ${webUrl}/ .` : "";
   if (process.stdout.isTTY) {
     const platforms = bot.adapters.map((adapter) => adapter.platform).join(", ");

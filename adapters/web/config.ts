@@ -49,6 +49,12 @@ export const webConfigSchema = z
      */
     trustProxy: z.boolean().default(false),
     /**
+     * Whether a port that is taken stops the bot's start. False: the bot starts without the web
+     * chat and says why (the \`chatflow\` command sets this when the web runs only by default,
+     * so a busy port 3000 never takes the console chat down with it). Default true.
+     */
+    required: z.boolean().default(true),
+    /**
      * The old contracts to serve, at their original paths, for the clients of the systems
      * chatflow replaces (README, "Compatibility routes"): `qa-async` (`/api/v2/chat/qa…`),
      * `simple-chat` (`/api/chat`, `/api/history`, `/api/health`), `chat-session` (`/chat/session/…`,

@@ -5,7 +5,7 @@ import type { Address, InboundEvent, OutboundMessage, SentMessage } from "../../
 import { parseSection, type Adapter, type AdapterCapabilities, type AdapterFactoryContext, type AdapterStartContext, type Host, type InboundHandler } from "../../src/port/index.ts";
 import { webConfigSchema, type WebConfigInput } from "./config.ts";
 import { isReplyId, messageIdFor, replyData, shownAsReply } from "./outbound.ts";
-import { createWebApp, startWebServer, type WebServer } from "./server.ts";
+import { createWebApp, PortInUseError, startWebServer, type WebServer } from "./server.ts";
 import type { Hono } from "hono";
 
 export const PLATFORM = "web";
@@ -31,6 +31,8 @@ export type WebAdapter = Adapter & {
   readonly url: string | undefined;
   /** The web channel as a Hono app, once started (with `listen: false`, the one to mount; else the one the server serves). */
   readonly app: Hono | undefined;
+  /** Why the web chat is off although enabled (a taken port, with `required: false`); undefined while it serves. */
+  readonly unavailable: string | undefined;
 };
 
 function isLoopback(host: string): boolean {
@@ -57,6 +59,7 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
   const capabilities: AdapterCapabilities = { editIntervalMs: 100, maxTextLength: 100_000, persistentMessages: true, statusMessages: false };
   let server: WebServer | undefined;
   let app: Hono | undefined;
+  let unavailable: string | undefined;
   let host: Host | undefined;
   let metrics: ApiMetrics | undefined;
 
@@ -77,6 +80,9 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
     },
     get app() {
       return app ?? server?.app;
+    },
+    get unavailable() {
+      return unavailable;
     },
     async start(_handler: InboundHandler, context?: AdapterStartContext) {
       if (!context?.host) throw new ChatflowError("config", "The web adapter serves a bot's API: start it through createBot (bot.start()).");
@@ -108,7 +114,15 @@ export function createWebAdapter(options: WebAdapterOptions = {}): WebAdapter {
         app = await createWebApp(settings);
         return;
       }
-      server = await startWebServer(settings);
+      try {
+        server = await startWebServer(settings);
+      } catch (error) {
+        if (!(error instanceof PortInUseError) || config.required) throw error;
+        // Not required: the bot goes on without its web chat, and says why.
+        unavailable = error.message;
+        options.logger?.warn({ port: config.port }, `the web chat is off: ${error.message}`);
+        return;
+      }
       options.logger?.info({ url: server.url, auth: authConfigured(auth) ? "tokens" : "local user" }, "web chat and API listening");
     },
     async stop() {

@@ -9,6 +9,9 @@ import { ConfigError } from "../../src/errors.ts";
 import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from "./config.ts";
 import { upgradeProblem } from "./upgrade.ts";
 
+/** The web server's port is taken by another program. */
+export class PortInUseError extends ConfigError {}
+
 /** The page's files, read once: small, and served from memory. */
 const PAGE_FILES: Record<string, string> = { "index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8" };
 
@@ -133,7 +136,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     (started as HttpServer).keepAliveTimeout = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
     started.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
-        reject(new ConfigError(`The web server can't listen on ${options.host}:${options.port}: the port is in use. Set adapters.web.port or CHATFLOW_WEB_PORT (0 picks a free port), or stop the other process.`));
+        reject(new PortInUseError(`The web server can't listen on ${options.host}:${options.port}: the port is in use. Set adapters.web.port or CHATFLOW_WEB_PORT (0 picks a free port), or stop the other process.`));
       } else if (error.code === "EADDRNOTAVAIL" || error.code === "EACCES") {
         reject(new ConfigError(`The web server can't listen on ${options.host}:${options.port} (${error.code}): check adapters.web.host and adapters.web.port.`));
       } else reject(error);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,8 +32,8 @@ async function configFile(stepDelayMs: number): Promise<{ dir: string; file: str
 }
 
 /** Runs the CLI as `npm start` does, on a pipe. */
-function startCli(config: string): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], { cwd: root, env: { ...process.env, NO_COLOR: "1", CHATFLOW_WEB_PORT: "0" } });
+function startCli(config: string, env: NodeJS.ProcessEnv = {}): { child: ChildProcessWithoutNullStreams; output: () => string; waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "start", "--config", config], { cwd: root, env: { ...process.env, NO_COLOR: "1", CHATFLOW_WEB_PORT: "0", ...env } });
   children.push(child);
   let out = "";
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
@@ -91,6 +93,23 @@ describe("console chat through a pipe", () => {
     expect(await third.exited).toBe(0);
     expect(third.output()).toContain("bot> penguins: the essentials in three points.");
   }, 60_000);
+
+  it("starts the console chat when the web chat's port is taken by another program, and says how to get the web chat back", async () => {
+    const taken = createServer(() => undefined);
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const { file } = await configFile(20);
+      // As `npm start` runs: the web chat on by default, on a port another program holds.
+      const cli = startCli(file, { CHATFLOW_WEB_PORT: String(port) });
+      await cli.waitFor(`chatflow: the web chat is off: The web server can't listen on 127.0.0.1:${port}: the port is in use. Set adapters.web.port or CHATFLOW_WEB_PORT`);
+      cli.child.stdin.end("/help\n");
+      expect(await cli.exited).toBe(0);
+      expect(cli.output()).toContain("/history");
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 
   it("names the file and field of an invalid configuration", async () => {
     const { dir } = await configFile(1);
