@@ -171,7 +171,10 @@ export class Engine {
         notify: (text) => this.#p.delivery.notice(event, text, { alert: true }),
         activeTask: () => this.#activeTask(session.id),
         cancel: async (task) => {
-          const ended = await runner.cancel(task.id, event.address.user);
+          // A /cancel handled before a crash and delivered again: answer for the task it cancelled, never the next one.
+          const key = `${event.address.platform}:${event.id}`;
+          const earlier = (await store.listTasks({ sessionId: session.id }, { limit: 20 })).items.find((t) => t.cancelEvent === key);
+          const ended = earlier && earlier.id !== task.id ? earlier : await runner.cancel(task.id, event.address.user, key);
           await this.#reply(event.address, ended?.status === "cancelled" ? "Cancelled." : ended?.cancelRequested ? "Cancelling: the task stops at its next step." : "That task has already finished.");
         },
         newSession: async () => {

@@ -76,6 +76,8 @@ export interface Task {
   elapsedMs: number;
   lease?: TaskLease;
   cancelRequested?: boolean;
+  /** The inbound event that asked for the cancel (a `/cancel` re-delivered after a crash must not cancel the next task). */
+  cancelEvent?: string;
   /**
    * An accepted answer not yet journaled: set atomically with `waiting → queued`, journaled
    * when the task runs. `call` says which question it answers (absent when an older version accepted it).

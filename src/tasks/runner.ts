@@ -227,9 +227,11 @@ export class TaskRunner {
    * Requests cancellation. Queued and waiting tasks end at once; a running task at its next
    * step boundary. `by`: the user who cancels (shown in the `cancelled` event).
    */
-  async cancel(taskId: string, by?: string): Promise<Task | undefined> {
+  async cancel(taskId: string, by?: string, eventKey?: string): Promise<Task | undefined> {
     const { store } = this.#o;
     if (by !== undefined) this.#events.cancelledBy(taskId, by);
+    // Marked first, so the event that asked is known before anything else happens to the task.
+    if (eventKey !== undefined) await store.updateTask(taskId, { cancelEvent: eventKey });
     for (;;) {
       const task = await store.getTask(taskId);
       if (!task || isFinished(task.status)) {
