@@ -209,7 +209,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     },
   });
   const answers = new Answers(store, delivery, runner, config.reviewers, events);
-  const starts = new TaskStarts({ store, sessions, runner, workflows, busy: config.tasks.busy });
+  const starts = new TaskStarts({ store, sessions, runner, workflows, busy: config.tasks.busy, maxTextLength: config.history.maxMessageLength });
   const scheduler = new Scheduler({
     store,
     delivery,

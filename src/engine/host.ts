@@ -13,7 +13,7 @@ import { chatflowVersion } from "../version.ts";
 import type { InboundEvent } from "../model.ts";
 import { routeFor } from "./routes.ts";
 import type { Sessions } from "./sessions.ts";
-import type { TaskStarts } from "./task-start.ts";
+import { checkLength, type TaskStarts } from "./task-start.ts";
 
 export interface HostParts {
   config: Config;
@@ -68,7 +68,13 @@ export function createHost(parts: HostParts): Host {
         return id ? store.getTask(id) : undefined;
       },
       mayAct: (task, address) => answers.mayAct(task, address),
-      answer: (task, wait, value, eventKey, by) => answers.accept(task, wait, value, eventKey, by),
+      answer: (task, wait, value, eventKey, by) => {
+        // An answer enters the history like a message: held to the same length, whoever sends it.
+        const limit = config.history.maxMessageLength;
+        if (typeof value === "string") checkLength("text", value, limit);
+        else for (const field of ["edited", "feedback"] as const) checkLength(field, value[field], limit);
+        return answers.accept(task, wait, value, eventKey, by);
+      },
       cancel: (taskId, by) => runner.cancel(taskId, by),
       workflows: parts.workflowNames,
       limitPlatform: (platform, limit) => quota.setPlatformLimit(platform, limit),

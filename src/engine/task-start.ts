@@ -21,6 +21,13 @@ export function workflowInput(workflow: Workflow<any>, start: StartInput): unkno
   throw new ChatflowError("validation", `${field}: ${issue?.message ?? "invalid input"}`);
 }
 
+/** A person's text over `history.maxMessageLength`, refused as a validation error naming the field and the limit. */
+export function checkLength(field: string, text: string | undefined, limit: number): void {
+  if (text !== undefined && text.length > limit) {
+    throw new ChatflowError("validation", `${field}: ${text.length.toLocaleString("en-US")} characters; the limit is ${limit.toLocaleString("en-US")} (history.maxMessageLength).`);
+  }
+}
+
 /** The session runs a task and `tasks.busy` is `reject`. */
 export class SessionBusyError extends ChatflowError {
   constructor() {
@@ -34,6 +41,8 @@ export interface TaskStartDeps {
   runner: TaskRunner;
   workflows: ReadonlyMap<string, Workflow<any>>;
   busy: "queue" | "reject";
+  /** Longest request text, in characters (`history.maxMessageLength`), whichever path it came by. */
+  maxTextLength: number;
 }
 
 /**
@@ -60,6 +69,7 @@ export class TaskStarts {
 
   async start(request: StartTaskRequest): Promise<StartedTask> {
     const workflow = this.workflow(request.workflow);
+    if ("request" in request) checkLength("text", request.request.text, this.#d.maxTextLength);
     const input = workflowInput(workflow, request);
     const id = request.key !== undefined ? derivedId("t-", request.key) : undefined;
     const earlier = id ? await this.#d.store.getTask(id) : undefined;

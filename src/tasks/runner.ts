@@ -2,15 +2,14 @@ import PQueue from "p-queue";
 import type { Delivery } from "../delivery.ts";
 import { ChatflowError, TaskCancelledError, TaskTimeoutError } from "../errors.ts";
 import type { EventFeed } from "../events/feed.ts";
-import { derivedId, newId } from "../ids.ts";
-import { appendMessageOnce } from "../store/append-once.ts";
+import { newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { Address, SessionState } from "../model.ts";
 import { clampPercent } from "../render/progress-bar.ts";
 import type { StatusView } from "../render/status.ts";
 import type { Store } from "../store/port.ts";
 import { createContext, ParkSignal } from "./context.ts";
-import { answerEntry } from "./journal-call.ts";
+import { takeAnswer } from "./take-answer.ts";
 import { ReplayCheck } from "./replay-check.ts";
 import { SessionLanes } from "./lanes.ts";
 import { StatusMessages } from "./status-message.ts";
@@ -339,16 +338,8 @@ export class TaskRunner {
       this.#events.emit(this.#events.progress(task, "running"));
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
-      if (task.answer) {
-        const { said } = task.answer;
-        // The person's pressed answer enters the history first (once: its id derives from the answering event).
-        if (said) await appendMessageOnce(store, { id: derivedId("a-", said.eventKey), sessionId: task.sessionId, role: "user", source: "user", text: said.text, ...(said.by ? { user: said.by } : {}), taskId, at: Date.now() });
-        // The answer was accepted atomically with the status change; journal it (with the question it answers) before replay.
-        const entry = answerEntry(task.answer, Date.now());
-        await store.appendJournal(taskId, task.answer.key, entry);
-        journal.set(task.answer.key, entry);
-        task = (await store.updateTask(taskId, { answer: undefined })) ?? task;
-      }
+      // The answer it was resumed with goes into history and the journal before the replay.
+      task = await takeAnswer(store, task, journal);
       const history = await store.listMessages(task.sessionId, this.#o.historyWindow);
       void this.status.update(task.address, this.#view(task, "running"));
       void this.#o.delivery.typing(task.address);

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BotError, ChatflowError, NonRetriableError } from "../../src/index.ts";
-import { createMemoryStore } from "../../src/store/memory.ts";
-import type { Store } from "../../src/store/port.ts";
+import { faultyStore } from "../faulty-store.ts";
 import { defineWorkflow } from "../../src/tasks/workflow.ts";
 import { eventually, useTestBots } from "../helpers.ts";
 
@@ -17,23 +16,6 @@ const failing = defineWorkflow({
     return { text: "never" };
   },
 });
-
-/** A memory store whose next `appendMessage` fails as a full disk would. */
-function storeFailingOnce(): Store & { failNext(): void } {
-  const store = createMemoryStore();
-  let fail = false;
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === "failNext") return () => (fail = true);
-      if (property === "appendMessage" && fail) {
-        fail = false;
-        return () => Promise.reject(new ChatflowError("store", "could not write to the history file (ENOSPC)"));
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Store & { failNext(): void };
-}
 
 describe("onError", () => {
   it("gets a failed task as a BotError with the task and the original error as cause", async () => {
@@ -52,7 +34,7 @@ describe("onError", () => {
   });
 
   it("gets an inbound event that failed, with the event; a throwing onError does not stop the bot", async () => {
-    const store = storeFailingOnce();
+    const { store, around } = faultyStore();
     const errors: BotError[] = [];
     const t = await start({
       store,
@@ -61,7 +43,11 @@ describe("onError", () => {
         throw new Error("the error tracker is down");
       },
     });
-    store.failNext();
+    // The next history write fails, as on a full disk.
+    around.set("appendMessage", () => {
+      around.delete("appendMessage");
+      return Promise.reject(new ChatflowError("store", "could not write to the history file (ENOSPC)"));
+    });
     await t.say("tell me about owls");
     expect(errors).toHaveLength(1);
     expect(errors[0]!.context).toMatchObject({ where: "inbound", event: { kind: "message", text: "tell me about owls" } });

@@ -10,7 +10,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import { defineWorkflow } from "../../src/tasks/workflow.ts";
 import { useWebBots } from "../web/web-setup.ts";
-import { useTestBots } from "../helpers.ts";
+import { eventually, useTestBots } from "../helpers.ts";
 
 /**
  * Every task starts through one door (bot.startTask): the same rules whoever asks, and a
@@ -58,6 +58,24 @@ describe("one way to start a task", () => {
     const plain = await w.call("POST", "/api/v1/tasks", { body: { workflow: "picky", input: { topic: "owls and bats" } } });
     const keyed = await w.call("POST", "/api/v1/tasks", { body: { workflow: "picky", input: { topic: "owls and bats" } }, headers: { "Idempotency-Key": "k1" } });
     expect([plain.body.taskId, keyed.body.taskId]).toEqual([expect.stringMatching(/^t-[\w-]{20}$/), expect.stringMatching(/^t-[\w-]{20}$/)]);
+  });
+
+  it("holds a person's text to history.maxMessageLength on every path: a request, an answer, a review's edit or feedback", async () => {
+    const w = await startWeb();
+    const long = "x".repeat(10_001);
+    const address = { platform: "web", channel: "w-long", user: "alice", direct: true };
+    await expect(w.bot.startTask({ workflow: "demo", request: { text: long }, address })).rejects.toThrow("text: 10,001 characters; the limit is 10,000 (history.maxMessageLength).");
+    const started = await w.call("POST", "/api/v1/tasks", { body: { workflow: "demo", input: { text: "a short summary of owls" } } });
+    const taskId = started.body.taskId as string;
+    await eventually(async () => (await w.call("GET", `/api/v1/tasks/${taskId}`)).body.waitingFor?.kind === "review", 10_000, "the review");
+    for (const body of [{ approved: true, edited: long }, { approved: false, feedback: long }]) {
+      const refused = await w.call("POST", `/api/v1/tasks/${taskId}/review`, { body });
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toMatch(/^(edited|feedback): 10,001 characters; the limit is 10,000/);
+    }
+    // Nothing was taken: the review still waits, and the history holds no 10,001 characters.
+    expect((await w.call("GET", `/api/v1/tasks/${taskId}`)).body.status).toBe("waiting");
+    expect((await w.call("POST", `/api/v1/tasks/${taskId}/review`, { body: { approved: true } })).status).toBe(200);
   });
 
   it("tasks.busy: reject refuses a second task in a busy session on every path (409 over HTTP)", async () => {

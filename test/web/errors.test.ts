@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ChatflowError, RateLimitError } from "../../src/errors.ts";
-import { faultyStore } from "./faulty-store.ts";
+import { faultyStore } from "../faulty-store.ts";
 import { useWebBots } from "./web-setup.ts";
 
 /** Engine errors reach clients as statuses they can act on: a store that is down is 503, a rate limit 429 with Retry-After. */

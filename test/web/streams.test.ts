@@ -3,7 +3,7 @@ import type net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_CLIENT_FRAME_BYTES } from "../../src/api/routes/events.ts";
 import { eventually } from "../helpers.ts";
-import { faultyStore } from "./faulty-store.ts";
+import { faultyStore } from "../faulty-store.ts";
 import { metric, rawRequest, rawSocket, websocketHandshake } from "./raw-http.ts";
 import { openSse, type SseClient } from "./sse.ts";
 import { TOKENS, useWebBots, type WebBot } from "./web-setup.ts";

@@ -29,11 +29,11 @@ import { tooDeepMessage, tooDeepToStore } from "../json-depth.ts";
 import type { FeedFilter, FeedPageRequest } from "../port.ts";
 import { feedLimit, feedMatcher, feedSessions } from "../query.ts";
 import type { FeedRecord, NewFeedRecord } from "../records.ts";
-import { Appender, type AppendCheck } from "./appender.ts";
+import { Appender } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
 import { assertSessionId } from "./history.ts";
-import { fsyncDir, hasBadLines, readBackUntil, readFirst, scanForward } from "./jsonl.ts";
-import { repairJsonl } from "./repair.ts";
+import { fsyncDir, readBackUntil, readFirst, scanForward } from "./jsonl.ts";
+import { CleanAppends } from "./repair.ts";
 import { writeFailed, type WriteHealth } from "./write-health.ts";
 
 /** Seqs reserved per `feedSeq` record: one small log line per this many events. */
@@ -88,15 +88,14 @@ export class FeedFiles {
   readonly #unsettled: number[] = [];
   readonly #settled = new Set<number>();
   #dirMade = false;
-  /** Files whose bad lines could not be set aside, already reported (reported once). */
-  readonly #unrepaired = new Set<string>();
-  /** Files checked whole in this run (at their first append or rewrite): later handles skip the check. */
-  readonly #checked = new Set<string>();
+  /** Never an append after a bad line: each file checked once per run, set aside when it holds one. */
+  readonly #appends: CleanAppends;
 
   constructor(options: FeedFilesOptions) {
     this.#o = options;
     this.#io = new Semaphore(options.ioSlots ?? 32);
-    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "feed", warn: options.warn, check: this.#appendCheck });
+    this.#appends = new CleanAppends({ kind: "feed", check: checkEvent, fsync: options.fsync ?? false, warn: options.warn });
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "feed", warn: options.warn, check: this.#appends.appendCheck });
     this.#last = this.#reserved = this.#durable = options.lastSeq;
   }
 
@@ -307,38 +306,11 @@ export class FeedFiles {
     this.#o.health.ok("feed");
   }
 
-  /** Before the first append to a file in this run: never append after a bad line (see repair.ts). */
-  readonly #appendCheck: AppendCheck = {
-    isClean: async (file, fh, size) => {
-      if (this.#checked.has(file)) return true;
-      const clean = !(await hasBadLines(fh, size, file, checkEvent));
-      if (clean) this.#checked.add(file);
-      return clean;
-    },
-    setAside: (file) => this.#repair(file),
-  };
-
-  /** Sets `file` aside if it holds bad lines (see repair.ts); throws when that is needed and fails. */
-  async #repair(file: string): Promise<void> {
-    try {
-      this.#checked.delete(file);
-      // No I/O slot: this runs inside an append's or a rewrite's slot.
-      await repairJsonl(file, { kind: "feed", check: checkEvent, fsync: this.#o.fsync ?? false, warn: this.#o.warn });
-      this.#checked.add(file);
-      this.#unrepaired.delete(file);
-    } catch (error) {
-      if (!this.#unrepaired.has(file)) {
-        this.#unrepaired.add(file);
-        this.#o.warn({ file }, (error as Error).message);
-      }
-      throw error;
-    }
-  }
 
   /** `#repair` outside an append: closes the append handle first (it would go on writing to the file set aside). */
   async #setAside(file: string): Promise<void> {
     await this.#appender.forget(file);
-    await this.#repair(file);
+    await this.#appends.repair(file);
   }
 
   /** Rewrites a session's file keeping the events `keep` accepts (temp file + rename); resolves how many went. */

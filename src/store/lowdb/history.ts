@@ -15,10 +15,10 @@ import { join } from "node:path";
 import { ChatflowError } from "../../errors.ts";
 import type { Message } from "../../model.ts";
 import { tooDeepMessage, tooDeepToStore } from "../json-depth.ts";
-import { Appender, type AppendCheck } from "./appender.ts";
+import { Appender } from "./appender.ts";
 import { SerialBatcher, Semaphore } from "./batch.ts";
-import { hasBadLines, readTail, type BadLine } from "./jsonl.ts";
-import { repairJsonl } from "./repair.ts";
+import { readTail, type BadLine } from "./jsonl.ts";
+import { CleanAppends } from "./repair.ts";
 import { writeFailed, type WriteHealth } from "./write-health.ts";
 
 /** Session ids are url-safe random ids: anything else could name a file outside the directory. */
@@ -104,10 +104,8 @@ export class History {
   readonly #sessions = new Map<string, SessionHistory>();
   /** The files' append handles, kept open. */
   readonly #appender: Appender;
-  /** Files whose bad lines could not be set aside, already reported (reported once). */
-  readonly #unrepaired = new Set<string>();
-  /** Files checked whole in this run (at their first append): later handles skip the check. */
-  readonly #checked = new Set<string>();
+  /** Never an append after a bad line: each file checked once per run, set aside when it holds one. */
+  readonly #appends: CleanAppends;
   readonly #io: Semaphore;
   readonly #tailSize: number;
   readonly #cachedSessions: number;
@@ -116,7 +114,8 @@ export class History {
     this.#io = new Semaphore(options.ioSlots ?? 32);
     this.#tailSize = options.tailSize ?? 100;
     this.#cachedSessions = options.cachedSessions ?? 256;
-    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "history", warn: options.warn, check: this.#appendCheck });
+    this.#appends = new CleanAppends({ kind: "history", check: checkMessage, fsync: options.fsync ?? false, warn: options.warn });
+    this.#appender = new Appender({ maxOpen: 128, fsync: options.fsync ?? false, kind: "history", warn: options.warn, check: this.#appends.appendCheck });
   }
 
   fileOf(sessionId: string): string {
@@ -152,7 +151,7 @@ export class History {
       if (bad.length > 0) {
         // No write is in flight (exclusive): set the file aside now, not at the next append.
         await this.#appender.forget(s.file);
-        await this.#repair(s.file).catch(() => undefined);
+        await this.#appends.repair(s.file).catch(() => undefined);
       }
       const all = (values as Message[]).map(frozen).concat(s.batcher.pending.map((p) => p.msg));
       const kept = all.length > want ? all.slice(-want) : all;
@@ -211,33 +210,6 @@ export class History {
     this.options.health.ok("history");
   }
 
-  /** Before the first append to a file in this run: never append after a bad line (see repair.ts). */
-  readonly #appendCheck: AppendCheck = {
-    isClean: async (file, fh, size) => {
-      if (this.#checked.has(file)) return true;
-      const clean = !(await hasBadLines(fh, size, file, checkMessage));
-      if (clean) this.#checked.add(file);
-      return clean;
-    },
-    setAside: (file) => this.#repair(file),
-  };
-
-  /** Sets `file` aside if it holds bad lines (see repair.ts); throws when that is needed and fails. */
-  async #repair(file: string): Promise<void> {
-    try {
-      this.#checked.delete(file);
-      // No I/O slot: this runs inside an append's slot (the appender's prepare).
-      await repairJsonl(file, { kind: "history", check: checkMessage, fsync: this.options.fsync ?? false, warn: this.options.warn });
-      this.#checked.add(file);
-      this.#unrepaired.delete(file);
-    } catch (error) {
-      if (!this.#unrepaired.has(file)) {
-        this.#unrepaired.add(file);
-        this.options.warn({ file }, (error as Error).message);
-      }
-      throw error;
-    }
-  }
 }
 
 /**

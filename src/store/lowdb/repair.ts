@@ -18,7 +18,8 @@ import { copyFile, link, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import { ChatflowError } from "../../errors.ts";
-import { fsyncDir, scanForward, type BadLine } from "./jsonl.ts";
+import type { AppendCheck } from "./appender.ts";
+import { fsyncDir, hasBadLines, scanForward, type BadLine } from "./jsonl.ts";
 import { describeOsError } from "./write-health.ts";
 
 export interface RepairOptions {
@@ -97,4 +98,48 @@ export async function repairJsonl(file: string, o: RepairOptions): Promise<Repai
     `the ${o.kind} file ${file} had lines that can't be read (${named}${more}): kept it unchanged as ${aside} and continued in a fresh ${file} with its ${good.length} readable records`,
   );
   return { aside, bad, kept: good.length };
+}
+
+/**
+ * The bad-line guard of one kind of JSONL file (history or feed): before the first append to a
+ * file in a run, the whole file is checked once (`appendCheck`, for the Appender), and a file
+ * holding a bad line is set aside (`repair`) so nothing is ever appended after it. A repair
+ * that fails is said once per file, not at every append it refuses.
+ */
+export class CleanAppends {
+  readonly #o: RepairOptions;
+  /** Files checked (or repaired) in this run: later appends skip the check. */
+  readonly #checked = new Set<string>();
+  /** Files whose repair failed and was said. */
+  readonly #unrepaired = new Set<string>();
+
+  constructor(options: RepairOptions) {
+    this.#o = options;
+  }
+
+  readonly appendCheck: AppendCheck = {
+    isClean: async (file, fh, size) => {
+      if (this.#checked.has(file)) return true;
+      const clean = !(await hasBadLines(fh, size, file, this.#o.check));
+      if (clean) this.#checked.add(file);
+      return clean;
+    },
+    setAside: (file) => this.repair(file),
+  };
+
+  /** Sets `file` aside if it holds bad lines; throws when that is needed and fails. No I/O slot of its own: callers hold one. */
+  async repair(file: string): Promise<void> {
+    try {
+      this.#checked.delete(file);
+      await repairJsonl(file, this.#o);
+      this.#checked.add(file);
+      this.#unrepaired.delete(file);
+    } catch (error) {
+      if (!this.#unrepaired.has(file)) {
+        this.#unrepaired.add(file);
+        this.#o.warn({ file }, (error as Error).message);
+      }
+      throw error;
+    }
+  }
 }

@@ -1,5 +1,5 @@
-import { createMemoryStore } from "../../src/store/memory.ts";
-import type { Store } from "../../src/store/port.ts";
+import { createMemoryStore } from "../src/store/memory.ts";
+import type { Store } from "../src/store/port.ts";
 
 type Method = { [K in keyof Store]: Store[K] extends (...args: any[]) => any ? K : never }[keyof Store];
 
