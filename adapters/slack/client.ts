@@ -56,6 +56,27 @@ export function createWebClient(token: string, apiUrl: string, config: Pick<Slac
   });
 }
 
+/** Longest wait for Slack at start (auth.test, with its retries), in s. */
+export const START_DEADLINE_SECONDS = 30;
+
+/**
+ * The client for the calls made at start (auth.test): a few quick retries that end within
+ * `seconds` (at most START_DEADLINE_SECONDS), so a machine without network hears so in
+ * seconds instead of after the sending client's patient retries (10, up to 30 s each).
+ */
+export function createStartClient(token: string, apiUrl: string, config: Pick<SlackConfig, "retries" | "requestTimeoutSeconds">, logger: BoltLogger): { client: WebClient; seconds: number } {
+  const seconds = Math.min(START_DEADLINE_SECONDS, config.requestTimeoutSeconds);
+  const retries = Math.min(config.retries, 2);
+  const client = new WebClient(token, {
+    slackApiUrl: apiUrl,
+    logger,
+    retryConfig: { retries, factor: 2, minTimeout: 500, maxTimeout: 2000, randomize: false },
+    // Every attempt and the pauses between them fit in the deadline.
+    timeout: Math.max(500, Math.round(((seconds - 1.5) * 1000) / (retries + 1))),
+  });
+  return { client, seconds };
+}
+
 /**
  * chatflow's own Bolt app: Socket Mode (SLACK_APP_TOKEN, no public URL) or HTTP (Bolt's
  * HTTPReceiver verifying X-Slack-Signature with SLACK_SIGNING_SECRET; forged or stale

@@ -88,7 +88,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   let me: SlackIdentity | undefined;
   const outbound = new SlackOutbound({ client, pacing: new SlackPacing(config.pacing), values, botId: () => me?.botId, secrets: [secrets.botToken] });
   const receiver = new SlackReceiver({ outbound, values, threads, replies, log, command: config.command, workflowCommands: config.workflowCommands, ...(hostApp ? { owns: owns ?? (() => false) } : {}) });
-  const lifecycle = new SlackLifecycle({ client, receiver, config, secrets, apiUrl, log, boltLogger: bolt, ...(hostApp ? { hostApp } : {}) });
+  const lifecycle = new SlackLifecycle({ receiver, config, secrets, apiUrl, log, boltLogger: bolt, ...(hostApp ? { hostApp } : {}) });
   return {
     platform: "slack",
     capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: LIMITS.text, persistentMessages: true },

@@ -1,10 +1,9 @@
 import type { AddressInfo } from "node:net";
 import type { App } from "@slack/bolt";
-import type { WebClient } from "@slack/web-api";
 import type { AdapterStartContext, InboundHandler } from "../../src/port/index.ts";
 import { AuthenticationError, ChatflowError, NetworkError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { createBoltApp, type SlackSecrets } from "./client.ts";
+import { createBoltApp, createStartClient, type SlackSecrets } from "./client.ts";
 import { API_URL_ENV, APP_TOKEN_ENV, BOT_TOKEN_ENV, DEFAULT_API_URL, type SlackConfig } from "./config.ts";
 import { toChatflowError } from "./errors.ts";
 import type { SlackIdentity } from "./inbound.ts";
@@ -12,7 +11,6 @@ import type { SlackReceiver } from "./receiver.ts";
 import type { Logger as BoltLogger } from "@slack/bolt";
 
 export interface LifecycleOptions {
-  client: WebClient;
   receiver: SlackReceiver;
   config: SlackConfig;
   secrets: SlackSecrets;
@@ -83,9 +81,14 @@ export class SlackLifecycle {
   }
 
   async #identify(): Promise<SlackIdentity> {
-    const { client, secrets, apiUrl } = this.#o;
+    const { secrets, apiUrl, config, boltLogger } = this.#o;
+    const { client, seconds } = createStartClient(secrets.botToken, apiUrl, config, boltLogger);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NetworkError(`no answer from auth.test within ${seconds} s`)), seconds * 1000);
+    });
     try {
-      const auth = await client.auth.test();
+      const auth = await Promise.race([client.auth.test(), deadline]);
       if (!auth.user_id || !auth.bot_id || !auth.team_id) throw new AuthenticationError(`${BOT_TOKEN_ENV} is not a bot token (auth.test named no bot): use the Bot User OAuth Token (xoxb-…).`);
       return { userId: auth.user_id, botId: auth.bot_id, teamId: auth.team_id };
     } catch (error) {
@@ -96,6 +99,8 @@ export class SlackLifecycle {
       }
       if (mapped.code === "permission") throw new AuthenticationError(`${mapped.message}: check ${BOT_TOKEN_ENV}.`);
       throw mapped;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

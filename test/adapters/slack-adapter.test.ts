@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fromConfig } from "../../adapters/slack/index.ts";
 import { markdownToMrkdwn } from "../../adapters/slack/mrkdwn.ts";
 import { renderMessage } from "../../adapters/slack/render.ts";
@@ -76,6 +78,21 @@ describe("slack adapter: configuration and start", () => {
     expect(failure).toBeInstanceOf(NetworkError);
     expect((failure as Error).message).toMatch(/127\.0\.0\.1:9 \(from SLACK_API_URL\)/);
   });
+
+  it("a Slack API that accepts connections and never answers fails start() at the start deadline (not after the sending client's 10 patient retries), naming SLACK_API_URL", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const adapter = slackAdapterFor({ botToken: "xoxb-1-a", appToken: "xapp-1-b", apiUrl: `http://127.0.0.1:${port}/api/` } as unknown as FakeSlack, { requestTimeoutSeconds: 3 });
+      const failure = await adapter.start(async () => undefined).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(NetworkError);
+      expect((failure as Error).message).toContain(`127.0.0.1:${port} (from SLACK_API_URL)`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 20_000);
 });
 
 describe("slack adapter: outbound", () => {
