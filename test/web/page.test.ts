@@ -33,9 +33,9 @@ afterAll(async () => {
   await w?.stop();
 });
 
-async function openPage(viewport: { width: number; height: number }, url = w.url): Promise<{ page: Page; problems: string[] }> {
+async function openPage(viewport: { width: number; height: number }, url = w.url, colorScheme: "light" | "dark" = "light"): Promise<{ page: Page; problems: string[] }> {
   if (!browser) throw new Error("the browser did not start");
-  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+  const context = await browser.newContext({ viewport, colorScheme, reducedMotion: "reduce" });
   contexts.push(context);
   const page = await context.newPage();
   const problems = watchPage(page);
@@ -62,6 +62,39 @@ async function newSession(page: Page): Promise<void> {
   await expect.poll(() => page.locator("#session-list li").count(), WAIT).toBe(before + 1);
   await expect.poll(() => page.locator('#session-list [aria-current="true"]').count(), WAIT).toBe(1);
   if (await toggle.isVisible()) expect(await page.getByRole("navigation", { name: "Sessions" }).isVisible()).toBe(false);
+}
+
+/** A signed JWT of a user of its own (no sessions yet). */
+async function userToken(sub: string): Promise<string> {
+  return sign({ sub, exp: Math.floor(Date.now() / 1000) + 3600 }, JWT_SECRET, "HS256");
+}
+
+/** Types `text` in the message box and presses Enter. */
+async function type(page: Page, text: string): Promise<void> {
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("textbox", { name: "Message" }).press("Enter");
+}
+
+/** Opens a session from the side list (behind its button on a phone). */
+async function openSession(page: Page, id: string): Promise<void> {
+  const toggle = page.getByRole("button", { name: "Sessions" });
+  if (await toggle.isVisible()) await toggle.click();
+  await page.locator(`#session-list [data-id="${id}"]`).click();
+  await expect.poll(() => page.locator('#session-list [aria-current="true"]').getAttribute("data-id"), WAIT).toBe(id);
+}
+
+/** sRGB `rgb(r, g, b)` → relative luminance (WCAG). */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
 }
 
 /** The progress bar's value now; each new value is noted in `seen`. */
@@ -125,7 +158,10 @@ async function coreFlow(page: Page, token: string, screenshot: string): Promise<
   expect(seen[0]!).toBeLessThanOrEqual(5);
 
   // The result is the edited text with the feedback noted, and its references are real links.
-  expect(await result().locator(".msg-text").textContent()).toBe(`${EDITED}\n\nNoted your feedback: ${FEEDBACK}`);
+  expect(await result().locator(".msg-text").innerText()).toBe(`${EDITED}\n\nNoted your feedback: ${FEEDBACK}`);
+  // The draft the edit replaced folds away once the result shows the edited text.
+  await expect.poll(() => review.locator("summary").innerText(), WAIT).toBe("Original draft (edited below)");
+  expect(await review.locator("pre").isVisible()).toBe(false);
   const links = result().getByRole("link");
   expect(await links.count()).toBe(2);
   expect(await links.nth(0).getAttribute("href")).toBe("https://en.wikipedia.org/wiki/Special:Search?search=owls");
@@ -264,7 +300,8 @@ describe("web chat page (headless Chromium)", () => {
 
     // The stream drops; meanwhile the question is answered elsewhere and the task reaches its review.
     proxy.cut();
-    await expect.poll(() => page.locator("#connection").textContent(), WAIT).toContain("reconnecting");
+    await expect.poll(() => page.locator("#connection").getAttribute("data-state"), WAIT).toBe("reconnecting");
+    expect(await page.locator("#connection").innerText()).toBe("Reconnecting…");
     expect((await w.call("POST", `/api/v1/tasks/${taskId}/answer`, { body: { choice: "Detailed report" } })).status).toBe(200);
     await expect.poll(async () => (await w.call("GET", `/api/v1/tasks/${taskId}`)).body.waitingFor?.kind, WAIT).toBe("review");
     expect(await log.locator("article.review").count()).toBe(0);
@@ -273,7 +310,8 @@ describe("web chat page (headless Chromium)", () => {
     // Back: what was missed arrives, once.
     await log.getByRole("button", { name: "Approve", exact: true }).click();
     await log.locator("article.result").waitFor();
-    await expect.poll(() => page.locator("#connection").textContent(), WAIT).toBe("");
+    await expect.poll(() => page.locator("#connection").getAttribute("data-state"), WAIT).toBe("connected");
+    expect(await page.locator("#connection").innerText()).toBe("Connected");
     const seqs = proxy.feedRequests.filter((id) => id !== undefined).map(Number);
     expect(seqs.length).toBeGreaterThanOrEqual(1);
     expect(seqs.every((seq) => seq > 0)).toBe(true);
@@ -286,6 +324,183 @@ describe("web chat page (headless Chromium)", () => {
     expect(await log.locator("article.result").getByRole("link").count()).toBe(2);
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it("A: offline, the header says so and a send fails with its text kept; back online, the header says connected and the failure line goes", async () => {
+    const proxy: FlakyProxy = await startFlakyProxy(w.url);
+    cleanups.push(() => proxy.close());
+    const { page, problems } = await openPage(PHONE, proxy.url);
+    await signIn(page, await userToken("fay"));
+    await newSession(page);
+    const connection = page.locator("#connection");
+    await expect.poll(() => connection.getAttribute("data-state"), WAIT).toBe("connected");
+    expect(await connection.innerText()).toBe("Connected");
+
+    // The network goes: the live stream drops and nothing gets through.
+    await page.context().setOffline(true);
+    proxy.cut();
+    await expect.poll(() => connection.innerText(), WAIT).toBe("Offline");
+    // The word fits a phone's header (it takes the name's place).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    const box = page.getByRole("textbox", { name: "Message" });
+    await type(page, "owls");
+    await expect.poll(() => page.locator("#composer-error").textContent(), WAIT).toContain("can't be reached");
+    expect(await box.inputValue()).toBe("owls");
+    await page.screenshot({ path: `${RESULTS}web-page-offline-phone.png` });
+
+    // Back: the header says so, and the line about the failure is gone.
+    proxy.resume();
+    await page.context().setOffline(false);
+    await expect.poll(() => connection.getAttribute("data-state"), WAIT).toBe("connected");
+    expect(await connection.isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole("alert").filter({ hasText: "can't be reached" }).count(), WAIT).toBe(0);
+    expect(await page.locator("#composer-error").textContent()).toBe("");
+    // The kept text goes through now.
+    await box.press("Enter");
+    await page.getByRole("log", { name: "Conversation" }).getByRole("button", { name: "Short summary" }).waitFor();
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("B: a message over the limit is refused in a person's words, stays in the box, and leaves no session in the list", async () => {
+    const jwt = await userToken("gus");
+    const { page, problems } = await openPage(DESKTOP);
+    await signIn(page, jwt);
+    const box = page.getByRole("textbox", { name: "Message" });
+    await type(page, "x".repeat(20_000));
+    await expect.poll(() => page.locator("#composer-error").textContent(), WAIT).toBe("That message is too long: 20,000 characters; the most is 10,000. Shorten it or send it in parts.");
+    expect((await box.inputValue()).length).toBe(20_000);
+    // The session the page opened to send it in is closed again, and never listed.
+    await expect.poll(async () => (await w.call("GET", "/api/v1/sessions", { token: jwt })).body.items.length, WAIT).toBe(0);
+    expect(await page.locator("#session-list li").count()).toBe(0);
+    expect(await page.locator("#chat-title").textContent()).toBe("No session selected");
+
+    // Known now, the limit is checked on the page: no second session, even a closed one.
+    await type(page, "y".repeat(15_000));
+    await expect.poll(() => page.locator("#composer-error").textContent(), WAIT).toBe("That message is too long: 15,000 characters; the most is 10,000. Shorten it or send it in parts.");
+    expect((await box.inputValue()).length).toBe(15_000);
+    expect((await w.call("GET", "/api/v1/sessions?state=closed", { token: jwt })).body.items.length).toBeLessThanOrEqual(1);
+
+    // Shortened, it is sent; then the session appears.
+    await type(page, "moths");
+    await page.getByRole("log", { name: "Conversation" }).locator("article.user", { hasText: "moths" }).waitFor();
+    await expect.poll(() => page.locator("#session-list li").count(), WAIT).toBe(1);
+    expect(await page.locator("#composer-error").textContent()).toBe("");
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("C: a text that is none of the waiting question's choices is not sent as its answer: the page asks, then sends it as a new request", async () => {
+    const jwt = await userToken("hal");
+    const { page, problems } = await openPage(PHONE);
+    await signIn(page, jwt);
+    await newSession(page);
+    const log = page.getByRole("log", { name: "Conversation" });
+    const box = page.getByRole("textbox", { name: "Message" });
+    await type(page, "owls");
+    await log.getByRole("button", { name: "Short summary" }).waitFor();
+    const first = (await page.locator('#session-list [aria-current="true"]').getAttribute("data-id"))!;
+
+    await type(page, "tell me about moths");
+    const offer = page.getByRole("group", { name: /Send it as a new request/ });
+    await offer.waitFor();
+    expect(await offer.innerText()).toContain("(Short summary, Detailed report)");
+    await page.screenshot({ path: `${RESULTS}web-page-which-meant-phone.png` });
+    // Nothing went: the text is in the box, the question still waits.
+    expect(await box.inputValue()).toBe("tell me about moths");
+    expect(await log.locator("article.user").count()).toBe(1);
+
+    // In a new session it starts a task of its own; the first question still waits.
+    await offer.getByRole("button", { name: "Send in a new session" }).click();
+    await expect.poll(() => page.locator("#session-list li").count(), WAIT).toBe(2);
+    await log.locator("article.user", { hasText: "tell me about moths" }).waitFor();
+    await log.getByRole("button", { name: "Short summary" }).waitFor();
+    expect(await offer.isVisible()).toBe(false);
+    expect(await box.inputValue()).toBe("");
+    const waiting = await w.call("GET", `/api/v1/tasks?session=${first}`, { token: jwt });
+    expect(waiting.body.items.map((t: { status: string }) => t.status)).toEqual(["waiting"]);
+
+    // Back in the first session: cancel its task, then send.
+    await openSession(page, first);
+    await log.getByRole("button", { name: "Short summary" }).waitFor();
+    await type(page, "tell me about bats");
+    await offer.getByRole("button", { name: "Cancel the task, then send" }).click();
+    await log.getByText("Not answered: the task was cancelled.").waitFor();
+    await log.locator("article.user", { hasText: "tell me about bats" }).waitFor();
+    await expect.poll(() => log.locator("article.question").count(), WAIT).toBe(2);
+
+    // A choice typed (its number) is the answer, as in any chat.
+    await type(page, "2");
+    await log.getByText("Answered: Detailed report").waitFor();
+    expect(await offer.isVisible()).toBe(false);
+    const tasks = await w.call("GET", `/api/v1/tasks?session=${first}`, { token: jwt });
+    const statuses = tasks.body.items.map((t: { status: string }) => t.status);
+    expect(statuses).toHaveLength(2);
+    expect(statuses).toContain("cancelled");
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("D: the task line shows the step, never the workflow's internal name", async () => {
+    const { page, problems } = await openPage(DESKTOP);
+    await signIn(page, await userToken("ida"));
+    await type(page, "owls");
+    const log = page.getByRole("log", { name: "Conversation" });
+    await log.getByRole("button", { name: "Short summary" }).waitFor();
+    await expect.poll(() => page.locator("#task-label").textContent(), WAIT).toBe("Understanding the request");
+    const labels = new Set<string>();
+    await log.getByRole("button", { name: "Short summary" }).click();
+    await expect
+      .poll(async () => {
+        labels.add((await page.locator("#task-label").textContent()) ?? "");
+        return log.getByRole("button", { name: "Approve", exact: true }).isVisible();
+      }, WAIT)
+      .toBe(true);
+    await log.getByRole("button", { name: "Approve", exact: true }).click();
+    await expect.poll(() => page.locator("#task-state").textContent(), WAIT).toContain("Completed");
+    labels.add((await page.locator("#task-label").textContent()) ?? "");
+    expect([...labels].filter((label) => /demo/i.test(label)), [...labels].join(" | ")).toEqual([]);
+    expect(await page.locator("#task").innerText()).not.toMatch(/demo/i);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("E: once approved, the draft folds to one line, and its text shows once, in the result", async () => {
+    const { page, problems } = await openPage(PHONE);
+    await signIn(page, await userToken("jo"));
+    await type(page, "a short summary of moths");
+    const log = page.getByRole("log", { name: "Conversation" });
+    const review = log.locator("article.review");
+    await log.getByRole("button", { name: "Approve", exact: true }).click();
+    await log.locator("article.result").waitFor();
+    await expect.poll(() => review.locator("details.draft").getAttribute("open"), WAIT).toBeNull();
+    expect(await review.locator("pre").isVisible()).toBe(false);
+    expect(await review.locator("summary").innerText()).toBe("Approved draft: the result below");
+    expect(await review.getByText("Approved", { exact: true }).isVisible()).toBe(true);
+    expect(await log.locator("article.result .msg-text").innerText()).toContain("a short summary of moths: the essentials in three points.");
+    // On a phone the review and the result fit together now: the review is short.
+    const height = await review.evaluate((node) => node.getBoundingClientRect().height);
+    expect(height).toBeLessThan(PHONE.height / 3);
+    await page.screenshot({ path: `${RESULTS}web-page-approved-phone.png` });
+    // The draft can still be opened.
+    await review.locator("summary").click();
+    expect(await review.locator("pre").isVisible()).toBe(true);
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  for (const scheme of ["light", "dark"] as const) {
+    it(`F (${scheme}): the focus ring is the accent blue, not an error red, and stands out from the page`, async () => {
+      const { page, problems } = await openPage(DESKTOP, w.url, scheme);
+      await signIn(page, await userToken(`kim-${scheme}`));
+      const box = page.getByRole("textbox", { name: "Message" });
+      await box.focus();
+      const ring = await box.evaluate((node) => getComputedStyle(node).outlineColor);
+      const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r, , b] = (ring.match(/[\d.]+/g) ?? []).map(Number);
+      expect(b!, `ring ${ring}`).toBeGreaterThan(r! + 60);
+      expect(contrast(ring, background), `ring ${ring} on ${background}`).toBeGreaterThanOrEqual(3);
+      // A button reached with Tab shows the same ring.
+      await page.keyboard.press("Tab");
+      const button = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineColor);
+      expect(button).toBe(ring);
+      expect(problems).toEqual([]);
+    }, 30_000);
+  }
 
   it("skips sign-in when the server needs no token (loopback, none configured)", async () => {
     const open = await startWebBot({ tokens: false, config: { workflows: { demo: { stepDelayMs: 20 } } } });

@@ -1,6 +1,7 @@
 // The chatflow web chat: sign-in, sessions, the conversation over the live event feed
 // (Server-Sent Events read with fetch, so the token stays in a header), progress,
-// questions, reviews and results. Plain DOM, no framework; text is only ever set as text.
+// questions, reviews and results. Plain DOM, no framework; text is only ever set as text
+// (the bot's markdown is built as DOM nodes, never parsed as HTML).
 
 const API = new URL("api/v1/", document.baseURI).href;
 const TOKEN_KEY = "chatflow.token";
@@ -18,6 +19,7 @@ const el = {
   app: $("app"),
   toggle: $("toggle-sessions"),
   connection: $("connection"),
+  connectionText: $("connection-text"),
   signout: $("signout"),
   sessions: $("sessions"),
   newSession: $("new-session"),
@@ -48,6 +50,11 @@ const el = {
   message: /** @type {HTMLTextAreaElement} */ ($("message")),
   send: /** @type {HTMLButtonElement} */ ($("send")),
   composerError: $("composer-error"),
+  composerChoice: $("composer-choice"),
+  composerChoiceText: $("composer-choice-text"),
+  sendNewSession: /** @type {HTMLButtonElement} */ ($("send-new-session")),
+  sendAfterCancel: /** @type {HTMLButtonElement} */ ($("send-after-cancel")),
+  choiceBack: $("choice-back"),
 };
 
 const state = {
@@ -63,6 +70,9 @@ const state = {
   /** Who is signed in (GET /me): `{id, reviewer}`. */
   /** @type {{id: string, reviewer: boolean} | null} */
   me: null,
+  /** The longest message the server takes, once a refusal has told (then checked before sending). */
+  /** @type {number | null} */
+  maxLength: null,
 };
 
 // ---------------------------------------------------------------- API
@@ -90,8 +100,11 @@ async function api(method, path, body, token = state.token) {
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
+    // The live feed tells the connection's state while it is open; without it, this call does.
+    if (!state.feed?.open) setConnection("offline");
     throw new ApiFailure(0, "network", "The server can't be reached. Check the connection and try again.");
   }
+  if (!state.feed || state.feed.open) setConnection("connected");
   if (response.status === 204) return null;
   const text = await response.text();
   let data = null;
@@ -109,9 +122,35 @@ async function api(method, path, body, token = state.token) {
   return data;
 }
 
-/** Shows an error's message in `target` (a role=alert element); clears it with no error. */
-function showError(target, error) {
-  target.textContent = error ? (error instanceof Error ? error.message : String(error)) : "";
+/**
+ * Shows an error's message in `target` (a role=alert element); clears it with no error. A
+ * failure to reach the server is marked, so that it goes once the page is connected again.
+ */
+function showError(target, error, message = error instanceof Error ? error.message : String(error ?? "")) {
+  target.textContent = error ? message : "";
+  if (error instanceof ApiFailure && error.status === 0) target.dataset.network = "true";
+  else delete target.dataset.network;
+}
+
+/** A number as the person's locale writes it (20,000). */
+const formatCount = (n) => n.toLocaleString();
+
+/** An API refusal in a person's words, where the server's sentence is written for developers (a field name, a setting). */
+function personWords(error) {
+  if (!(error instanceof ApiFailure)) return error instanceof Error ? error.message : String(error);
+  const limit = /(\d[\d,.]*) characters; the limit is (\d[\d,.]*)/.exec(error.message);
+  if (error.status === 400 && limit) {
+    const most = Number(limit[2].replace(/\D/g, ""));
+    if (most > 0) state.maxLength = most;
+    return tooLong(Number(limit[1].replace(/\D/g, "")), most);
+  }
+  if (error.status === 0) return "The server can't be reached, so this was not sent; it is kept here. Send it again once the page is connected.";
+  if (error.code === "closed") return "This session is closed: start a new one with New session, then send again.";
+  return error.message;
+}
+
+function tooLong(length, most) {
+  return `That message is too long: ${formatCount(length)} characters; the most is ${formatCount(most)}. Shorten it or send it in parts.`;
 }
 
 // ---------------------------------------------------------------- sign-in
@@ -272,7 +311,11 @@ document.addEventListener("keydown", (event) => {
 });
 
 async function createSession() {
-  const session = await api("POST", "sessions", {});
+  return listSession(await api("POST", "sessions", {}));
+}
+
+/** Puts a new session at the top of the list and opens it. */
+function listSession(session) {
   state.sessions = [session, ...state.sessions.filter((s) => s.id !== session.id)];
   state.sessionsOffset += 1;
   renderSessions();
@@ -411,28 +454,119 @@ el.message.addEventListener("keydown", (event) => {
 });
 
 let sending = false;
-el.composer.addEventListener("submit", async (event) => {
+el.composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const text = el.message.value.trim();
   if (!text || sending) return;
+  if (state.maxLength !== null && text.length > state.maxLength) {
+    showError(el.composerError, tooLong(text.length, state.maxLength));
+    return;
+  }
+  // A question with choices, or a review, waits: a text that answers neither would not be
+  // taken as a new request (the bot asks again for the answer), so ask which was meant.
+  const open = waitingHere();
+  if (open && !text.startsWith("/") && !answersQuestion(open, text)) return askWhichMeant(open, text);
+  void send(text, { session: currentSession() });
+});
+
+/**
+ * Sends `text` in `session`, or in a new session (none, or `session: null`) that joins the list
+ * only once the message is taken: a refused first message leaves no empty session behind.
+ * The text stays in the box until it is taken.
+ */
+async function send(text, { session }) {
   sending = true;
   el.send.disabled = true;
   showError(el.composerError, "");
+  hideWhichMeant();
+  let fresh = null;
   try {
-    let session = currentSession();
-    if (!session) session = await createSession();
+    if (!session) session = fresh = await api("POST", "sessions", {});
     const firstWords = !session.topic && !text.startsWith("/");
-    await api("POST", `sessions/${encodeURIComponent(session.id)}/messages`, { text });
-    el.message.value = "";
+    try {
+      await api("POST", `sessions/${encodeURIComponent(session.id)}/messages`, { text });
+    } catch (error) {
+      if (fresh) void api("DELETE", `sessions/${encodeURIComponent(fresh.id)}`).catch(() => {});
+      throw error;
+    }
+    if (fresh) listSession(fresh);
+    if (el.message.value.trim() === text) el.message.value = "";
     if (firstWords) void nameAfter(session, text);
     else void loadSessions(true);
   } catch (error) {
-    showError(el.composerError, error);
+    showError(el.composerError, error, personWords(error));
   } finally {
     sending = false;
     el.send.disabled = false;
     el.message.focus();
   }
+}
+
+// ---------------------------------------------------------------- a text while a question waits
+
+/** The open question or review of the task shown, if it waits. */
+function waitingHere() {
+  const t = view.taskId ? view.tasks.get(view.taskId) : undefined;
+  if (!t || t.finished || t.state !== "waiting") return null;
+  return view.open.get(t.id)?.at(-1) ?? null;
+}
+
+/** Whether a typed text answers the open question, as the engine reads it: any text a free question; a choice's number or its text. */
+function answersQuestion(open, text) {
+  if (open.kind !== "question") return false;
+  if (!open.choices?.length) return true;
+  const typed = text.trim().toLowerCase();
+  if (/^\d+$/.test(typed)) return Number(typed) >= 1 && Number(typed) <= open.choices.length;
+  return open.choices.some((choice) => choice.toLowerCase() === typed);
+}
+
+/** @type {{text: string, taskId: string} | null} */
+let pendingText = null;
+
+function askWhichMeant(open, text) {
+  pendingText = { text, taskId: open.taskId };
+  const what = open.kind === "question" ? `The question above waits for a choice (${open.choices.join(", ")}).` : "The review above waits for Approve, Edit or Reject.";
+  el.composerChoiceText.textContent = `${what} Send it as a new request?`;
+  el.composerChoice.hidden = false;
+  showError(el.composerError, "");
+  el.sendNewSession.focus();
+}
+
+function hideWhichMeant() {
+  pendingText = null;
+  el.composerChoice.hidden = true;
+}
+
+el.sendNewSession.addEventListener("click", () => {
+  if (pendingText && !sending) void send(pendingText.text, { session: null });
+});
+
+el.sendAfterCancel.addEventListener("click", async () => {
+  const pending = pendingText;
+  if (!pending || sending) return;
+  el.sendAfterCancel.disabled = true;
+  try {
+    await api("POST", `tasks/${encodeURIComponent(pending.taskId)}/cancel`);
+    await send(pending.text, { session: currentSession() });
+  } catch (error) {
+    showError(el.composerError, error, personWords(error));
+  } finally {
+    el.sendAfterCancel.disabled = false;
+  }
+});
+
+el.choiceBack.addEventListener("click", () => {
+  hideWhichMeant();
+  el.message.focus();
+});
+
+el.composerChoice.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") el.choiceBack.click();
+});
+
+// Another text is another question: the offer was about the one typed.
+el.message.addEventListener("input", () => {
+  if (pendingText && el.message.value.trim() !== pendingText.text) hideWhichMeant();
 });
 
 /** A session without a topic is named after its first request (best effort). */
@@ -459,7 +593,7 @@ let view = freshView();
 
 function freshView() {
   return {
-    /** @type {Map<string, {id: string, workflow: string, percent: number, step: string, state: string, finished: boolean}>} */
+    /** @type {Map<string, {id: string, title: string, percent: number, step: string, state: string, finished: boolean}>} */
     tasks: new Map(),
     /** @type {string | null} */
     taskId: null,
@@ -467,13 +601,17 @@ function freshView() {
     items: new Map(),
     /** @type {Map<string, HTMLElement>} */
     replies: new Map(),
-    /** @type {Map<string, Array<{node: HTMLElement, done: (summary: string) => void}>>} */
+    /** @type {Map<string, Array<OpenItem>>} */
     open: new Map(),
+    /** Each task's review: its draft, and the text approved (to show it once with the result). */
+    /** @type {Map<string, {draft: string, details: HTMLDetailsElement, summary: HTMLElement, approved?: string, edited?: boolean}>} */
+    reviews: new Map(),
   };
 }
 
 function clearConversation() {
   view = freshView();
+  hideWhichMeant();
   const empty = document.createElement("p");
   empty.className = "muted empty";
   empty.textContent = state.current ? "Nothing here yet: write what you need below." : "Start a new session, or pick one from the list, then write what you need.";
@@ -508,8 +646,11 @@ function timeOf(iso) {
   return time;
 }
 
-/** A bubble: `who` is read out before the text (hidden visually for the person's own). */
-function bubble(kind, who, text, at) {
+/**
+ * A bubble: `who` is read out before the text (hidden visually for the person's own). The
+ * bot's words are markdown (`markdown`); a person's, and errors, show as typed.
+ */
+function bubble(kind, who, text, at, { markdown = false } = {}) {
   const article = document.createElement("article");
   article.className = `msg ${kind}`;
   const head = document.createElement("header");
@@ -519,10 +660,15 @@ function bubble(kind, who, text, at) {
   name.textContent = who;
   head.append(name, timeOf(at));
   const body = document.createElement("div");
-  body.className = "msg-text";
-  body.textContent = text;
+  body.className = markdown ? "msg-text md" : "msg-text";
+  setText(body, text, markdown);
   article.append(head, body);
   return article;
+}
+
+function setText(body, text, markdown) {
+  if (markdown) body.replaceChildren(renderMarkdown(text));
+  else body.textContent = text;
 }
 
 function safeUrl(url) {
@@ -532,6 +678,143 @@ function safeUrl(url) {
   } catch {
     return null;
   }
+}
+
+// ---------------------------------------------------------------- the bot's markdown
+
+/*
+ * The markdown the bot writes, as the other channels show it (**bold**, _italic_, `code`,
+ * bare links), with what a page can show besides: *italic*, fenced code blocks, bulleted and
+ * numbered lists, [links](https://…), and the "/command — what it does" lines of /help as a
+ * list. Built as DOM nodes from text: nothing is parsed as HTML, and a link goes only to an
+ * http(s) or mailto address (anything else stays text).
+ */
+const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([^`\s]*)\s*$/;
+const BULLET = /^\s{0,3}[-*+•]\s+(.*)$/;
+const NUMBERED = /^\s{0,3}(\d{1,9})[.)]\s+(.*)$/;
+const HEADING = /^\s{0,3}#{1,6}\s+(.*?)[\s#]*$/;
+const COMMAND_LINE = /^(\/[a-z][\w-]*(?:\s+[^—\s][^—]*?)?)\s+—\s+(\S.*)$/i;
+
+/** Inline spans, each with the tag it becomes (its text read as markdown again) or what it makes. */
+const SPANS = [
+  { re: /`([^`\n]+)`/g, make: (m) => textElement("code", m[1]) },
+  { re: /\[([^\]\n]+)\]\(\s*([^()\s]+)\s*\)/g, make: (m) => linkElement(m[2], m[1]) },
+  { re: /\b(?:https?:\/\/|mailto:)[^\s<>"]*[^\s<>"'.,;:!?)\]]/g, make: (m) => linkElement(m[0], m[0]) },
+  { re: /\*\*(?=\S)(.+?)(?<=\S)\*\*/g, tag: "strong" },
+  // `_x_` and `*x*` only at word edges: snake_case and 2*3*4 keep their characters.
+  { re: /(?<![\p{L}\p{N}_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\p{L}\p{N}_])/gu, tag: "em" },
+  { re: /(?<![\p{L}\p{N}*])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![\p{L}\p{N}*])/gu, tag: "em" },
+];
+
+function textElement(tag, text) {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  return node;
+}
+
+/** A link that opens in a new tab, or null when the address is not http(s) or mailto. */
+function linkElement(url, label) {
+  let href;
+  try {
+    const parsed = new URL(url);
+    if (!["http:", "https:", "mailto:"].includes(parsed.protocol)) return null;
+    href = parsed.href;
+  } catch {
+    return null;
+  }
+  const a = textElement("a", label);
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  return a;
+}
+
+/** Appends one line's inline markdown to `parent`: the earliest span first, the text between as text. */
+function inline(text, parent) {
+  const next = SPANS.map(() => /** @type {RegExpExecArray | null | undefined} */ (undefined));
+  let at = 0;
+  while (at < text.length) {
+    let best = -1;
+    for (let i = 0; i < SPANS.length; i++) {
+      let found = next[i];
+      if (found === undefined || (found && found.index < at)) {
+        SPANS[i].re.lastIndex = at;
+        next[i] = found = SPANS[i].re.exec(text);
+      }
+      if (found && (best < 0 || found.index < /** @type {RegExpExecArray} */ (next[best]).index)) best = i;
+    }
+    if (best < 0) break;
+    const found = /** @type {RegExpExecArray} */ (next[best]);
+    if (found.index > at) parent.append(text.slice(at, found.index));
+    const span = SPANS[best];
+    if (span.tag) {
+      const node = document.createElement(span.tag);
+      inline(found[1], node);
+      parent.append(node);
+    } else parent.append(span.make?.(found) ?? found[0]);
+    at = found.index + found[0].length;
+  }
+  if (at < text.length) parent.append(text.slice(at));
+}
+
+/** The bot's text as nodes: paragraphs (lines kept), lists, code blocks. */
+function renderMarkdown(text) {
+  const out = document.createDocumentFragment();
+  const lines = String(text).split(/\r\n|\r|\n/);
+  /** The paragraph or list that the next line may continue. @type {HTMLElement | null} */
+  let open = null;
+  const list = (tag, className = "") => {
+    if (open?.tagName !== tag.toUpperCase() || open.className !== className) {
+      open = document.createElement(tag);
+      if (className) open.className = className;
+      out.append(open);
+    }
+    const li = document.createElement("li");
+    open.append(li);
+    return li;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    let m;
+    if ((m = FENCE.exec(line))) {
+      const close = new RegExp(`^\\s{0,3}${m[1][0] === "`" ? "`" : "~"}{${m[1].length},}\\s*$`);
+      const body = [];
+      while (++i < lines.length && !close.test(lines[i])) body.push(lines[i]);
+      const pre = document.createElement("pre");
+      pre.append(textElement("code", body.join("\n")));
+      out.append(pre);
+      open = null;
+    } else if (!line.trim()) {
+      open = null;
+    } else if ((m = COMMAND_LINE.exec(line))) {
+      const li = list("ul", "commands");
+      li.append(textElement("code", m[1]), " — ");
+      inline(m[2], li);
+    } else if ((m = BULLET.exec(line))) {
+      inline(m[1], list("ul"));
+    } else if ((m = NUMBERED.exec(line))) {
+      const fresh = open?.tagName !== "OL";
+      const li = list("ol");
+      if (fresh && m[1] !== "1") /** @type {HTMLOListElement} */ (open).start = Number(m[1]);
+      inline(m[2], li);
+    } else if ((m = HEADING.exec(line))) {
+      const p = document.createElement("p");
+      p.className = "heading";
+      inline(m[1], p.appendChild(document.createElement("strong")));
+      out.append(p);
+      open = null;
+    } else if (open && (open.tagName === "P" || /^\s/.test(line))) {
+      // A line of the paragraph, or an indented line continuing the list's last item.
+      const target = open.tagName === "P" ? open : /** @type {HTMLElement} */ (open.lastElementChild);
+      target.append(document.createElement("br"));
+      inline(line.trim(), target);
+    } else {
+      open = document.createElement("p");
+      inline(line, open);
+      out.append(open);
+    }
+  }
+  return out;
 }
 
 function linkList(links) {
@@ -580,7 +863,7 @@ function unpaired(taskId, text, from) {
 function task(taskId) {
   let t = view.tasks.get(taskId);
   if (!t) {
-    t = { id: taskId, workflow: "task", percent: 0, step: "", state: "queued", finished: false };
+    t = { id: taskId, title: "", percent: 0, step: "", state: "queued", finished: false };
     view.tasks.set(taskId, t);
   }
   if (view.taskId !== taskId && !t.finished) view.taskId = taskId;
@@ -603,7 +886,8 @@ function renderTask() {
     return;
   }
   el.task.hidden = false;
-  el.taskLabel.textContent = `${t.workflow}${t.step ? `: ${t.step}` : ""}`;
+  // The workflow's name is the bot's, not the person's: its title when the feed gives one, and the step.
+  el.taskLabel.textContent = [t.title, t.step].filter(Boolean).join(": ") || "Your request";
   el.taskState.textContent = `${STATE_NAMES[t.state] ?? t.state} · ${Math.round(t.percent)}%`;
   el.task.dataset.state = t.state;
   setProgress(t.percent);
@@ -624,16 +908,23 @@ el.cancelTask.addEventListener("click", async () => {
   }
 });
 
+/**
+ * An open question or review: its bubble, how to end it, and what answers it.
+ * @typedef {{taskId: string, kind: "question" | "review", choices?: string[], node: HTMLElement, done: (summary: string) => void}} OpenItem
+ */
+
 /** Marks a task's open question or review as answered (or closed) with a line saying how. */
 function closeOpen(taskId, summary) {
   for (const item of view.open.get(taskId) ?? []) item.done(summary);
   view.open.delete(taskId);
+  if (pendingText?.taskId === taskId) hideWhichMeant();
 }
 
-function registerOpen(taskId, node, done) {
-  const list = view.open.get(taskId) ?? [];
-  list.push({ node, done });
-  view.open.set(taskId, list);
+/** @param {OpenItem} item */
+function registerOpen(item) {
+  const list = view.open.get(item.taskId) ?? [];
+  list.push(item);
+  view.open.set(item.taskId, list);
 }
 
 /** An area of a question or review: its error line and a way to end it. */
@@ -660,12 +951,12 @@ function interaction(container) {
 async function act(box, controls, path, body) {
   const buttons = controls.querySelectorAll("button, input, textarea");
   for (const b of buttons) /** @type {HTMLButtonElement} */ (b).disabled = true;
-  box.error.textContent = "";
+  showError(box.error, "");
   try {
     await api("POST", path, body);
     if (controls.contains(document.activeElement) || document.activeElement === document.body) el.message.focus();
   } catch (error) {
-    box.error.textContent = error instanceof Error ? error.message : String(error);
+    showError(box.error, error, personWords(error));
     for (const b of buttons) /** @type {HTMLButtonElement} */ (b).disabled = false;
   }
 }
@@ -675,7 +966,7 @@ let formIds = 0;
 function questionNode(ev) {
   const taskId = ev.taskId;
   const { question, choices, expectsText } = ev.data;
-  const node = bubble("bot question", "Question", question, ev.at);
+  const node = bubble("bot question", "Question", question, ev.at, { markdown: true });
   const box = interaction(node);
   const controls = document.createElement("div");
   controls.className = "controls";
@@ -723,24 +1014,24 @@ function questionNode(ev) {
     controls.append(form);
   }
   node.insertBefore(controls, box.error);
-  registerOpen(taskId, node, box.done);
+  registerOpen({ taskId, kind: "question", ...(choices?.length ? { choices } : {}), node, done: box.done });
   return node;
 }
 
 function reviewNode(ev) {
   const taskId = ev.taskId;
   const { question, data } = ev.data;
-  const node = bubble("bot review", "Review", question, ev.at);
+  const node = bubble("bot review", "Review", question, ev.at, { markdown: true });
   const draft = typeof data === "string" ? data : data === undefined ? "" : JSON.stringify(data, null, 2);
   if (draft) {
-    const figure = document.createElement("figure");
-    figure.className = "draft";
-    const caption = document.createElement("figcaption");
-    caption.textContent = "Draft";
-    const pre = document.createElement("pre");
-    pre.textContent = draft;
-    figure.append(caption, pre);
-    node.append(figure);
+    // Open while it waits; folded to one line once the result shows the approved text.
+    const details = document.createElement("details");
+    details.className = "draft";
+    details.open = true;
+    const summary = textElement("summary", "Draft");
+    details.append(summary, textElement("pre", draft));
+    node.append(details);
+    view.reviews.set(taskId, { draft, details, summary });
   }
   const box = interaction(node);
   const controls = document.createElement("div");
@@ -822,7 +1113,7 @@ function reviewNode(ev) {
   });
   controls.append(buttons, form);
   node.insertBefore(controls, box.error);
-  registerOpen(taskId, node, box.done);
+  registerOpen({ taskId, kind: "review", node, done: box.done });
   return node;
 }
 
@@ -832,6 +1123,17 @@ function answeredSummary(data) {
   if (data.kind === "ask") return `Answered: ${data.answer}${other ? ` (by ${other})` : ""}`;
   const how = data.approved ? (data.edited !== undefined ? "Approved with changes" : "Approved") : "Rejected";
   return `${how}${other ? ` by ${other}` : ""}${data.feedback ? ` — feedback: ${data.feedback}` : ""}`;
+}
+
+/** Folds a review's draft to one line when the result shows the approved text again (two screens of it on a phone). */
+function foldApprovedDraft(taskId, result) {
+  const review = view.reviews.get(taskId);
+  const words = (text) => text.replace(/\s+/g, " ").trim();
+  if (!review?.approved || !words(result).includes(words(review.approved))) return;
+  keepAtBottom(() => {
+    review.details.open = false;
+    review.summary.textContent = review.edited ? "Original draft (edited below)" : "Approved draft: the result below";
+  });
 }
 
 /** What a task event says about its session's state, shown in the side list at once (a reload later confirms it). */
@@ -861,7 +1163,7 @@ function apply(ev) {
         }
       }
       const who = d.role === "user" ? (d.user && d.user !== state.me?.id ? d.user : "You") : d.role === "system" ? "System" : "chatflow";
-      const node = bubble(d.role === "user" ? "user" : d.role === "system" ? "system" : "bot", who, d.text, ev.at);
+      const node = bubble(d.role === "user" ? "user" : d.role === "system" ? "system" : "bot", who, d.text, ev.at, { markdown: d.role === "assistant" });
       if (d.source === "command") node.classList.add("command");
       withLinks(node, d.links);
       if (ev.taskId && d.role === "assistant") itemsOf(ev.taskId).push({ text: d.text, kind: "message", node, paired: false });
@@ -872,13 +1174,13 @@ function apply(ev) {
       const existing = view.replies.get(d.messageId);
       if (existing) {
         keepAtBottom(() => {
-          /** @type {HTMLElement} */ (existing.querySelector(".msg-text")).textContent = d.text;
+          setText(/** @type {HTMLElement} */ (existing.querySelector(".msg-text")), d.text, true);
           existing.querySelector(".links")?.remove();
           withLinks(existing, d.links);
         });
         return;
       }
-      const node = bubble(`bot ${d.kind === "notice" ? "notice" : "reply"}`, d.kind === "notice" ? "Notice" : "chatflow", d.text, ev.at);
+      const node = bubble(`bot ${d.kind === "notice" ? "notice" : "reply"}`, d.kind === "notice" ? "Notice" : "chatflow", d.text, ev.at, { markdown: true });
       node.dataset.messageId = d.messageId;
       withLinks(node, d.links);
       view.replies.set(d.messageId, node);
@@ -888,7 +1190,7 @@ function apply(ev) {
     case "start": {
       refreshSessionsSoon();
       const t = task(ev.taskId);
-      t.workflow = d.workflow ?? t.workflow;
+      if (typeof d.title === "string") t.title = d.title;
       t.state = "running";
       view.taskId = ev.taskId;
       renderTask();
@@ -925,12 +1227,15 @@ function apply(ev) {
     case "answered": {
       refreshSessionsSoon();
       closeOpen(ev.taskId, answeredSummary(d));
+      const review = view.reviews.get(ev.taskId);
+      if (review && d.kind === "review" && d.approved) Object.assign(review, { approved: d.edited ?? review.draft, edited: d.edited !== undefined });
       const t = task(ev.taskId);
       if (!t.finished) t.state = "running";
       renderTask();
       return;
     }
     case "result": {
+      foldApprovedDraft(ev.taskId, d.text);
       const twin = unpaired(ev.taskId, d.text, "result");
       if (twin) {
         twin.paired = true;
@@ -938,7 +1243,7 @@ function apply(ev) {
         withLinks(twin.node, d.links);
         return;
       }
-      const node = bubble("bot result", "chatflow", d.text, ev.at);
+      const node = bubble("bot result", "chatflow", d.text, ev.at, { markdown: true });
       withLinks(node, d.links);
       itemsOf(ev.taskId).push({ text: d.text, kind: "result", node, paired: false });
       append(node);
@@ -981,7 +1286,11 @@ class Feed {
     this.sessionId = sessionId;
     this.lastSeq = 0;
     this.closed = false;
+    /** Whether the stream is open now (the connection's state is the feed's to tell then). */
+    this.open = false;
     this.attempt = 0;
+    /** Ends the wait before the next attempt (the browser is back online). @type {(() => void) | null} */
+    this.wake = null;
     /** @type {AbortController | null} */
     this.controller = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -997,8 +1306,8 @@ class Feed {
     this.controller?.abort();
     clearTimeout(this.timer);
     clearTimeout(this.quiet);
+    this.wake?.();
     el.log.removeAttribute("aria-busy");
-    setConnection("");
   }
 
   /** The replay of history is not read out: the log is busy until the feed goes quiet. */
@@ -1020,11 +1329,13 @@ class Feed {
         // The server sends a comment every 15 s; silence for longer means a dead connection.
         watchdog = setTimeout(() => controller.abort(), 45_000);
       };
+      let answered = false;
       try {
         const headers = { Accept: "text/event-stream", ...authHeaders(), ...(this.lastSeq > 0 ? { "Last-Event-ID": String(this.lastSeq) } : {}) };
         const query = `events?session=${encodeURIComponent(this.sessionId)}${this.lastSeq > 0 ? "" : "&after=0"}`;
         alive();
         const response = await fetch(API + query, { headers, signal: controller.signal, cache: "no-store" });
+        answered = true;
         if (!response.ok || !response.body) {
           let message = `The live feed answered ${response.status}.`;
           try {
@@ -1041,25 +1352,36 @@ class Feed {
           if (response.status === 404 || response.status === 403) {
             clearTimeout(watchdog);
             showError(el.chatError, message);
-            setConnection("");
+            setConnection("connected");
             return;
           }
           throw new Error(message);
         }
         this.attempt = 0;
-        setConnection("");
+        this.open = true;
+        setConnection("connected");
         await this.read(response.body, alive);
       } catch (error) {
         if (this.closed) break;
         if (!(error instanceof DOMException && error.name === "AbortError")) console.debug("chatflow feed:", error);
       } finally {
         clearTimeout(watchdog);
+        this.open = false;
       }
       if (this.closed) break;
       this.attempt++;
       const wait = Math.min(10_000, 250 * 2 ** Math.min(this.attempt - 1, 6)) * (0.75 + Math.random() / 2);
-      setConnection("Connection lost; reconnecting…");
-      await new Promise((resolve) => (this.timer = setTimeout(resolve, wait)));
+      // A server that answers, or a first few failures, is a connection coming back; more, or a
+      // browser that knows it is offline, is offline.
+      setConnection(!navigator.onLine || (!answered && this.attempt > 3) ? "offline" : "reconnecting");
+      await new Promise((resolve) => {
+        this.timer = setTimeout(resolve, wait);
+        this.wake = () => {
+          clearTimeout(this.timer);
+          resolve(undefined);
+        };
+      });
+      this.wake = null;
     }
   }
 
@@ -1107,10 +1429,38 @@ class Feed {
   }
 }
 
-function setConnection(text) {
-  el.connection.textContent = text;
-  el.connection.hidden = !text;
+// ---------------------------------------------------------------- the connection
+
+const CONNECTION = {
+  connecting: ["Connecting…", "Connecting to the server."],
+  connected: ["Connected", "Connected: the conversation is live."],
+  reconnecting: ["Reconnecting…", "The connection dropped; reconnecting. Nothing is lost."],
+  offline: ["Offline", "The server can't be reached; the page keeps trying, and catches up once back."],
+};
+
+/**
+ * Shows the connection's state in the header. Back to connected, what failed for want of a
+ * connection is no longer true: its error lines go, and the session list is fetched again.
+ * @param {keyof typeof CONNECTION} next
+ */
+function setConnection(next) {
+  const was = el.connection.dataset.state;
+  if (was === next) return;
+  el.connection.dataset.state = next;
+  el.connectionText.textContent = CONNECTION[next][0];
+  el.connection.title = CONNECTION[next][1];
+  if (next !== "connected") return;
+  for (const line of document.querySelectorAll("[data-network]")) showError(/** @type {HTMLElement} */ (line), "");
+  if ((was === "offline" || was === "reconnecting") && !el.app.hidden) void loadSessions(true);
 }
 
-setConnection("");
+window.addEventListener("offline", () => setConnection("offline"));
+window.addEventListener("online", () => {
+  // Try at once rather than at the end of the back-off; a call that gets through says connected.
+  if (state.feed && !state.feed.open) {
+    setConnection("reconnecting");
+    state.feed.wake?.();
+  } else if (!el.app.hidden) void loadSessions(true);
+});
+
 void boot();
