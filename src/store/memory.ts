@@ -9,7 +9,8 @@ import type { Schedule } from "./records.ts";
 import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task } from "./records.ts";
 import { tooDeepMessage, tooDeepToStore } from "./json-depth.ts";
 import { feedLimit, feedMatcher, matchSession, matchTask, mergePatch, paginate, revise, sessionOrder, taskOrder } from "./query.ts";
-import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter } from "./port.ts";
+import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter, UpdateTaskOptions } from "./port.ts";
+import { leaseHeld, openSessionConflict } from "./coordination.ts";
 
 /** Copies in and out, so callers never alias store state. */
 const copy = <T>(value: T): T => structuredClone(value);
@@ -55,6 +56,12 @@ class MemoryStore implements Store {
 
   async createSession(session: Session): Promise<void> {
     if (this.#sessions.has(session.id)) throw new ChatflowError("store", `A session with id ${session.id} already exists.`);
+    // Checked and set in one synchronous step: of two concurrent creates for a key, one wins.
+    if (session.state !== "closed") {
+      for (const s of this.#sessions.values()) {
+        if (s.key === session.key && s.state !== "closed") throw new ChatflowError("conflict", openSessionConflict(session.key, s.id));
+      }
+    }
     this.#sessions.set(session.id, copy(bounded("session", session.id, session)));
   }
 
@@ -112,8 +119,10 @@ class MemoryStore implements Store {
     return t && copy(t);
   }
 
-  async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
-    const next = revise(this.#tasks.get(id), patch, options?.ifRev);
+  async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: UpdateTaskOptions): Promise<Task | undefined> {
+    const current = this.#tasks.get(id);
+    if (current && options?.leaseOwner !== undefined && !leaseHeld(current, options.leaseOwner, Date.now())) return undefined;
+    const next = revise(current, patch, options?.ifRev);
     if (!next) return undefined;
     this.#tasks.set(id, copy(bounded("task", id, next)));
     return copy(next);

@@ -47,6 +47,14 @@ export interface PageRequest {
   offset?: number;
 }
 
+/** Conditions of `Store.updateTask`. */
+export interface UpdateTaskOptions {
+  /** Only when the stored rev is this one. */
+  ifRev?: number;
+  /** Only while the task's lease is this owner's and not expired on the store's clock. */
+  leaseOwner?: string;
+}
+
 export interface Page<T> {
   items: T[];
   /** Present when there are more items. */
@@ -54,9 +62,10 @@ export interface Page<T> {
 }
 
 /**
- * Where chatflow keeps everything. Implementations: lowdb (default, files under `data/`)
- * and memory (tests). Every method resolves once the change is durable for that store
- * (for lowdb: written to the OS, so it survives the process being killed).
+ * Where chatflow keeps everything. Implementations: lowdb (default, files under `data/`),
+ * memory (tests) and PostgreSQL (src/store/postgres/, shared by any number of processes).
+ * Every method resolves once the change is durable for that store (for lowdb: written to
+ * the OS, so it survives the process being killed; for PostgreSQL: committed).
  * Values passed in and returned are copies: callers may not mutate store state.
  *
  * A write fails with a ChatflowError: code `validation` for a record nested more than
@@ -78,10 +87,16 @@ export interface Store {
    */
   health?(): { ok: boolean; error?: string };
 
+  /**
+   * Stores a new session. Rejects with a ChatflowError, storing nothing: code `store` when a
+   * session with that id exists; code `conflict` when the key already has an open session
+   * (state other than `closed`): one open session per key, also across processes sharing a store.
+   */
   createSession(session: Session): Promise<void>;
   getSession(id: string): Promise<Session | undefined>;
   /** The open (not closed) session with this key, if any. */
   findOpenSession(key: string): Promise<Session | undefined>;
+  /** Merges `patch` (an `undefined` value removes the field). PostgreSQL also refuses (code `conflict`) to reopen a session whose key has another open one. */
   updateSession(id: string, patch: Partial<Omit<Session, "id">>): Promise<Session | undefined>;
   /** Newest activity first. */
   listSessions(filter?: SessionFilter, page?: PageRequest): Promise<Page<Session>>;
@@ -95,8 +110,11 @@ export interface Store {
   /**
    * Applies `patch` and bumps `rev`. With `ifRev`, only when the stored rev is that one
    * (a conditional update); resolves `undefined` when the task is missing or the rev differs.
+   * With `leaseOwner`, only while the task's lease is held by that owner and has not expired
+   * on the store's clock (the process clock for memory and lowdb, the database clock for
+   * PostgreSQL); resolves `undefined` otherwise. Both conditions may be given together.
    */
-  updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined>;
+  updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: UpdateTaskOptions): Promise<Task | undefined>;
   /** Newest first. */
   listTasks(filter?: TaskFilter, page?: PageRequest): Promise<Page<Task>>;
   /** Removes tasks with their journal, outbox and feed events. */
@@ -133,6 +151,18 @@ export interface Store {
   readFeed(filter?: FeedFilter, page?: FeedPageRequest): Promise<FeedRecord[]>;
   /** Removes feed events older than `before` (epoch ms); resolves how many went. */
   pruneFeed(options: { before: number }): Promise<number>;
+  /**
+   * Optional: calls `listener` with the highest seq appended when events were appended to the
+   * feed, by this store object or by another process sharing the store (PostgreSQL: LISTEN /
+   * NOTIFY). A hint to read on with `readFeed({ after })`, not a delivery: calls may be
+   * coalesced, and the listener is also called (with the current highest seq) once the watch
+   * is set up and after a lost connection came back, so a reader catches up on what it may
+   * have missed. Resolves nothing; returns the function that stops the listener. Stores used
+   * by one process only (memory, lowdb) leave it out.
+   */
+  watchFeed?(listener: (lastSeq: number) => void): () => void;
+  /** Optional, with `watchFeed`: the highest seq appended so far (0 for an empty feed), where a live reader starts. */
+  feedHead?(): Promise<number>;
 
   createSchedule(schedule: Schedule): Promise<void>;
   getSchedule(id: string): Promise<Schedule | undefined>;

@@ -3,6 +3,7 @@
  * lowdb.test.ts). It checks the behaviour documented in src/store/port.ts.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ChatflowError } from "../../src/errors.ts";
 import type { Message, Session } from "../../src/model.ts";
 import type { Store } from "../../src/store/port.ts";
 import type { Task } from "../../src/store/records.ts";
@@ -135,6 +136,31 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(await store.findOpenSession("slack:C3")).toBeUndefined();
       });
 
+      it("createSession refuses a second open session for a key (code conflict), storing nothing; closed ones don't count", async () => {
+        await store.createSession(session("old", { key: "web:u1", state: "closed", closedAt: T0 }));
+        await store.createSession(session("cur", { key: "web:u1", state: "running" }));
+        const refused = await store.createSession(session("dup", { key: "web:u1", state: "idle" })).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(refused).toBeInstanceOf(ChatflowError);
+        expect((refused as ChatflowError).code).toBe("conflict");
+        expect((refused as Error).message).toMatch(/already has an open session \(cur\)/);
+        expect(await store.getSession("dup")).toBeUndefined();
+        // Concurrent creates for one key: exactly one is stored.
+        const both = await Promise.allSettled([store.createSession(session("a1", { key: "web:u2" })), store.createSession(session("a2", { key: "web:u2" }))]);
+        expect(both.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        expect(both.filter((r) => r.status === "rejected").map((r) => ((r as PromiseRejectedResult).reason as ChatflowError).code)).toEqual(["conflict"]);
+        // A closed session may join an open one's key; once the open one closes, a new one may open.
+        await store.createSession(session("gone", { key: "web:u1", state: "closed", closedAt: T0 + 1 }));
+        await store.updateSession("cur", { state: "closed", closedAt: T0 + 2 });
+        await store.createSession(session("dup", { key: "web:u1", state: "idle" }));
+        await reopen();
+        expect((await store.findOpenSession("web:u1"))?.id).toBe("dup");
+        await expect(store.createSession(session("dup2", { key: "web:u1" }))).rejects.toMatchObject({ code: "conflict" });
+        expect((await store.listSessions({ state: ["idle", "running", "waiting"] })).items.map((s) => s.key).sort()).toEqual(["web:u1", "web:u2"]);
+      });
+
       it("listSessions filters by platform, user, state (one or many) and activity time", async () => {
         await store.createSession(session("a", { platform: "slack", owner: "u1", state: "idle", lastActiveAt: T0 + 10 }));
         await store.createSession(session("b", { platform: "slack", owner: "u2", state: "running", lastActiveAt: T0 + 20 }));
@@ -252,6 +278,27 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(await store.updateTask("nope", { status: "running" }, { ifRev: 1 })).toBeUndefined();
         await reopen();
         expect((await store.getTask("t1"))?.rev).toBe(4);
+      });
+
+      it("updateTask with leaseOwner applies only while that owner's lease is unexpired", async () => {
+        const now = Date.now();
+        await store.createTask(task("held", { status: "running", lease: { owner: "p1", until: now + 60_000 } }));
+        await store.createTask(task("lapsed", { status: "running", lease: { owner: "p1", until: now - 1_000 } }));
+        await store.createTask(task("free"));
+        expect(await store.updateTask("held", { percent: 10 }, { leaseOwner: "p2" })).toBeUndefined();
+        expect(await store.updateTask("lapsed", { percent: 10 }, { leaseOwner: "p1" })).toBeUndefined();
+        expect(await store.updateTask("free", { percent: 10 }, { leaseOwner: "p1" })).toBeUndefined();
+        expect(await store.updateTask("missing", { percent: 10 }, { leaseOwner: "p1" })).toBeUndefined();
+        expect(await store.updateTask("held", { percent: 10 }, { leaseOwner: "p1" })).toMatchObject({ rev: 2, percent: 10 });
+        // With ifRev too: both must hold.
+        expect(await store.updateTask("held", { percent: 20 }, { leaseOwner: "p1", ifRev: 1 })).toBeUndefined();
+        expect(await store.updateTask("held", { percent: 20, lease: undefined }, { leaseOwner: "p1", ifRev: 2 })).toMatchObject({ rev: 3, percent: 20 });
+        // The lease went with that update: the owner holds it no more.
+        expect(await store.updateTask("held", { percent: 30 }, { leaseOwner: "p1" })).toBeUndefined();
+        await reopen();
+        expect(await store.getTask("held")).not.toHaveProperty("lease");
+        expect((await store.getTask("lapsed"))!.rev).toBe(1);
+        expect((await store.getTask("free"))!.rev).toBe(1);
       });
 
       it("concurrent conditional updates: exactly one wins; unconditional ones all apply", async () => {
@@ -427,7 +474,8 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
 
     it("keeps everything across close and reopen", async () => {
       if (!h.reopen) return;
-      const sessions = Array.from({ length: 30 }, (_, i) => session(`s${i}`, { lastActiveAt: T0 + i, state: i % 5 === 0 ? "closed" : "idle", key: `k${i % 10}` }));
+      // One open session per key: keys k0…k9 (open or closed), closed sessions sharing them.
+      const sessions = Array.from({ length: 30 }, (_, i) => session(`s${i}`, { lastActiveAt: T0 + i, state: i % 5 === 0 || i >= 10 ? "closed" : "idle", key: `k${i % 10}` }));
       const writes: Promise<unknown>[] = [];
       for (const s of sessions) writes.push(store.createSession(s));
       for (let i = 0; i < 20; i++) writes.push(store.createTask(task(`t${i}`, { sessionId: `s${i % 3}`, createdAt: T0 + i })));

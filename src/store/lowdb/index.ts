@@ -29,7 +29,8 @@ import { ChatflowError } from "../../errors.ts";
 import type { Message, Session } from "../../model.ts";
 import type { Schedule } from "../records.ts";
 import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Task } from "../records.ts";
-import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter } from "../port.ts";
+import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter, UpdateTaskOptions } from "../port.ts";
+import { leaseHeld, openSessionConflict } from "../coordination.ts";
 import { tooDeepMessage, tooDeepToStore } from "../json-depth.ts";
 import { FeedFiles } from "./feed.ts";
 import { HighWater } from "./generations.ts";
@@ -315,6 +316,8 @@ class LowdbStore implements Store {
     const state = this.#open();
     assertSessionId(session.id);
     if (state.data.sessions.has(session.id)) throw new ChatflowError("store", `A session with id ${session.id} already exists.`);
+    const open = session.state === "closed" ? undefined : state.findOpenSession(session.key);
+    if (open) throw new ChatflowError("conflict", openSessionConflict(session.key, open.id));
     await this.#commit({ t: "session", v: session }).written;
   }
 
@@ -359,9 +362,11 @@ class LowdbStore implements Store {
     return this.#copyOne("task", this.#open().data.tasks.get(id));
   }
 
-  async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: { ifRev?: number }): Promise<Task | undefined> {
+  async updateTask(id: string, patch: Partial<Omit<Task, "id" | "rev">>, options?: UpdateTaskOptions): Promise<Task | undefined> {
     // Check and change happen in one synchronous step: no other update can slip in between.
-    const next = revise(this.#open().data.tasks.get(id), patch, options?.ifRev);
+    const current = this.#open().data.tasks.get(id);
+    if (current && options?.leaseOwner !== undefined && !leaseHeld(current, options.leaseOwner, Date.now())) return undefined;
+    const next = revise(current, patch, options?.ifRev);
     if (!next) return undefined;
     const { value, written } = this.#commit({ t: "task", v: next });
     await written;

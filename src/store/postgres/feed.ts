@@ -1,0 +1,104 @@
+/**
+ * The feed: one ordered list of events for every process sharing the database.
+ *
+ * Numbering. An append is one transaction that first takes an advisory lock fixed for the
+ * schema (`pg_advisory_xact_lock`), then its seqs from the `feed_seq` sequence, inserts its
+ * events, and commits (which releases the lock). So appends number one transaction after the
+ * other, and a transaction's seqs are above those of every append committed before it: seq
+ * order is commit order. A reader that saw seq N has therefore seen every event numbered
+ * below N, and paging on with `after` = N skips nothing written late. Within this process,
+ * calls are queued in call order (SerialBatcher): appends made together share one
+ * transaction, and seqs follow the order of the calls even when they are not awaited.
+ *
+ * After the events, the transaction calls `pg_notify('<schema>_feed', '<last seq>')`:
+ * PostgreSQL delivers it at commit, to every store's feed watch (watch.ts).
+ */
+import type { FeedFilter, FeedPageRequest } from "../port.ts";
+import { feedLimit, feedSessions } from "../query.ts";
+import type { FeedRecord, NewFeedRecord } from "../records.ts";
+import { bounded, json, lockKey, type Db } from "./db.ts";
+import { isConnectionFailure } from "./errors.ts";
+import { SerialBatcher } from "./serial.ts";
+
+/** The NOTIFY channel of a schema's feed. */
+export const feedChannel = (schema: string) => `${schema}_feed`;
+
+export class Feed {
+  readonly #appends: SerialBatcher<NewFeedRecord[], FeedRecord[]>;
+
+  constructor(private readonly db: Db) {
+    this.#appends = new SerialBatcher((calls) => this.#append(calls), { maxBatch: 200, isolate: (e) => !isConnectionFailure(e) });
+  }
+
+  /** Numbered in call order; resolves with the stored events. */
+  async append(events: NewFeedRecord[]): Promise<FeedRecord[]> {
+    for (const e of events) bounded(`${e.type} event of session`, e.sessionId, e);
+    if (events.length === 0) return [];
+    // Through JSON, as stored: an undefined property is no property.
+    return this.#appends.push(JSON.parse(json(events)) as NewFeedRecord[]);
+  }
+
+  async #append(calls: NewFeedRecord[][]): Promise<FeedRecord[][]> {
+    const all = calls.flat();
+    const t = this.db.t;
+    return this.db.tx(all.length === 1 ? `store a ${all[0]!.type} event of session ${all[0]!.sessionId}` : `store ${all.length} feed events`, async (query) => {
+      await query("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(this.db.schema, "feed")]);
+      const { rows } = await query<{ seq: string }>(`SELECT nextval('${t.feedSeq}') AS seq FROM generate_series(1, $1)`, [all.length]);
+      const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+      let i = 0;
+      const stored = calls.map((events) => events.map((e) => ({ seq: seqs[i++]!, ...e })));
+      await insertFeed(query, t.feed, stored.flat());
+      await query("SELECT pg_notify($1, $2)", [feedChannel(this.db.schema), String(seqs.at(-1))]);
+      return stored;
+    });
+  }
+
+  /** Events matching `filter` with seq > `after`, oldest first; committed events only, which are a prefix of the numbering. */
+  async read(filter: FeedFilter = {}, page: FeedPageRequest = {}): Promise<FeedRecord[]> {
+    const limit = feedLimit(page);
+    const sessions = feedSessions(filter);
+    if (limit === 0 || sessions?.size === 0) return [];
+    const params: unknown[] = [page.after ?? 0, limit];
+    let where = "seq > $1";
+    if (sessions) {
+      params.push([...sessions]);
+      where += ` AND session_id = ANY($${params.length}::text[])`;
+    }
+    if (filter.taskId !== undefined) {
+      params.push(filter.taskId);
+      where += ` AND task_id = $${params.length}`;
+    }
+    const { rows } = await this.db.query<{ seq: string; data: NewFeedRecord }>("read the feed", `SELECT seq, data FROM ${this.db.t.feed} WHERE ${where} ORDER BY seq LIMIT $2`, params);
+    return rows.map((r) => ({ seq: Number(r.seq), ...r.data }));
+  }
+
+  async prune(before: number): Promise<number> {
+    const { rowCount } = await this.db.query("remove old feed events", `DELETE FROM ${this.db.t.feed} WHERE at < $1`, [before]);
+    return rowCount ?? 0;
+  }
+
+  /**
+   * The highest seq committed, 0 for an empty feed: where a live reader starts. (Not the
+   * sequence's value: that counts seqs taken by appends not yet committed, which a reader
+   * starting above them would skip. An append in flight numbers above every committed seq.)
+   */
+  async lastSeq(): Promise<number> {
+    const { rows } = await this.db.query<{ seq: string | null }>("read the feed's last seq", `SELECT max(seq) AS seq FROM ${this.db.t.feed}`);
+    return Number(rows[0]?.seq ?? 0);
+  }
+
+  drain(): Promise<void> {
+    return this.#appends.drain();
+  }
+}
+
+/** Inserts numbered feed records (the record without its seq is `data`). */
+export async function insertFeed(query: (sql: string, params: unknown[]) => Promise<unknown>, table: string, records: FeedRecord[], upsert = false): Promise<void> {
+  if (records.length === 0) return;
+  await query(
+    `INSERT INTO ${table} (seq, session_id, task_id, at, data)
+     SELECT (r->>'seq')::bigint, r->>'sessionId', r->>'taskId', (r->>'at')::float8, r - 'seq'
+     FROM jsonb_array_elements($1::jsonb) AS x(r)${upsert ? " ON CONFLICT (seq) DO UPDATE SET session_id = EXCLUDED.session_id, task_id = EXCLUDED.task_id, at = EXCLUDED.at, data = EXCLUDED.data" : ""}`,
+    [json(records)],
+  );
+}
