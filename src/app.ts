@@ -32,6 +32,9 @@ import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
 import { BUILTIN_COMMANDS, type BuiltinCommand } from "./engine/commands.ts";
+import { hasTaskClaims } from "./store/coordination.ts";
+import { hasSignals } from "./store/signals.ts";
+import { newId } from "./ids.ts";
 
 export interface BotOptions {
   /** Configuration (validated); default: the embedded defaults. */
@@ -57,6 +60,8 @@ export interface BotOptions {
 
 export interface Bot {
   readonly config: Config;
+  /** This process: `CHATFLOW_INSTANCE_ID`, else random. Names it in task leases and /healthz. */
+  readonly instanceId: string;
   readonly store: Store;
   readonly adapters: readonly Adapter[];
   /** The workflows by name: built-in, remote and given ones. */
@@ -96,13 +101,25 @@ export interface Bot {
   sweep(): Promise<{ tasksRemoved: number; sessionsClosed: number; eventsRemoved: number }>;
 }
 
-async function storeFromConfig(config: Config, log: Logger): Promise<Store> {
+async function storeFromConfig(config: Config, log: Logger, env: NodeJS.ProcessEnv, instanceId: string): Promise<Store> {
   if (config.store.driver === "memory") {
     const { createMemoryStore } = await import("./store/memory.ts");
     return createMemoryStore();
   }
+  if (config.store.driver === "postgres") {
+    const { createPostgresStore, databaseUrlFromEnv } = await import("./store/postgres/index.ts");
+    return createPostgresStore({ url: databaseUrlFromEnv(env), logger: log, schema: config.store.schema, poolSize: config.store.poolSize, applicationName: `chatflow ${instanceId}` });
+  }
   const { createLowdbStore } = await import("./store/lowdb/index.ts");
   return createLowdbStore({ dir: path.resolve(config.store.dir), logger: log });
+}
+
+/** CHATFLOW_INSTANCE_ID (letters, digits, `.`, `_`, `-`; at most 64), else a random id. */
+function instanceIdFrom(env: NodeJS.ProcessEnv): string {
+  const given = env.CHATFLOW_INSTANCE_ID?.trim();
+  if (!given) return `i-${newId(6)}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(given)) throw new ConfigError("CHATFLOW_INSTANCE_ID: use at most 64 letters, digits, '.', '_' or '-'.");
+  return given;
 }
 
 /** With the assistant configured, plain messages routed to the demo go to the assistant instead. */
@@ -181,7 +198,10 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     }
     if (schedule.prompt !== undefined && !composer.compose) throw new ConfigError(`scheduler.schedules[${i}].prompt: ${composer.missing}`);
   });
-  const baseStore = options.store ?? (await storeFromConfig(config, log));
+  // Names this process in task leases, slot claims and /healthz.
+  const instanceId = instanceIdFrom(env);
+  const baseStore = options.store ?? (await storeFromConfig(config, log, env, instanceId));
+  const shared = hasTaskClaims(baseStore);
   const events = new EventFeed({ store: baseStore, log });
   // Every message appended to history is published as a `message` event.
   const store = withMessageEvents(baseStore, events);
@@ -204,6 +224,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     retryBaseMs: config.tasks.retryBaseMs,
     historyWindow: config.history.window,
     events,
+    instanceId,
     onSessionState: (sessionId, state) => {
       if (state !== "closed") void sessions.setState(sessionId, state).catch((error: unknown) => log.warn({ err: error }, "session state not saved"));
     },
@@ -223,6 +244,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     minWorkIntervalMs: config.scheduler.minWorkIntervalSeconds * 1000,
     ...(composer.compose ? { compose: composer.compose } : { composeMissing: composer.missing }),
     historyWindow: config.history.window,
+    ...(shared ? { shared: { instanceId, slotLeaseMs: Math.max(5000, 2 * config.tasks.leaseSeconds * 1000), ...(hasSignals(baseStore) ? { signals: baseStore } : {}) } } : {}),
   });
   const workflowForCommand = (platform: string, command: string) => {
     const name = routeFor(config.routes, platform).commands[command];
@@ -242,8 +264,10 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     workflows,
     log,
     idle: () => runner.idle(),
+    instanceId,
     async start() {
       await store.open();
+      await events.open({ sessionSeen: (id) => sessions.seen(id) });
       await runner.recover();
       for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log });
       if (config.scheduler.enabled) {
@@ -258,6 +282,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, "adapter stop failed"));
       await runner.stop();
       await events.flush();
+      events.close();
       await store.close();
       log.info("chatflow stopped");
     },

@@ -3,18 +3,26 @@ import { ADAPTER_NAMES, ADAPTERS, enableOnly, parseAdapterList, withDefaultAdapt
 import { createBot, type Bot } from "./app.ts";
 import { loadConfig } from "./config/load.ts";
 import { llmHalfConfigured } from "./workflows/assistant/provider.ts";
-import { ChatflowError } from "./errors.ts";
+import { ChatflowError, ConfigError } from "./errors.ts";
+import { storeCopy } from "./store-copy-command.ts";
 
-const USAGE = `Usage: chatflow start [--config <file>] [--adapter <name>]...
+const USAGE = `Usage: chatflow start [--config <file>] [--adapter <name>]... [--store <driver>]
+       chatflow store copy --from <dir> --to postgres [--config <file>]
 
 Commands:
   start            run the bot with the adapters enabled in the configuration
                    (default: the console chat on the embedded default configuration)
+  store copy       copy a lowdb data directory (sessions, history, tasks with their journals,
+                   waiting questions, schedules, the event feed) into PostgreSQL at
+                   $CHATFLOW_DATABASE_URL; safe to run again
 
 Options:
   -c, --config     configuration file (YAML); default: $CHATFLOW_CONFIG, else config/chatflow.yaml
   -a, --adapter    run exactly these adapters, whatever the file enables (repeat it, or give a
                    comma list: --adapter telegram,console); default: $CHATFLOW_ADAPTERS
+  -s, --store      lowdb, postgres or memory, whatever the file says (postgres reads its
+                   connection string from $CHATFLOW_DATABASE_URL, else $DATABASE_URL)
+      --from, --to with store copy: the lowdb directory, and postgres
   -h, --help       show this help
 
 Adapters:
@@ -34,9 +42,19 @@ function chosenAdapters(flags: string[] | undefined, env: NodeJS.ProcessEnv): st
   return fromEnv ? parseAdapterList([fromEnv], "from CHATFLOW_ADAPTERS") : undefined;
 }
 
-async function start(configFile: string | undefined, adapterFlags: string[] | undefined): Promise<void> {
+const STORE_DRIVERS = ["lowdb", "postgres", "memory"] as const;
+
+function storeDriver(flag: string | undefined): (typeof STORE_DRIVERS)[number] | undefined {
+  if (flag === undefined) return undefined;
+  if ((STORE_DRIVERS as readonly string[]).includes(flag)) return flag as (typeof STORE_DRIVERS)[number];
+  throw new ConfigError(`--store ${flag}: choose one of ${STORE_DRIVERS.join(", ")}.`);
+}
+
+async function start(configFile: string | undefined, adapterFlags: string[] | undefined, storeFlag: string | undefined): Promise<void> {
   const adapters = chosenAdapters(adapterFlags, process.env);
-  const loaded = await loadConfig(configFile);
+  const driver = storeDriver(storeFlag);
+  const file = await loadConfig(configFile);
+  const loaded = driver ? { ...file, store: { ...file.store, driver } } : file;
   const config = adapters ? enableOnly(loaded, adapters) : withDefaultAdapters(loaded);
   const bot: Bot = await createBot({ config });
   // Said on the terminal too: someone who set llm: and sees the demo answer should know why.
@@ -105,7 +123,14 @@ async function main(argv: string[]): Promise<void> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: "string", short: "c" }, adapter: { type: "string", short: "a", multiple: true }, help: { type: "boolean", short: "h" } },
+      options: {
+        config: { type: "string", short: "c" },
+        adapter: { type: "string", short: "a", multiple: true },
+        store: { type: "string", short: "s" },
+        from: { type: "string" },
+        to: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     process.stderr.write(`chatflow: ${(error as Error).message}\n\n${USAGE}\n`);
@@ -116,11 +141,15 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (command === "store" && rest.length === 1 && rest[0] === "copy") {
+    await storeCopy(parsed.values.config, parsed.values.from, parsed.values.to);
+    return;
+  }
   if (command !== "start" || rest.length > 0) {
     process.stderr.write(`chatflow: unknown command "${[command, ...rest].join(" ")}"\n\n${USAGE}\n`);
     process.exit(2);
   }
-  await start(parsed.values.config, parsed.values.adapter);
+  await start(parsed.values.config, parsed.values.adapter, parsed.values.store);
 }
 
 main(process.argv.slice(2)).catch(fail);

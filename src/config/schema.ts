@@ -14,10 +14,21 @@ export const configSchema = z
   .object({
     store: z
       .object({
-        /** `lowdb` (default, files under `dir`) or `memory` (nothing kept across restarts). */
-        driver: z.enum(["lowdb", "memory"]).default("lowdb"),
+        /**
+         * `lowdb` (default, files under `dir`, one process), `postgres` (any number of processes on
+         * one database; the connection string comes from CHATFLOW_DATABASE_URL, else DATABASE_URL,
+         * never from this file) or `memory` (nothing kept across restarts).
+         */
+        driver: z.enum(["lowdb", "postgres", "memory"]).default("lowdb"),
         /** Data directory, relative to the working directory. Default `data`. */
         dir: z.string().min(1).default("data"),
+        /** PostgreSQL: the schema chatflow's tables live in (created at start). Default `chatflow`. */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase PostgreSQL identifier (letters, digits, _)")
+          .default("chatflow"),
+        /** PostgreSQL: connections each process keeps open (plus one for LISTEN). Default 10. */
+        poolSize: z.number().int().min(1).max(100).default(10),
       })
       .strict()
       .prefault({}),

@@ -8,7 +8,7 @@ import { ChatflowError, RateLimitError } from "../errors.ts";
 import { derivedId } from "../ids.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
-import type { Answers } from "../tasks/answers.ts";
+import { Answers } from "../tasks/answers.ts";
 import type { TaskRunner } from "../tasks/runner.ts";
 import type { Task } from "../store/records.ts";
 import type { Workflow } from "../tasks/workflow.ts";
@@ -155,7 +155,9 @@ export class Engine {
       await this.#reply(event.address, "Send /help to see what I can do.");
       return HANDLED;
     }
-    return this.#start(route.message, { text: event.text }, event.address, session, key);
+    // Not an answer: a new request, queued behind the task that waits (the person is told what it waits for).
+    const hint = active?.status === "waiting" ? Answers.waitingHint(active) : "";
+    return this.#start(route.message, { text: event.text }, event.address, session, key, hint);
   }
 
   async #command(event: InboundCommand, session: Session): Promise<HandleOutcome> {
@@ -197,7 +199,7 @@ export class Engine {
   }
 
   /** Starts a task through the one door (validation, derived id, busy policy, the owner's limit); refusals are replies. */
-  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string): Promise<HandleOutcome> {
+  async #start(name: string, request: { text: string; command?: string }, address: Address, session: Session, key: string, queuedHint = ""): Promise<HandleOutcome> {
     if (!this.#p.workflows.has(name)) {
       this.#p.log.error({ workflow: name }, "route points to an unknown workflow");
       await this.#reply(address, `The workflow "${name}" is not available. Please tell the bot's operator.`);
@@ -205,7 +207,7 @@ export class Engine {
     }
     try {
       const started = await this.#p.starts.start({ workflow: name, request, address, sessionId: session.id, key });
-      if (started.queued) await this.#reply(address, "Queued: I'll start on this as soon as the current task is done.");
+      if (started.queued) await this.#reply(address, `Queued: I'll start on this as soon as the current task is done.${queuedHint}`);
       return { kind: "task", taskId: started.task.id };
     } catch (error) {
       if (error instanceof SessionBusyError) {
@@ -223,7 +225,7 @@ export class Engine {
   }
 
   async #activeTask(sessionId: string): Promise<Task | undefined> {
-    const id = this.#p.runner.activeTaskId(sessionId);
+    const id = await this.#p.runner.activeTaskId(sessionId);
     return id ? this.#p.store.getTask(id) : undefined;
   }
 

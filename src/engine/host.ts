@@ -1,4 +1,5 @@
 import type { Adapter } from "../port/adapter.ts";
+import { hasTaskClaims } from "../store/coordination.ts";
 import type { Config } from "../config/schema.ts";
 import type { EventFeed } from "../events/feed.ts";
 import { sessionKey } from "../model.ts";
@@ -28,6 +29,8 @@ export interface HostParts {
   stats: EngineStats;
   workflowNames: () => string[];
   adapters: () => readonly Adapter[];
+  /** The one-holder connections this process leads now (see HostHealth.instance). */
+  leads?: () => string[];
   handle: (event: InboundEvent) => Promise<HandleOutcome>;
 }
 
@@ -64,7 +67,7 @@ export function createHost(parts: HostParts): Host {
       get: (id) => store.getTask(id),
       list: (filter, page) => store.listTasks(filter, page),
       async active(sessionId) {
-        const id = runner.activeTaskId(sessionId);
+        const id = await runner.activeTaskId(sessionId);
         return id ? store.getTask(id) : undefined;
       },
       mayAct: (task, address) => answers.mayAct(task, address),
@@ -110,6 +113,7 @@ export function createHost(parts: HostParts): Host {
         scheduler: { enabled: config.scheduler.enabled, ...(await scheduler.state()) },
         adapters: Object.fromEntries(parts.adapters().map((a) => [a.platform, { connected: a.connected?.() ?? true }])),
         running: runner.runningCount,
+        instance: { id: runner.instanceId, store: config.store.driver, shared: hasTaskClaims(store), leads: parts.leads?.() ?? [] },
       };
     },
     stats: () => ({

@@ -1,3 +1,4 @@
+import { ChatflowError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { sessionKey, type Address, type Session, type SessionState } from "../model.ts";
 import type { Page, PageRequest, SessionFilter, Store } from "../store/port.ts";
@@ -71,10 +72,28 @@ export class Sessions {
       updatedAt: now,
       lastActiveAt: now,
     };
-    await this.#store.createSession(session);
+    try {
+      await this.#store.createSession(session);
+    } catch (error) {
+      // Another process opened this key's session first (stores shared by several processes): that one is the session.
+      if (!(error instanceof ChatflowError && error.code === "conflict")) throw error;
+      const winner = await this.#store.findOpenSession(session.key);
+      if (!winner) throw error;
+      return winner;
+    }
     // Synchronously, before anything can publish an event of the new session.
     for (const listener of this.#created) listener(session);
     return session;
+  }
+
+  /**
+   * A session this process heard of from a store it shares (another process opened it): told
+   * to the `onCreated` listeners like one opened here. Listeners may hear of a session twice.
+   */
+  async seen(sessionId: string): Promise<void> {
+    if (this.#created.size === 0) return;
+    const session = await this.#store.getSession(sessionId);
+    if (session) for (const listener of this.#created) listener(session);
   }
 
   /** Calls `listener` with each session created from now on; returns the function that stops it. */

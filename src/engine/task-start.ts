@@ -78,7 +78,7 @@ export class TaskStarts {
     const session = request.sessionId !== undefined ? await this.#d.store.getSession(request.sessionId) : await this.#d.sessions.open(request.address);
     if (!session) throw new ChatflowError("not_found", `There is no session ${request.sessionId}.`);
     if (session.state === "closed") throw new ChatflowError("conflict", "This session is closed; start a new one.");
-    const behind = this.#d.runner.activeTaskId(session.id) !== undefined;
+    const behind = (await this.#d.runner.activeTaskId(session.id)) !== undefined;
     if (behind && (request.whenBusy ?? "policy") === "policy" && this.#d.busy === "reject") throw new SessionBusyError();
     const task = await this.#d.runner.submit({
       // Every task id has one shape, `t-…`, whether a key made it or not.

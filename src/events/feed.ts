@@ -54,11 +54,34 @@ export class EventFeed {
   readonly #subscribers = new Set<Subscriber>();
   /** Notifications run one after another, in the order of publishing, which is seq order. */
   #chain: Promise<void> = Promise.resolve();
+  /**
+   * A store several processes share (it can watch its feed): subscribers are notified from the
+   * stored feed's tail, read in seq order, so the events of every process arrive in one order
+   * with no gap; without it, from this process's own publishing.
+   */
+  #tail: FeedTail | undefined;
 
   constructor(options: EventFeedOptions) {
     this.#store = options.store;
     this.#log = options.log;
     this.#progress = new ProgressGate(options.progressIntervalMs ?? 250, (event) => this.#publishNow(event));
+  }
+
+  /**
+   * With a shared store: follows the feed from its current end (call once the store is open).
+   * `sessionSeen` is awaited before the first event of each session this process hears of
+   * from the feed, so whoever follows a person's sessions as they open (sessions opened by
+   * other processes too) follows it before its event is delivered.
+   */
+  async open(options: { sessionSeen?: (sessionId: string) => Promise<void> } = {}): Promise<void> {
+    if (!this.#store.watchFeed || !this.#store.feedHead || this.#tail) return;
+    this.#tail = new FeedTail(this.#store, await this.#store.feedHead(), (event) => this.#notify(event), this.#log, options.sessionSeen);
+  }
+
+  /** Stops following the shared feed. */
+  close(): void {
+    this.#tail?.close();
+    this.#tail = undefined;
   }
 
   /**
@@ -124,10 +147,13 @@ export class EventFeed {
       stored = Promise.reject(error);
     }
     stored.catch(() => undefined); // handled below, in turn
+    const tail = this.#tail;
     const notified = this.#chain
       .then(() => stored)
       .then(
-        (events) => {
+        async (events) => {
+          // Shared: delivered by the tail, with the other processes' events in seq order.
+          if (tail) return tail.caughtUp(events.at(-1)?.seq ?? 0);
           for (const e of events) this.#notify(freeze(e as FeedEvent));
         },
         (error: unknown) => {
@@ -174,5 +200,88 @@ export class EventFeed {
 
   #listenerFailed(error: unknown, event: FeedEvent): void {
     this.#log?.warn({ err: error, seq: event.seq, type: event.type }, "a feed listener failed");
+  }
+}
+
+/**
+ * Reads a shared feed's tail in seq order whenever it may have grown (this process appended,
+ * or the store heard another process append), one read at a time, and hands each event on.
+ */
+class FeedTail {
+  #seq: number;
+  #reading: Promise<void> | undefined;
+  #again = false;
+  readonly #waiters: { seq: number; resolve: () => void }[] = [];
+  readonly #unwatch: () => void;
+  /** Sessions whose events this process has heard of (bounded: forgotten wholesale past 100k). */
+  readonly #sessions = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    head: number,
+    private readonly deliver: (event: FeedEvent) => void,
+    private readonly log: Pick<Logger, "warn"> | undefined,
+    private readonly sessionSeen: ((sessionId: string) => Promise<void>) | undefined,
+  ) {
+    this.#seq = head;
+    this.#unwatch = store.watchFeed!(() => this.pull());
+  }
+
+  /** Resolves once every event up to `seq` has been handed on. */
+  caughtUp(seq: number): Promise<void> {
+    if (seq <= this.#seq) return Promise.resolve();
+    const reached = new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
+    this.pull();
+    return reached;
+  }
+
+  pull(): void {
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    this.#reading = this.#read().finally(() => (this.#reading = undefined));
+  }
+
+  async #read(): Promise<void> {
+    do {
+      this.#again = false;
+      for (;;) {
+        let page: FeedEvent[];
+        try {
+          page = (await this.store.readFeed({}, { after: this.#seq, limit: REPLAY_PAGE })) as FeedEvent[];
+        } catch (error) {
+          this.log?.warn({ err: error }, "the shared feed could not be read; trying again in a second");
+          setTimeout(() => this.pull(), 1000).unref();
+          return;
+        }
+        for (const event of page) {
+          if (this.sessionSeen && !this.#sessions.has(event.sessionId)) {
+            if (this.#sessions.size >= 100_000) this.#sessions.clear();
+            this.#sessions.add(event.sessionId);
+            await this.sessionSeen(event.sessionId).catch((error: unknown) => this.log?.warn({ err: error, sessionId: event.sessionId }, "a new session's followers were not told"));
+          }
+          this.#seq = event.seq;
+          this.deliver(freeze(event));
+        }
+        this.#release();
+        if (page.length < REPLAY_PAGE) break;
+      }
+    } while (this.#again);
+  }
+
+  #release(): void {
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const waiter = this.#waiters[i]!;
+      if (waiter.seq <= this.#seq) {
+        this.#waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  close(): void {
+    this.#unwatch();
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve();
   }
 }

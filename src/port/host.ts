@@ -117,6 +117,12 @@ export interface HostHealth {
   adapters: Record<string, { connected: boolean }>;
   /** Tasks running now. */
   running: number;
+  /**
+   * This process: its id (CHATFLOW_INSTANCE_ID or random), its store driver, whether the store
+   * is shared with other processes, and the connections it leads (those only one process may
+   * hold, such as Telegram's long polling).
+   */
+  instance: { id: string; store: string; shared: boolean; leads: string[] };
 }
 
 export interface HostSessions {

@@ -10,6 +10,8 @@ import type { Address, Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import { workflowInput, type TaskStarts } from "../engine/task-start.ts";
+import { SlotHolder } from "./slot-holder.ts";
+import type { StoreSignals } from "../store/signals.ts";
 import { cronPattern, formatSeconds, shortestGap, slotsBetween } from "./cron.ts";
 import type { MissedPolicy, Schedule } from "../store/records.ts";
 
@@ -41,6 +43,15 @@ export interface SchedulerOptions {
   composeMissing?: string;
   /** Messages of history a `withHistory` prompt gets (`history.window`). */
   historyWindow?: number;
+  /** A store several processes share: this process's id (slot claims name it) and its wake-ups. */
+  shared?: {
+    instanceId: string;
+    signals?: StoreSignals;
+    /** How often schedules are read again in case a signal was missed; default 5 s. */
+    reloadMs?: number;
+    /** How long a process may take to deliver a text or workflow slot before another takes it over; default 10 s (a prompt's: 120 s). */
+    slotLeaseMs?: number;
+  };
 }
 
 /** What makes a slot unique: the ids of what it produces derive from it, so a replayed slot reuses them. */
@@ -68,9 +79,47 @@ export class Scheduler {
   #running = false;
   /** Aborts model calls writing prompt schedules' messages when the scheduler stops. */
   #stopping = new AbortController();
+  readonly #holder: SlotHolder;
+  #reloadTimer: NodeJS.Timeout | undefined;
+  #unlisten: (() => void) | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
+    this.#holder = new SlotHolder(options.shared?.instanceId ?? "", options.shared !== undefined, options.shared?.slotLeaseMs ?? 10_000);
+  }
+
+  /** Tells the other processes sharing the store that schedules changed. */
+  #changed(): void {
+    void this.#o.shared?.signals?.signal("schedules");
+  }
+
+  /**
+   * Shared store: schedules added, changed or removed by another process are picked up (on its
+   * signal, and every `reloadMs` in case one was missed), and slots another process left
+   * pending when it died are delivered.
+   */
+  async #reload(): Promise<void> {
+    if (!this.#running) return;
+    const now = Date.now();
+    const stored = await this.#o.store.listSchedules();
+    const ids = new Set(stored.map((s) => s.id));
+    for (const id of this.#next.keys()) if (!ids.has(id)) this.#disarm(id);
+    for (const schedule of stored) {
+      if (!schedule.enabled) {
+        this.#disarm(schedule.id);
+        continue;
+      }
+      if (this.#chains.has(schedule.id)) continue;
+      if (schedule.pendingSlot !== undefined && !this.#holder.heldElsewhere(schedule, now)) {
+        void this.#serial(schedule.id, () => this.#fireDue(schedule.id, now, schedule.missedPolicy));
+        continue;
+      }
+      try {
+        this.#arm(schedule);
+      } catch (error) {
+        this.#report(error, schedule.id, `schedule ${schedule.id} skipped: its next fire can't be computed`);
+      }
+    }
   }
 
   /** Syncs the config's schedules, applies each schedule's missed-slot policy, then ticks. */
@@ -97,6 +146,13 @@ export class Scheduler {
       catchUp.push(this.#serial(schedule.id, () => this.#fireDue(schedule.id, now, schedule.missedPolicy)));
     }
     await Promise.all(catchUp);
+    const shared = this.#o.shared;
+    if (shared) {
+      const reload = () => void this.#reload().catch((error: unknown) => this.#report(error, undefined, "schedules not reloaded"));
+      this.#unlisten = shared.signals?.onSignal((topic) => topic === "schedules" && reload());
+      this.#reloadTimer = setInterval(reload, shared.reloadMs ?? 5000);
+      this.#reloadTimer.unref();
+    }
     this.#ticker = new Cron("* * * * * *", { protect: true, catch: (error) => this.#report(error, undefined, "scheduler tick failed") }, () => this.#tick());
   }
 
@@ -105,6 +161,8 @@ export class Scheduler {
     this.#stopping.abort();
     this.#ticker?.stop();
     this.#ticker = undefined;
+    clearInterval(this.#reloadTimer);
+    this.#unlisten?.();
     this.#next.clear();
     await Promise.all(this.#chains.values());
   }
@@ -144,6 +202,7 @@ export class Scheduler {
     };
     await this.#o.store.createSchedule(schedule);
     if (this.#running) this.#arm(schedule);
+    this.#changed();
     return schedule;
   }
 
@@ -172,19 +231,23 @@ export class Scheduler {
     if (!existing) return false;
     this.#disarm(id);
     await this.#o.store.deleteSchedule(id);
+    this.#changed();
     return true;
   }
 
   /** Pauses a schedule (no fires until resumed); `reason` is shown in /schedule list. */
   async pause(id: string, reason = "paused"): Promise<Schedule | undefined> {
     this.#disarm(id);
-    return this.#o.store.updateSchedule(id, { enabled: false, pausedReason: reason });
+    const paused = await this.#o.store.updateSchedule(id, { enabled: false, pausedReason: reason });
+    this.#changed();
+    return paused;
   }
 
   /** Resumes a paused schedule; slots missed while paused are skipped. */
   async resume(id: string): Promise<Schedule | undefined> {
     const resumed = await this.#o.store.updateSchedule(id, { enabled: true, pausedReason: undefined, failures: 0, lastSlot: Date.now() });
     if (resumed && this.#running) this.#arm(resumed);
+    this.#changed();
     return resumed;
   }
 
@@ -255,7 +318,12 @@ export class Scheduler {
     for (const spec of specs) {
       const existing = await store.getSchedule(spec.id!);
       if (!existing) {
-        await this.add(spec);
+        try {
+          await this.add(spec);
+        } catch (error) {
+          // Another process sharing the store, starting at the same time, added it first.
+          if (!(await store.getSchedule(spec.id!))) throw error;
+        }
         continue;
       }
       this.#pattern({ cron: spec.cron, timezone: spec.timezone ?? this.#o.timezone });
@@ -318,12 +386,19 @@ export class Scheduler {
     let schedule = await store.getSchedule(id);
     if (!schedule?.enabled) return;
     if (schedule.pendingSlot !== undefined) {
-      await this.#deliver(schedule, schedule.pendingSlot, true);
+      // Another live process is delivering it; one that died is taken over.
+      if (this.#holder.heldElsewhere(schedule, Date.now())) return;
+      if (this.#holder.mustClaim(schedule)) {
+        const taken = await store.updateSchedule(id, this.#holder.hold(Date.now(), schedule), { ifRev: schedule.rev });
+        if (!taken) return;
+        schedule = taken;
+      }
+      await this.#deliver(schedule, schedule.pendingSlot!, true);
       schedule = await store.getSchedule(id);
       if (!schedule?.enabled || schedule.pendingSlot !== undefined) return;
     }
     if (knownSlot !== undefined && knownSlot > (schedule.lastSlot ?? schedule.createdAt)) {
-      const claimed = await store.updateSchedule(id, { lastSlot: knownSlot, pendingSlot: knownSlot }, { ifRev: schedule.rev });
+      const claimed = await store.updateSchedule(id, { lastSlot: knownSlot, pendingSlot: knownSlot, ...this.#holder.hold(Date.now(), schedule) }, { ifRev: schedule.rev });
       if (!claimed) return;
       await this.#deliver(claimed, knownSlot, false);
       schedule = await store.getSchedule(id);
@@ -341,7 +416,7 @@ export class Scheduler {
       return;
     }
     for (const slot of slots) {
-      const claimed = await store.updateSchedule(id, { lastSlot: slot, pendingSlot: slot }, { ifRev: schedule.rev });
+      const claimed = await store.updateSchedule(id, { lastSlot: slot, pendingSlot: slot, ...this.#holder.hold(Date.now(), schedule) }, { ifRev: schedule.rev });
       if (!claimed) return; // changed meanwhile (paused, removed, claimed): the next tick looks again
       await this.#deliver(claimed, slot, false);
       const after: Schedule | undefined = await store.getSchedule(id);
@@ -389,13 +464,13 @@ export class Scheduler {
         const session = await sessions.open(schedule.target);
         await appendMessageOnce(store, { id: derivedId("s-", slotKey(schedule.id, slot)), sessionId: session.id, role: "assistant", source: "scheduled", text, platformMessageId: sent.id, at: Date.now() });
       }
-      await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
+      await store.updateSchedule(schedule.id, { pendingSlot: undefined, ...SlotHolder.released, pendingText: undefined, failures: 0, lastError: undefined, lastFiredAt: Date.now() });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (error instanceof RateLimitError) {
         // The maker is at their task limit: this slot is skipped (not kept to pile up), said in /schedule list.
         log.warn({ scheduleId: schedule.id, slot, reason: message }, "scheduled task skipped: its maker is at their task limit");
-        await store.updateSchedule(schedule.id, { pendingSlot: undefined, pendingText: undefined, lastError: `a slot was skipped: ${message}` });
+        await store.updateSchedule(schedule.id, { pendingSlot: undefined, ...SlotHolder.released, pendingText: undefined, lastError: `a slot was skipped: ${message}` });
         return;
       }
       // The workflow no longer takes this input (its schema changed since): no retry can help.
@@ -404,7 +479,7 @@ export class Scheduler {
       // The model can't write it until a person changes something (the key, the model, llm.maxTokens).
       const unwritable = schedule.prompt !== undefined && error instanceof ChatflowError && error.code === "config";
       if (unfit) {
-        await store.updateSchedule(schedule.id, { pendingSlot: undefined, failures: schedule.failures + 1, lastError: message, enabled: false, pausedReason: `its input no longer fits ${schedule.workflow} (${message})` });
+        await store.updateSchedule(schedule.id, { pendingSlot: undefined, ...SlotHolder.released, failures: schedule.failures + 1, lastError: message, enabled: false, pausedReason: `its input no longer fits ${schedule.workflow} (${message})` });
         this.#disarm(schedule.id);
         log.warn({ scheduleId: schedule.id, reason: message }, "schedule paused: its input no longer fits its workflow");
         return;
@@ -418,7 +493,7 @@ export class Scheduler {
       const failures = schedule.failures + 1;
       const pause = failures >= this.#o.maxFailures;
       await store.updateSchedule(schedule.id, {
-        pendingSlot: undefined,
+        pendingSlot: undefined, ...SlotHolder.released,
         failures,
         lastError: message,
         pendingText: undefined,

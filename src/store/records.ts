@@ -164,6 +164,9 @@ export interface Schedule {
   lastSlot?: number;
   /** A claimed slot not yet delivered (a restart delivers it). */
   pendingSlot?: number;
+  /** With a shared store: the process delivering `pendingSlot`, and until when (epoch ms) it may; after that another takes it over. */
+  pendingOwner?: string;
+  pendingUntil?: number;
   /** Consecutive failures only a person can fix: a target that is gone, a model that refuses the key. */
   failures: number;
   lastError?: string;

@@ -103,7 +103,8 @@ export class Answers {
 
   /**
    * A plain message in a session whose active task waits. Returns false when the text
-   * is not an answer (so the caller treats it as a new request or hints).
+   * is not an answer: a text that is none of a question's choices, or a message while a
+   * review waits for its buttons, is a new request (queued behind the task; see `waitingHint`).
    */
   async handleText(task: Task, event: InboundMessage, eventKey: string): Promise<boolean> {
     const wait = task.waiting;
@@ -117,8 +118,7 @@ export class Answers {
       if (!wait.choices) return this.#accept(task, wait, text, event, eventKey).then(() => true);
       const choice = matchChoice(wait.choices, text);
       if (choice !== undefined) return this.#accept(task, wait, choice, event, eventKey).then(() => true);
-      await this.#reply(address, `Please pick one of: ${wait.choices.join(", ")} (or send /cancel).`);
-      return true;
+      return false;
     }
     switch (wait.phase ?? "verdict") {
       case "edit-text":
@@ -131,9 +131,17 @@ export class Answers {
         return true;
       }
       default:
-        await this.#reply(address, "Please answer the review above: Approve, Reject or Edit (or send /cancel).");
-        return true;
+        return false;
     }
+  }
+
+  /** What the person is told when a message of theirs queues behind a task that waits for them. */
+  static waitingHint(task: Task): string {
+    const wait = task.waiting;
+    if (!wait) return "";
+    if (wait.kind === "ask" && wait.choices) return ` The current task is waiting for your answer above: pick one of ${wait.choices.join(", ")} (or send /cancel).`;
+    if (wait.kind === "review") return " The current task is waiting for your review above: Approve, Reject or Edit (or send /cancel).";
+    return "";
   }
 
   async #acceptReview(task: Task, wait: PendingWait, verdict: ReviewVerdict, event: InboundEvent, eventKey: string): Promise<void> {

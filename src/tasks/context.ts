@@ -39,6 +39,13 @@ export interface ContextDeps {
   park(wait: Omit<PendingWait, "token" | "askedAt">): Promise<void>;
   /** A message that grows as text arrives, remembered under `key`. */
   openStream(key: string): StreamedText;
+  /**
+   * With a shared store: resolves while this process still holds the task's lease, else
+   * rejects (and aborts the run). Called before a step runs and before its result is
+   * journaled, so a process that lost its lease (paused, cut off) starts no side effect and
+   * records nothing the process that took the task over may be doing.
+   */
+  fence?(): Promise<void>;
 }
 
 /** Builds the `ctx` of one run of a workflow. */
@@ -80,6 +87,7 @@ export function createContext(deps: ContextDeps): WorkflowContext {
       const { entry, call } = replay.replay({ key, call: stepCall(id), byId: false });
       if (entry) return entry.value as T;
       throwIfAborted();
+      await deps.fence?.();
       const value = await runWithRetries(() => fn(signal), {
         retries: options?.retries ?? deps.retries,
         retryBaseMs: deps.retryBaseMs,
@@ -92,6 +100,7 @@ export function createContext(deps: ContextDeps): WorkflowContext {
         },
       });
       throwIfAborted();
+      await deps.fence?.();
       await record(key, value, call);
       return value;
     },

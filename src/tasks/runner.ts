@@ -20,6 +20,10 @@ import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResu
 import type { Workflow } from "./workflow.ts";
 import type { TaskQuota } from "./quota.ts";
 import type { ReportError } from "../error-hook.ts";
+import { hasTaskClaims, type TaskClaims } from "../store/coordination.ts";
+import { hasSignals, type SignalTopic, type StoreSignals } from "../store/signals.ts";
+import { ClaimLoop } from "./claim-loop.ts";
+import { LeaseLostSignal, TaskLease } from "./lease.ts";
 
 export interface TaskRunnerOptions {
   store: Store;
@@ -46,6 +50,10 @@ export interface TaskRunnerOptions {
   quota?: TaskQuota;
   /** Where failed tasks are reported besides the log (the bot's `onError`). */
   report?: ReportError;
+  /** With a shared store: how often to look for tasks nobody signalled (a dead process's), in ms. Default: a fifth of the lease, at most 5 s. */
+  sweepMs?: number;
+  /** Identifies this process in task leases; default a random id. */
+  instanceId?: string;
 }
 
 export interface SubmitRequest {
@@ -83,7 +91,7 @@ interface RunState {
  */
 export class TaskRunner {
   /** Identifies this process in task leases. */
-  readonly instanceId = newId(6);
+  readonly instanceId: string;
   readonly status: StatusMessages;
   readonly #o: TaskRunnerOptions;
   readonly #queue: PQueue;
@@ -102,23 +110,54 @@ export class TaskRunner {
   readonly #posting = new Map<string, Promise<void>>();
   readonly #events: TaskEvents;
   readonly #posts: TaskPosts;
+  /** With a shared store (PostgreSQL): tasks come from the database, not from the lanes. */
+  readonly #claims: TaskClaims | undefined;
+  readonly #claimLoop: ClaimLoop | undefined;
+  readonly #signals: StoreSignals | undefined;
+  #unlisten: (() => void) | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
+    this.instanceId = options.instanceId ?? newId(6);
+    this.#claims = hasTaskClaims(options.store) ? options.store : undefined;
+    this.#signals = hasSignals(options.store) ? options.store : undefined;
+    if (this.#claims) {
+      this.#claimLoop = new ClaimLoop({
+        claims: this.#claims,
+        owner: this.instanceId,
+        leaseMs: options.leaseMs,
+        free: () => options.concurrency - this.#running.size - this.#queue.size - this.#queue.pending,
+        run: (task) => this.#schedule(task.id, task),
+        sweepMs: options.sweepMs ?? Math.min(5000, Math.max(50, options.leaseMs / 5)),
+        log: options.log,
+      });
+    }
     this.#queue = new PQueue({ concurrency: options.concurrency });
-    this.status = new StatusMessages(options.store, options.delivery, options.log);
+    this.status = new StatusMessages(options.store, options.delivery, options.log, hasTaskClaims(options.store));
     this.#events = new TaskEvents(options.events);
     this.#posts = new TaskPosts(options.store, options.delivery, options.log);
   }
 
-  /** The task holding a session (running or waiting), if any. */
-  activeTaskId(sessionId: string): string | undefined {
-    return this.#lanes.holder(sessionId);
+  /**
+   * The task holding a session (running or waiting, or the next to run), if any. With a shared
+   * store, read from the store: another process may run the session's task.
+   */
+  async activeTaskId(sessionId: string): Promise<string | undefined> {
+    if (!this.#claims) return this.#lanes.holder(sessionId);
+    const { items } = await this.#o.store.listTasks({ sessionId, status: [...ACTIVE_STATUSES] }, { limit: 100 });
+    const holder = items.find((task) => task.status !== "queued") ?? items.at(-1);
+    return holder?.id;
   }
 
-  /** How many tasks wait behind the active one of a session. */
-  queuedCount(sessionId: string): number {
-    return this.#lanes.queued(sessionId).length;
+  /** Tells this process and the others sharing the store that a task may run now. */
+  #wake(): void {
+    this.#claimLoop?.poke();
+    void this.#signals?.signal("work");
+  }
+
+  #heard(topic: SignalTopic, payload: string): void {
+    if (topic === "work") this.#claimLoop?.poke();
+    else if (topic === "cancel") this.#running.get(payload)?.controller.abort(new TaskCancelledError());
   }
 
   /** Number of tasks running right now. */
@@ -156,6 +195,10 @@ export class TaskRunner {
     await this.#o.store.createTask(task);
     // The status message is the acknowledgement: posted at once, edited when the task starts.
     void this.status.update(task.address, this.#view(task, "queued"));
+    if (this.#claims) {
+      this.#wake();
+      return task;
+    }
     const next = this.#lanes.enqueue(task.sessionId, task.id);
     if (next) this.#schedule(next);
     return task;
@@ -168,6 +211,14 @@ export class TaskRunner {
    */
   async recover(): Promise<{ resumed: number; waiting: number }> {
     const { store } = this.#o;
+    if (this.#claimLoop) {
+      // Shared: whatever may run is claimed from the database, now and at every sweep.
+      this.#unlisten = this.#signals?.onSignal((topic, payload) => this.#heard(topic, payload));
+      this.#claimLoop.start();
+      void this.#showMissedFinals(Date.now());
+      this.#o.log.info({ instance: this.instanceId }, "taking tasks from the shared store");
+      return { resumed: 0, waiting: 0 };
+    }
     const active: Task[] = [];
     let cursor: string | undefined;
     do {
@@ -238,6 +289,12 @@ export class TaskRunner {
         return task;
       }
       const run = this.#running.get(taskId);
+      if (!run && this.#claims && task.status === "running" && task.lease && task.lease.owner !== this.instanceId) {
+        // Running in another process: it hears the signal (or sees the flag when it next claims the task).
+        const requested = await store.updateTask(taskId, { cancelRequested: true });
+        void this.#signals?.signal("cancel", taskId);
+        return (await this.#waitFinished(taskId)) ?? requested;
+      }
       if (run) {
         const updated = await store.updateTask(taskId, { cancelRequested: true });
         run.controller.abort(new TaskCancelledError());
@@ -254,6 +311,16 @@ export class TaskRunner {
     }
   }
 
+  /** Polls until the task ends or CANCEL_WAIT_MS pass; the task as last read. */
+  async #waitFinished(taskId: string): Promise<Task | undefined> {
+    const until = Date.now() + CANCEL_WAIT_MS;
+    for (;;) {
+      const task = await this.#o.store.getTask(taskId);
+      if (!task || isFinished(task.status) || Date.now() >= until) return task;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Resolves once the pending question of a task has been posted (and its id recorded). */
   async questionPosted(taskId: string): Promise<void> {
     await this.#posting.get(taskId);
@@ -261,13 +328,16 @@ export class TaskRunner {
 
   /** Schedules a task that was answered (status set to queued by the caller). */
   resume(taskId: string): void {
-    if (this.#running.has(taskId)) this.#rerun.add(taskId);
+    if (this.#claims) this.#wake();
+    else if (this.#running.has(taskId)) this.#rerun.add(taskId);
     else this.#schedule(taskId);
   }
 
   /** Stops taking work and interrupts running tasks; they keep `running` and resume at the next start. */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
+    this.#claimLoop?.stop();
+    this.#unlisten?.();
     this.#queue.clear();
     for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
     const all = Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
@@ -277,14 +347,20 @@ export class TaskRunner {
   /** Resolves when no task is running or queued to run in this process, and every final status is shown. */
   async idle(): Promise<void> {
     while (this.#queue.size > 0 || this.#queue.pending > 0 || this.#running.size > 0 || this.#finals.size > 0) {
+      await this.#claimLoop?.settled();
       await this.#queue.onIdle();
       await Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
     }
   }
 
-  #schedule(taskId: string): void {
-    if (this.#stopping) return;
-    void this.#queue.add(() => this.#execute(taskId)).catch(async (error: unknown) => {
+  /** Runs a task when a worker is free; `claimed`: already running under this process's lease (shared store). */
+  #schedule(taskId: string, claimed?: Task): void {
+    if (this.#stopping) {
+      // Given back at once, so another process takes it without waiting for the lease to end.
+      if (claimed) void this.#o.store.updateTask(taskId, { lease: undefined }, { leaseOwner: this.instanceId }).catch(() => undefined);
+      return;
+    }
+    void this.#queue.add(() => this.#execute(taskId, claimed)).catch(async (error: unknown) => {
       const task = await this.#o.store.getTask(taskId).catch(() => undefined);
       this.#reportError(error, task, "task execution crashed", { taskId });
     });
@@ -299,21 +375,30 @@ export class TaskRunner {
     return { taskId: task.id, workflow: task.workflow, state, percent: task.percent, ...(task.step ? { step: task.step } : {}), ...extra };
   }
 
-  async #execute(taskId: string): Promise<void> {
+  /** Writes of a running task: with a shared store, only while this process holds its lease. */
+  #fenced(): { leaseOwner: string } | undefined {
+    return this.#claims ? { leaseOwner: this.instanceId } : undefined;
+  }
+
+  async #execute(taskId: string, claimed?: Task): Promise<void> {
     if (this.#running.has(taskId)) {
       this.#rerun.add(taskId);
       return;
     }
     const { store, log } = this.#o;
-    const loaded = await store.getTask(taskId);
-    if (!loaded || isFinished(loaded.status) || loaded.status === "waiting" || this.#stopping) return;
+    const loaded = claimed ?? (await store.getTask(taskId));
+    if (!loaded || isFinished(loaded.status) || loaded.status === "waiting") return;
+    if (this.#stopping) {
+      if (claimed) await store.updateTask(taskId, { lease: undefined }, { leaseOwner: this.instanceId });
+      return;
+    }
     if (loaded.cancelRequested) {
-      await this.#finish(loaded, "cancelled", {});
+      await this.#finish(loaded, "cancelled", {}, undefined, Boolean(claimed));
       return;
     }
     const workflow = this.#o.workflows.get(loaded.workflow);
     if (!workflow) {
-      await this.#finish(loaded, "failed", { error: `There is no workflow named "${loaded.workflow}".` });
+      await this.#finish(loaded, "failed", { error: `There is no workflow named "${loaded.workflow}".` }, undefined, Boolean(claimed));
       return;
     }
     const controller = new AbortController();
@@ -325,16 +410,20 @@ export class TaskRunner {
     let task = loaded;
     /** The last progress write: events after it are published after its own. */
     let progressed: Promise<void> = Promise.resolve();
+    let lease: TaskLease | undefined;
     try {
-      const leased = await store.updateTask(taskId, {
-        status: "running",
-        lease: { owner: this.instanceId, until: started + this.#o.leaseMs },
-        attempts: loaded.attempts + 1,
-        startedAt: loaded.startedAt ?? started,
-      });
+      // A claimed task is running under this process's lease already (the claim wrote it).
+      const leased = claimed
+        ? claimed
+        : await store.updateTask(taskId, {
+            status: "running",
+            lease: { owner: this.instanceId, until: started + this.#o.leaseMs },
+            attempts: loaded.attempts + 1,
+            startedAt: loaded.startedAt ?? started,
+          });
       if (!leased) return;
       task = leased;
-      if (loaded.startedAt === undefined) this.#events.started(task);
+      if (claimed ? claimed.attempts === 1 : loaded.startedAt === undefined) this.#events.started(task);
       this.#events.emit(this.#events.progress(task, "running"));
       this.#o.onSessionState?.(task.sessionId, "running");
       const journal = await store.getJournal(taskId);
@@ -343,12 +432,9 @@ export class TaskRunner {
       const history = await store.listMessages(task.sessionId, this.#o.historyWindow);
       void this.status.update(task.address, this.#view(task, "running"));
       void this.#o.delivery.typing(task.address);
-      timers.push(
-        setInterval(() => {
-          void store.updateTask(taskId, { lease: { owner: this.instanceId, until: Date.now() + this.#o.leaseMs } });
-        }, Math.max(50, this.#o.leaseMs / 3)),
-        setInterval(() => void this.#o.delivery.typing(task.address), 4500),
-      );
+      lease = new TaskLease({ store, ...(this.#claims ? { claims: this.#claims } : {}), taskId, owner: this.instanceId, leaseMs: this.#o.leaseMs, abort: (reason) => controller.abort(reason), log });
+      const held = lease;
+      timers.push(setInterval(() => void this.#o.delivery.typing(task.address), 4500));
       const timeoutMs = workflow.timeoutMs ?? this.#o.timeoutMs;
       const deadline = started + Math.max(0, timeoutMs - task.elapsedMs);
       timers.push(setTimeout(() => controller.abort(new TaskTimeoutError(timeoutMs)), deadline - started));
@@ -369,7 +455,7 @@ export class TaskRunner {
           task = { ...task, percent: view.percent, ...(step ? { step } : {}) };
           const event = this.#events.progress(task, "running");
           // Published once stored; what the run publishes next waits for this (see `progressed`).
-          progressed = store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) }).then(
+          progressed = store.updateTask(taskId, { percent: view.percent, ...(step ? { step } : {}) }, this.#fenced()).then(
             () => this.#events.emit(event),
             () => undefined,
           );
@@ -380,17 +466,21 @@ export class TaskRunner {
           task = await this.#park(task, wait, started);
         },
         openStream: (key) => new StreamedMessage({ store, delivery: this.#o.delivery, log, taskId, address: task.address, key }),
+        fence: () => held.fence(),
       });
       const result = await workflow.run(ctx, task.input as never);
       if (controller.signal.aborted) throw controller.signal.reason;
       // Also fails a run that caught a mismatch and went on, or never came to a call its history holds.
       replay.finish();
       await progressed;
+      // The result is posted only by the process that still holds the task.
+      await held.fence();
       await this.#complete(task, result);
     } catch (error) {
       await progressed;
       await this.#settleFailure(task, error, controller.signal, started);
     } finally {
+      lease?.stop();
       for (const timer of timers) clearInterval(timer);
       this.#running.delete(taskId);
       settle();
@@ -402,31 +492,44 @@ export class TaskRunner {
     const { store, log } = this.#o;
     const reason: unknown = signal.aborted ? signal.reason : error;
     if (error instanceof ParkSignal && !signal.aborted) return;
+    if (reason instanceof LeaseLostSignal || error instanceof LeaseLostSignal) {
+      // Another process runs it now: nothing more is written or posted from here.
+      this.#o.log.warn({ taskId: task.id }, "task taken over by another process; this run stops");
+      this.status.forget(task.id);
+      return;
+    }
     if (reason instanceof ShutdownSignal) {
-      // Leave it `running` with no lease: the next start resumes it.
-      await store.updateTask(task.id, { lease: undefined, elapsedMs: task.elapsedMs + (Date.now() - started) });
+      // Leave it `running` with no lease: the next start (or another process at once) resumes it.
+      await store.updateTask(task.id, { lease: undefined, elapsedMs: task.elapsedMs + (Date.now() - started) }, this.#fenced());
       this.status.forget(task.id);
       return;
     }
     if (reason instanceof TaskCancelledError) {
-      await this.#finish(task, "cancelled", {});
+      await this.#finish(task, "cancelled", {}, undefined, true);
       return;
     }
     const message = reason instanceof TaskTimeoutError || reason instanceof ChatflowError ? reason.message : "The workflow hit an unexpected error.";
     this.#reportError(reason, task, "task failed", { taskId: task.id, workflow: task.workflow });
-    await this.#finish(task, "failed", { error: message });
+    await this.#finish(task, "failed", { error: message }, undefined, true);
   }
 
   /** Stores the wait and posts the question (once per wait key, via the outbox). */
   async #park(task: Task, wait: Omit<PendingWait, "token" | "askedAt">, started: number): Promise<Task> {
     const pending: PendingWait = { ...wait, token: newId(6), askedAt: Date.now() };
-    const parked = await this.#o.store.updateTask(task.id, {
-      status: "waiting",
-      waiting: pending,
-      lease: undefined,
-      elapsedMs: task.elapsedMs + (Date.now() - started),
-    });
-    if (!parked) return task;
+    const parked = await this.#o.store.updateTask(
+      task.id,
+      {
+        status: "waiting",
+        waiting: pending,
+        lease: undefined,
+        elapsedMs: task.elapsedMs + (Date.now() - started),
+      },
+      this.#fenced(),
+    );
+    if (!parked) {
+      if (this.#claims) throw new LeaseLostSignal(task.id);
+      return task;
+    }
     this.#events.parked(parked, pending);
     this.#o.onSessionState?.(task.sessionId, "waiting");
     void this.status.update(parked.address, this.#view(parked, "waiting"));
@@ -449,14 +552,14 @@ export class TaskRunner {
     // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
     // The final status comes last (see #finish): "done" is never shown for a task a crash could still resume.
     const posted = await this.#posts.result(task, result);
-    await this.#finish(task, "completed", { result: posted });
+    await this.#finish(task, "completed", { result: posted }, undefined, true);
   }
 
   /**
    * Ends a task in a final status (conditionally on `ifRev` when given), shows the final
    * status, tells the person when it failed, and frees the session for the next task.
    */
-  async #finish(task: Task, status: TaskStatus, outcome: { result?: TaskResult; error?: string }, ifRev?: number): Promise<Task | undefined> {
+  async #finish(task: Task, status: TaskStatus, outcome: { result?: TaskResult; error?: string }, ifRev?: number, byRun = false): Promise<Task | undefined> {
     const { store, delivery } = this.#o;
     const now = Date.now();
     const ended = await store.updateTask(
@@ -470,7 +573,7 @@ export class TaskRunner {
         ...(outcome.result ? { result: outcome.result } : {}),
         ...(outcome.error ? { error: outcome.error } : {}),
       },
-      ifRev === undefined ? undefined : { ifRev },
+      { ...(ifRev === undefined ? {} : { ifRev }), ...(byRun ? this.#fenced() : {}) },
     );
     if (!ended) return undefined;
     this.#events.ended(ended, outcome);
@@ -484,8 +587,10 @@ export class TaskRunner {
         if (sent) await store.putOutbox(task.id, "error", { messageId: sent.id, platform: ended.address.platform, at: now });
       }
     }
-    const next = this.#lanes.release(ended.sessionId, ended.id);
+    const next = this.#claims ? undefined : this.#lanes.release(ended.sessionId, ended.id);
     if (next) this.#schedule(next);
+    // Shared: the session's next task may run here or in another process.
+    if (this.#claims) this.#wake();
     this.#o.onSessionState?.(ended.sessionId, next ? "running" : "idle");
     // Shown without holding the task's concurrency slot; `idle()` waits for it, so it means everything is shown.
     if (status === "completed") {

@@ -7,6 +7,8 @@ import { Coalescer } from "./coalescer.ts";
 
 const OUTBOX_KEY = "status";
 const FINAL_KEY = "status-final";
+/** How long a process waits for another to record the status message it is posting. */
+const POSTED_WAIT_MS = 10_000;
 
 interface Entry {
   coalescer: Coalescer<StatusView>;
@@ -25,10 +27,14 @@ export class StatusMessages {
   readonly #delivery: Delivery;
   readonly #log: Logger;
 
-  constructor(store: Store, delivery: Delivery, log: Logger) {
+  /** With a store several processes share: the one that posts a task's status message is decided in the store. */
+  readonly #shared: boolean;
+
+  constructor(store: Store, delivery: Delivery, log: Logger, shared = false) {
     this.#store = store;
     this.#delivery = delivery;
     this.#log = log;
+    this.#shared = shared;
   }
 
   /** Shows `view` (coalesced); resolves when it, or a newer view, is on screen. */
@@ -103,8 +109,15 @@ export class StatusMessages {
 
   /** Posts the status message unless the outbox says it exists; resolves its id. */
   async #post(address: Address, view: StatusView): Promise<{ id: string; fresh: boolean } | undefined> {
-    const existing = (await this.#store.getOutbox(view.taskId)).get(OUTBOX_KEY);
+    let existing = (await this.#store.getOutbox(view.taskId)).get(OUTBOX_KEY);
     if (existing && !existing.pending) return { id: existing.messageId, fresh: false };
+    // Shared store: the process that acknowledged the task and the one that runs it may both come here at once; one posts, the other edits.
+    if (this.#shared && !existing && !(await this.#store.claimEvent(`status-post:${view.taskId}`, Date.now() + 7 * 86400_000))) {
+      const posted = await this.#postedElsewhere(view.taskId);
+      if (posted && !posted.pending) return { id: posted.messageId, fresh: false };
+      // Not recorded in time (that process died mid-post): as after a crash, ask the platform, else post.
+      existing = posted ?? { messageId: "", pending: true, platform: address.platform, at: Date.now() };
+    }
     const key = `${view.taskId}:${OUTBOX_KEY}`;
     try {
       if (existing?.pending) {
@@ -123,6 +136,16 @@ export class StatusMessages {
     } catch (error) {
       this.#log.warn({ err: error, taskId: view.taskId }, "status message could not be posted");
       return undefined;
+    }
+  }
+
+  /** Waits (up to POSTED_WAIT_MS) for another process to record the status message it posts. */
+  async #postedElsewhere(taskId: string) {
+    const until = Date.now() + POSTED_WAIT_MS;
+    for (;;) {
+      const record = (await this.#store.getOutbox(taskId)).get(OUTBOX_KEY);
+      if ((record && !record.pending) || Date.now() >= until) return record;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 }

@@ -40,12 +40,13 @@ describe("ask", () => {
     expect(runs).toEqual(["collect"]);
   });
 
-  it("accepts a typed choice and hints on an answer that is not one", async () => {
+  it("accepts a typed choice; a text that is none of the choices is a new request, queued with a hint at the waiting question", async () => {
     const t = await start({ workflows: [period] });
     await t.say("go");
     await t.expectSent("question", "Which period?");
     await t.say("next year");
-    expect(t.replies().at(-1)).toMatch(/Please pick one of: This week, This month/);
+    expect(t.replies().at(-1)).toMatch(/^Queued: .*waiting for your answer above: pick one of This week, This month/);
+    expect((await t.bot.store.listTasks()).items).toHaveLength(2);
     await t.say("1");
     await t.expectSent("question", "Your name?");
   });

@@ -34,6 +34,7 @@ export function healthRoutes(options: HealthOptions): Hono {
         scheduler: { enabled: health.scheduler.enabled, running: health.scheduler.running, schedules: health.scheduler.schedules.length },
         adapters,
         tasks: { running: health.running },
+        instance: health.instance,
       },
       ok ? 200 : 503,
     );

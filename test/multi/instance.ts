@@ -1,0 +1,68 @@
+/**
+ * Child process of the multi-instance tests: one chatflow process on the PostgreSQL store at
+ * MULTI_DATABASE_URL, with the IPC adapter (the test plays the one chat platform every
+ * instance posts to) and the web adapter (its HTTP API on a free port). Its workflow's steps
+ * log to a side file, appended synchronously with the instance's id, so the test can tell
+ * whether a journaled step ever ran twice, and where.
+ */
+import { appendFileSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createWebAdapter } from "../../adapters/web/index.ts";
+import { createBot } from "../../src/app.ts";
+import { silentLogger } from "../../src/logger.ts";
+import { defineWorkflow } from "../../src/tasks/workflow.ts";
+import { createIpcAdapter } from "../crash/ipc-adapter.ts";
+
+const dir = process.env.MULTI_DIR!;
+const instance = process.env.CHATFLOW_INSTANCE_ID!;
+const stepsLog = path.join(dir, "steps.log");
+
+const counted = defineWorkflow({
+  name: "counted",
+  async run(ctx, input: { text: string }) {
+    const n = Number(input.text.split(" ")[1]);
+    const step = (id: string) =>
+      ctx.step(id, async (signal) => {
+        const key = `${ctx.taskId} step:${id}#0`;
+        appendFileSync(stepsLog, `start ${key} ${instance}\n`);
+        await sleep(20 + Math.floor(Math.random() * 40), undefined, { signal });
+        const nonce = Math.random().toString(36).slice(2);
+        appendFileSync(stepsLog, `done ${key} ${nonce} ${instance}\n`);
+        return nonce;
+      });
+    await ctx.progress(10, "one");
+    await step("one");
+    const choice = n % 2 === 0 ? await ctx.ask("Pick one", { choices: ["x", "y"] }) : "none";
+    await ctx.progress(50, "two");
+    await step("two");
+    const verdict = n % 3 === 0 ? await ctx.review("Fine?", { data: `draft ${n}` }) : { approved: true };
+    await ctx.progress(80, "three");
+    await step("three");
+    return { text: `result ${n} ${choice} ${verdict.approved ? "approved" : "rejected"}` };
+  },
+});
+
+const env = { ...process.env };
+const web = createWebAdapter({ config: { port: 0 }, env });
+const bot = await createBot({
+  config: {
+    store: { driver: "postgres" },
+    tasks: { busy: "queue", concurrency: 8, leaseSeconds: Number(process.env.MULTI_LEASE_SECONDS ?? 2), retryBaseMs: 5 },
+    routes: { default: { message: "counted" } },
+    reviewers: ["web:watcher"],
+    // MULTI_SCHEDULE: a one-second schedule, from the config file as an operator would write it, on every instance.
+    ...(process.env.MULTI_SCHEDULE
+      ? { scheduler: { maxCatchUp: 100, schedules: [{ id: "tick", cron: "* * * * * *", target: { platform: "ipc", channel: "sched" }, text: "tick", missedPolicy: "all" as const }] } }
+      : {}),
+  },
+  adapters: [createIpcAdapter(), web],
+  workflows: [counted],
+  logger: silentLogger(),
+  env,
+});
+await bot.start();
+process.send!({ type: "ready", url: web.url, instance });
+process.on("SIGTERM", () => {
+  void bot.stop().then(() => process.exit(0));
+});
