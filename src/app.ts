@@ -32,7 +32,8 @@ import { scheduleCommand } from "./scheduler/command.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { cronPattern } from "./scheduler/cron.ts";
 import { BUILTIN_COMMANDS, type BuiltinCommand } from "./engine/commands.ts";
-import { hasTaskClaims } from "./store/coordination.ts";
+import { hasLeadership, hasTaskClaims } from "./store/coordination.ts";
+import { LeaderGate } from "./engine/leader-gate.ts";
 import { hasSignals } from "./store/signals.ts";
 import { newId } from "./ids.ts";
 
@@ -252,7 +253,10 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   };
   const extraCommands = config.scheduler.enabled ? [scheduleCommand({ scheduler, workflowForCommand })] : [];
   const engine = new Engine({ config, store, delivery, sessions, runner, answers, workflows, log, extraCommands, stats, starts, report });
-  const host = createHost({ config, store, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, handle: engine.handle });
+  // Shared store: connections only one process may hold receive in the process that leads them.
+  const receivers = hasLeadership(baseStore) ? adapters.flatMap((adapter) => (adapter.singleReceiver ? [adapter.singleReceiver] : [])) : [];
+  const leaders = hasLeadership(baseStore) && receivers.length > 0 ? new LeaderGate({ leadership: baseStore, owner: instanceId, leaseMs: config.tasks.leaseSeconds * 1000, receivers, log }) : undefined;
+  const host = createHost({ config, store, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, leads: () => leaders?.leads() ?? [], handle: engine.handle });
   const maintenance = { store, sessions, log, report, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 
@@ -269,7 +273,11 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       await store.open();
       await events.open({ sessionSeen: (id) => sessions.seen(id) });
       await runner.recover();
-      for (const adapter of adapters) await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log });
+      for (const adapter of adapters) {
+        const gated = leaders !== undefined && adapter.singleReceiver !== undefined;
+        await adapter.start(engine.handle, { commands: commandsFor(adapter.platform, config, workflows, extraCommands), host, log, ...(gated ? { receive: false } : {}) });
+      }
+      await leaders?.start();
       if (config.scheduler.enabled) {
         await scheduler.start(config.scheduler.schedules.map((s) => ({ ...s, target: { ...s.target, user: "scheduler" }, origin: "config" as const })));
       }
@@ -278,6 +286,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     },
     async stop() {
       stopMaintenance?.();
+      await leaders?.stop();
       await scheduler.stop();
       for (const adapter of adapters) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, "adapter stop failed"));
       await runner.stop();

@@ -132,6 +132,8 @@ export function createTelegramAdapter(options: TelegramAdapterOptions): Telegram
     },
     start: (handler, context) => lifecycle.start(handler, context),
     stop: () => lifecycle.stop(),
+    // Long polling allows one poller per bot: with a shared store, one process leads it (named by the bot's id, never the token's secret part).
+    ...(config.mode === "polling" && !plugin ? { singleReceiver: { name: `telegram:polling:${token.split(":", 1)[0]}`, receive: (on: boolean) => lifecycle.receive(on) } } : {}),
     connected: () => lifecycle.connected,
     async send(address, message) {
       const sent = await outbound.send(address, message);

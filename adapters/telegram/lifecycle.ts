@@ -27,6 +27,8 @@ export interface LifecycleOptions {
 export class TelegramLifecycle {
   readonly #o: LifecycleOptions;
   #started = false;
+  /** Whether this process polls (false while another process leads the polling). */
+  #receiving = true;
   #me: BotIdentity | undefined;
   #transport: { stop(): Promise<void>; port?: number } | undefined;
 
@@ -42,10 +44,28 @@ export class TelegramLifecycle {
     return this.#transport?.port;
   }
 
-  /** Started, and (when chatflow polls) the polling loop runs. */
+  /** Started, and (when chatflow polls, in the process that receives) the polling loop runs. */
   get connected(): boolean {
     if (!this.#started) return false;
-    return this.#o.plugin !== undefined || this.#o.parts.config.mode !== "polling" || this.#o.parts.bot.isRunning();
+    return this.#o.plugin !== undefined || this.#o.parts.config.mode !== "polling" || !this.#receiving || this.#o.parts.bot.isRunning();
+  }
+
+  /**
+   * Long polling in a process that shares its store with others: only the process leading the
+   * bot's polling polls (a second poller would get 409); the others send only.
+   */
+  async receive(on: boolean): Promise<void> {
+    if (!this.#started || this.#o.plugin || this.#o.parts.config.mode !== "polling") return;
+    this.#receiving = on;
+    if (on && !this.#transport) {
+      this.#transport = await startPolling(this.#o.parts);
+      this.#o.parts.log.info("telegram polling started: this process leads it");
+    } else if (!on && this.#transport) {
+      const transport = this.#transport;
+      this.#transport = undefined;
+      await transport.stop();
+      this.#o.parts.log.info("telegram polling stopped: another process leads it");
+    }
   }
 
   async start(handler: InboundHandler, context: AdapterStartContext | undefined): Promise<void> {
@@ -59,7 +79,9 @@ export class TelegramLifecycle {
       plugin?.setCommands(commands.map((c) => c.command));
       if (this.#o.setCommands) await this.#registerMenu(commands);
       receiver.open(handler, me);
-      if (!plugin) await this.#connect();
+      // Polling waits for the lead when the engine shares its store (see receive()).
+      this.#receiving = !(context?.receive === false && parts.config.mode === "polling");
+      if (!plugin && this.#receiving) await this.#connect();
       parts.log.info({ bot: me.username, mode: plugin ? "plugin" : parts.config.mode }, "telegram adapter started");
     } catch (error) {
       this.#started = false;

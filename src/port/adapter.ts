@@ -22,6 +22,12 @@ export interface AdapterStartContext {
   host?: Host;
   /** The bot's logger. */
   log?: Logger;
+  /**
+   * For an adapter with a `singleReceiver`: false when the engine leaves receiving to the
+   * process that leads it (the store is shared with other processes); the adapter connects
+   * for sending only, and receives once `singleReceiver.receive(true)` is called. Default true.
+   */
+  receive?: boolean;
 }
 
 /** How a private notice is shown. */
@@ -70,6 +76,13 @@ export interface Adapter {
    * engine) lists the commands to show in the platform's menu.
    */
   start(handler: InboundHandler, context?: AdapterStartContext): Promise<void>;
+  /**
+   * Present when the platform lets one connection per bot receive (Telegram's long polling: a
+   * second poller gets 409). With a store several processes share, one process at a time leads
+   * `name` and receives; the others send only. `receive(true)` starts receiving (resolves once
+   * it runs), `receive(false)` stops it (resolves once stopped).
+   */
+  readonly singleReceiver?: { readonly name: string; receive(on: boolean): Promise<void> };
   /** Stops receiving; in-flight sends finish. */
   stop(): Promise<void>;
   send(address: Address, message: OutboundMessage): Promise<SentMessage>;

@@ -29,6 +29,21 @@ export interface TaskClaims {
 }
 
 /** Whether a store offers task claims (see TaskClaims). */
+/**
+ * Leads of connections only one process may hold (Telegram's long polling, the Discord
+ * gateway), in a store several processes share: a lease per name on the store's clock.
+ */
+export interface Leadership {
+  /** Takes the lead of `name` for `owner`, or keeps it, until the store's now + `leaseMs`; true while `owner` holds it. */
+  lead(name: string, owner: string, leaseMs: number): Promise<boolean>;
+  /** Gives the lead up at once (when `owner` holds it), so another process takes it without waiting for the lease. */
+  resign(name: string, owner: string): Promise<void>;
+}
+
+export function hasLeadership<S extends object>(store: S): store is S & Leadership {
+  return typeof (store as Partial<Leadership>).lead === "function" && typeof (store as Partial<Leadership>).resign === "function";
+}
+
 export function hasTaskClaims<S extends Store>(store: S): store is S & TaskClaims {
   const s = store as Partial<TaskClaims>;
   return typeof s.claimTasks === "function" && typeof s.renewLease === "function" && typeof s.dbNow === "function";

@@ -8,6 +8,7 @@
 import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createTelegramAdapter } from "../../adapters/telegram/index.ts";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { createBot } from "../../src/app.ts";
 import { silentLogger } from "../../src/logger.ts";
@@ -56,7 +57,14 @@ const bot = await createBot({
       ? { scheduler: { maxCatchUp: 100, schedules: [{ id: "tick", cron: "* * * * * *", target: { platform: "ipc", channel: "sched" }, text: "tick", missedPolicy: "all" as const }] } }
       : {}),
   },
-  adapters: [createIpcAdapter(), web],
+  adapters: [
+    createIpcAdapter(),
+    web,
+    // MULTI_TELEGRAM_API: Telegram by long polling against the fake, each instance under its own path so the fake tells pollers apart.
+    ...(process.env.MULTI_TELEGRAM_API
+      ? [createTelegramAdapter({ token: process.env.MULTI_TELEGRAM_TOKEN!, apiRoot: `${process.env.MULTI_TELEGRAM_API}/${instance}`, editIntervalMs: 50, logger: silentLogger() })]
+      : []),
+  ],
   workflows: [counted],
   logger: silentLogger(),
   env,

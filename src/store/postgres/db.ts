@@ -27,6 +27,7 @@ export interface Tables {
   feed: string;
   feedSeq: string;
   schedules: string;
+  leaders: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -43,6 +44,7 @@ export function tablesOf(schema: string): Tables {
     feed: q("feed"),
     feedSeq: q("feed_seq"),
     schedules: q("schedules"),
+    leaders: q("leaders"),
   };
 }
 

@@ -14,10 +14,11 @@
 import type pg from "pg";
 import { ChatflowError } from "../../errors.ts";
 import type { Message, Session } from "../../model.ts";
-import type { TaskClaims } from "../coordination.ts";
+import type { Leadership, TaskClaims } from "../coordination.ts";
 import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Store, TaskFilter, UpdateTaskOptions } from "../port.ts";
 import type { FeedRecord, JournalEntry, NewFeedRecord, OutboxRecord, Schedule, Task } from "../records.ts";
 import { Claims } from "./claims.ts";
+import { Leaders } from "./leaders.ts";
 import {
   checkSchema,
   clientConfig,
@@ -48,6 +49,7 @@ export { SCHEMA_VERSION } from "./migrate.ts";
 /** The PostgreSQL store: a Store with task claims, a feed watch, health, and StoreImport. */
 export type PostgresStore = Store &
   TaskClaims &
+  Leadership &
   StoreImport &
   StoreSignals & {
     watchFeed(listener: (lastSeq: number) => void): () => void;
@@ -67,6 +69,7 @@ interface Parts {
   feed: Feed;
   schedules: Schedules;
   claims: Claims;
+  leaders: Leaders;
   listen: Listen;
   importer: StoreImporter;
 }
@@ -108,6 +111,7 @@ class PgStore implements PostgresStore {
         feed,
         schedules: new Schedules(db, this.#serial),
         claims: new Claims(db),
+        leaders: new Leaders(db),
         listen: new Listen({
           config: clientConfig(options, " listen"),
           feedChannel: feedChannel(schema),
@@ -201,6 +205,9 @@ class PgStore implements PostgresStore {
   claimTasks = async (owner: string, leaseMs: number, limit: number): Promise<Task[]> => this.#open().claims.claimTasks(owner, leaseMs, limit);
   renewLease = async (taskId: string, owner: string, leaseMs: number): Promise<boolean> => this.#open().claims.renewLease(taskId, owner, leaseMs);
   dbNow = async (): Promise<number> => this.#open().claims.dbNow();
+
+  lead = async (name: string, owner: string, leaseMs: number): Promise<boolean> => this.#open().leaders.lead(name, owner, leaseMs);
+  resign = async (name: string, owner: string): Promise<void> => this.#open().leaders.resign(name, owner);
 
   importSessions = async (sessions: Session[]): Promise<void> => this.#open().importer.importSessions(sessions);
   importMessages = async (sessionId: string, messages: Message[]): Promise<void> => this.#open().importer.importMessages(sessionId, messages);

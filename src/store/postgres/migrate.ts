@@ -100,6 +100,17 @@ const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "leaders of one-holder connections",
+    sql: (t) => `
+      CREATE TABLE ${t.leaders} (
+        name text PRIMARY KEY,
+        owner text NOT NULL,
+        until float8 NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -46,7 +46,13 @@ export class FakeTelegram {
   readonly #server: Server;
   readonly #events = new EventEmitter();
   readonly #updates: Json[] = [];
-  readonly #polls = new Set<{ offset: number; limit: number; res: ServerResponse; timer: NodeJS.Timeout }>();
+  readonly #polls = new Set<{ offset: number; limit: number; res: ServerResponse; timer: NodeJS.Timeout; client?: string }>();
+  /**
+   * getUpdates that came while another client's poll was held: two pollers at once, which
+   * Telegram answers with 409. Clients tell themselves apart by an API root with a path
+   * (`<apiRoot>/<client>`, so requests go to `/<client>/bot<token>/<method>`).
+   */
+  readonly pollConflicts: { client: string; other: string; at: number }[] = [];
   readonly #rules: Array<FailureRule & { until?: number; left: number }> = [];
   readonly #messages = new Map<string, Map<number, FakeMessage>>();
   /** Callback queries of presses: who pressed, and the answer (its text is shown to that person only). */
@@ -249,9 +255,9 @@ export class FakeTelegram {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();
     const body = await readBody(req);
-    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? "").split("?", 1)[0]!);
+    const match = /^(?:\/([A-Za-z0-9_-]+))?\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? "").split("?", 1)[0]!);
     if (!match) return send(res, 404, { ok: false, error_code: 404, description: "Not Found" });
-    const [, token, method = ""] = match;
+    const [, client, token, method = ""] = match;
     let params: Json = {};
     if (body.trim() !== "") {
       try {
@@ -290,12 +296,12 @@ export class FakeTelegram {
       }
       return answer(...failureAnswer(failure));
     }
-    if (method === "getUpdates") return this.#getUpdates(params, call, res);
+    if (method === "getUpdates") return this.#getUpdates(params, call, res, client);
     const [status, payload] = this.#handle(method, params);
     answer(status, payload);
   }
 
-  #getUpdates(params: Json, call: RecordedCall, res: ServerResponse): void {
+  #getUpdates(params: Json, call: RecordedCall, res: ServerResponse, client?: string): void {
     const emit = () => {
       this.calls.push(call);
       this.#events.emit("change");
@@ -314,7 +320,15 @@ export class FakeTelegram {
     }
     // A newer getUpdates ends an older one, as on Telegram (409 there; an empty answer here,
     // since grammy's own stop() overlaps its aborted poll).
-    for (const poll of [...this.#polls]) this.#answerPoll(poll, []);
+    for (const poll of [...this.#polls]) {
+      if (poll.client !== client) {
+        this.pollConflicts.push({ client: client ?? "", other: poll.client ?? "", at: Date.now() });
+        call.status = 409;
+        emit();
+        return send(res, 409, { ok: false, error_code: 409, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running" });
+      }
+      this.#answerPoll(poll, []);
+    }
     const limit = typeof params.limit === "number" ? params.limit : 100;
     const ready = this.#ready(offset, limit);
     const timeout = typeof params.timeout === "number" ? params.timeout : 0;
@@ -322,7 +336,7 @@ export class FakeTelegram {
       emit();
       return send(res, 200, { ok: true, result: ready });
     }
-    const poll = { offset, limit, res, timer: setTimeout(() => this.#answerPoll(poll, []), timeout * 1000) };
+    const poll = { offset, limit, res, client, timer: setTimeout(() => this.#answerPoll(poll, []), timeout * 1000) };
     this.#polls.add(poll);
     res.on("close", () => {
       clearTimeout(poll.timer);
