@@ -11,6 +11,7 @@ import { hasTaskClaims } from "../../src/store/coordination.ts";
 import { hasSignals } from "../../src/store/signals.ts";
 import { sessionLockClass } from "../../src/store/postgres/claims.ts";
 import { createPostgresStore, DATABASE_URL_ENV, databaseUrlFromEnv, SCHEMA_VERSION } from "../../src/store/postgres/index.ts";
+import { createPool, IDLE_IN_TRANSACTION_MS, targetOf } from "../../src/store/postgres/connect.ts";
 import { createMemoryStore } from "../../src/store/memory.ts";
 import { message, session, task } from "./contract.ts";
 import { dropDatabase, freshSchema, openPostgres, quietLogger, testDatabase, type PostgresStore } from "./postgres-harness.ts";
@@ -281,6 +282,32 @@ describe("signals between processes", () => {
     await b.signal("schedules");
     await vi.waitFor(() => expect(heardA.slice(6)).toEqual(["schedules:"]), { timeout: 5_000, interval: 20 });
   });
+});
+
+describe("a process stalled inside a transaction", () => {
+  it("has its session ended by the server after IDLE_IN_TRANSACTION_MS, so its locks don't hold up the other processes", async () => {
+    const url = (await testDatabase()).url;
+    const pool = createPool({ url }, targetOf(url, DATABASE_URL_ENV), quietLogger);
+    try {
+      const client = await pool.connect();
+      client.on("error", () => undefined);
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(42)");
+      // Stalled (as a paused process would be): the server ends the session, and the lock is free for another.
+      await new Promise((resolve) => setTimeout(resolve, IDLE_IN_TRANSACTION_MS + 1500));
+      const other = await pool.connect();
+      try {
+        const { rows } = await other.query<{ got: boolean }>("SELECT pg_try_advisory_lock(42) AS got");
+        expect(rows[0]!.got).toBe(true);
+      } finally {
+        other.release();
+      }
+      await expect(client.query("SELECT 1")).rejects.toThrow();
+      client.release(true);
+    } finally {
+      await pool.end();
+    }
+  }, 20_000);
 });
 
 describe("text PostgreSQL can't keep", () => {

@@ -84,6 +84,9 @@ export function targetOf(url: string, from: string): Target {
   return { host: host.replace(/^\[(.*)\]$/, "$1"), port, user, database, from };
 }
 
+/** How long a pool connection may sit idle inside a transaction before the server ends it. */
+export const IDLE_IN_TRANSACTION_MS = 5000;
+
 /** The connection settings of the pool and of the feed watch's own client. */
 export function clientConfig(options: PostgresStoreOptions, suffix = ""): pg.ClientConfig {
   return {
@@ -96,7 +99,14 @@ export function clientConfig(options: PostgresStoreOptions, suffix = ""): pg.Cli
 
 /** The store's pool. Errors of idle connections (the server restarted) are logged, not thrown: the next query reconnects. */
 export function createPool(options: PostgresStoreOptions, target: Target, logger: PostgresStoreLogger): pg.Pool {
-  const pool = new pg.Pool({ ...clientConfig(options), max: options.poolSize ?? DEFAULT_POOL_SIZE, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    ...clientConfig(options),
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    idleTimeoutMillis: 30_000,
+    // A process paused or cut off inside a transaction (holding the feed's lock, a claim's row
+    // locks) would hold up every other process: the server ends such a session after 5 s.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+  });
   pool.on("error", (error: Error & { code?: string }) => {
     logger.warn({ host: target.host, port: target.port, code: error.code }, `an idle PostgreSQL connection failed (${error.code ?? "connection lost"}); the next query opens a new one`);
   });
