@@ -6,7 +6,7 @@ import { derivedId, newId } from "../ids.ts";
 import type { Logger } from "../logger.ts";
 import type { ScheduleSpec, SchedulerState } from "../port/host.ts";
 import type { ReportError } from "../error-hook.ts";
-import type { Address, Message } from "../model.ts";
+import type { Message } from "../model.ts";
 import { appendMessageOnce } from "../store/append-once.ts";
 import type { Store } from "../store/port.ts";
 import { workflowInput, type TaskStarts } from "../engine/task-start.ts";

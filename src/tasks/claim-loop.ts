@@ -1,6 +1,8 @@
 import type { Logger } from "../logger.ts";
 import type { TaskClaims } from "../store/coordination.ts";
-import type { Task } from "../store/records.ts";
+import type { Store } from "../store/port.ts";
+import { ACTIVE_STATUSES, type Task } from "../store/records.ts";
+import { hasSignals, type StoreSignals } from "../store/signals.ts";
 
 export interface ClaimLoopOptions {
   claims: TaskClaims;
@@ -80,5 +82,59 @@ export class ClaimLoop {
         if (tasks.length < free) break;
       }
     } while (this.#again && !this.#stopped);
+  }
+}
+
+export interface SharedWorkOptions extends Omit<ClaimLoopOptions, "claims"> {
+  store: Store & TaskClaims;
+}
+
+/**
+ * A runner's side of a store several processes share: where its tasks come from (the claim
+ * loop), how it wakes the others (a `work` signal when a task may run) and hears them (their
+ * `work` and `cancel` signals).
+ */
+export class SharedWork {
+  readonly claims: TaskClaims;
+  readonly signals: StoreSignals | undefined;
+  readonly #store: Store;
+  readonly #loop: ClaimLoop;
+  #unlisten: (() => void) | undefined;
+
+  constructor(options: SharedWorkOptions) {
+    this.claims = options.store;
+    this.#store = options.store;
+    this.signals = hasSignals(options.store) ? options.store : undefined;
+    this.#loop = new ClaimLoop({ ...options, claims: options.store });
+  }
+
+  /** Claims now and at every sweep; `cancel` is told of tasks another process was asked to cancel. */
+  start(cancel: (taskId: string) => void): void {
+    this.#unlisten = this.signals?.onSignal((topic, payload) => {
+      if (topic === "work") this.#loop.poke();
+      else if (topic === "cancel") cancel(payload);
+    });
+    this.#loop.start();
+  }
+
+  stop(): void {
+    this.#loop.stop();
+    this.#unlisten?.();
+  }
+
+  /** A task may run now: this process looks for work, and tells the others. */
+  wake(): void {
+    this.#loop.poke();
+    void this.signals?.signal("work");
+  }
+
+  settled(): Promise<void> {
+    return this.#loop.settled();
+  }
+
+  /** The task holding a session (running or waiting), else the next to run, read from the store. */
+  async activeTaskId(sessionId: string): Promise<string | undefined> {
+    const { items } = await this.#store.listTasks({ sessionId, status: [...ACTIVE_STATUSES] }, { limit: 100 });
+    return (items.find((task) => task.status !== "queued") ?? items.at(-1))?.id;
   }
 }

@@ -12,18 +12,19 @@ import { createContext, ParkSignal } from "./context.ts";
 import { takeAnswer } from "./take-answer.ts";
 import { ReplayCheck } from "./replay-check.ts";
 import { SessionLanes } from "./lanes.ts";
+import { activeTasks, planLanes, showMissedFinals } from "./recovery.ts";
 import { StatusMessages } from "./status-message.ts";
 import { StreamedMessage } from "./streamed-message.ts";
 import { TaskEvents } from "./task-events.ts";
 import { TaskPosts } from "./task-posts.ts";
-import { ACTIVE_STATUSES, isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
+import { isFinished, type PendingWait, type Task, type TaskResult, type TaskStatus } from "../store/records.ts";
 import type { Workflow } from "./workflow.ts";
 import type { TaskQuota } from "./quota.ts";
 import type { ReportError } from "../error-hook.ts";
-import { hasTaskClaims, type TaskClaims } from "../store/coordination.ts";
-import { hasSignals, type SignalTopic, type StoreSignals } from "../store/signals.ts";
-import { ClaimLoop } from "./claim-loop.ts";
+import { hasTaskClaims } from "../store/coordination.ts";
+import { SharedWork } from "./claim-loop.ts";
 import { LeaseLostSignal, TaskLease } from "./lease.ts";
+import { cancelTask } from "./cancel.ts";
 
 export interface TaskRunnerOptions {
   store: Store;
@@ -69,9 +70,6 @@ export interface SubmitRequest {
   unmetered?: boolean;
 }
 
-/** How long `cancel` waits for a running task to unwind before answering. */
-const CANCEL_WAIT_MS = 2000;
-
 /** Aborts running tasks when the process stops; they resume at the next start. */
 class ShutdownSignal extends Error {
   constructor() {
@@ -106,27 +104,21 @@ export class TaskRunner {
   /** Tasks to run again once their current run unwinds (answered while still parking). */
   readonly #rerun = new Set<string>();
   #stopping = false;
-  /** Question posts in flight, so an answer can wait for the question's message id. */
-  readonly #posting = new Map<string, Promise<void>>();
   readonly #events: TaskEvents;
   readonly #posts: TaskPosts;
   /** With a shared store (PostgreSQL): tasks come from the database, not from the lanes. */
-  readonly #claims: TaskClaims | undefined;
-  readonly #claimLoop: ClaimLoop | undefined;
-  readonly #signals: StoreSignals | undefined;
-  #unlisten: (() => void) | undefined;
+  readonly #shared: SharedWork | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
     this.instanceId = options.instanceId ?? newId(6);
-    this.#claims = hasTaskClaims(options.store) ? options.store : undefined;
-    this.#signals = hasSignals(options.store) ? options.store : undefined;
-    if (this.#claims) {
-      this.#claimLoop = new ClaimLoop({
-        claims: this.#claims,
+    if (hasTaskClaims(options.store)) {
+      this.#shared = new SharedWork({
+        store: options.store,
         owner: this.instanceId,
         leaseMs: options.leaseMs,
-        free: () => options.concurrency - this.#running.size - this.#queue.size - this.#queue.pending,
+        // Runs in progress are the queue's pending jobs; claimed tasks not started yet wait in it.
+        free: () => options.concurrency - this.#queue.size - this.#queue.pending,
         run: (task) => this.#schedule(task.id, task),
         sweepMs: options.sweepMs ?? Math.min(5000, Math.max(50, options.leaseMs / 5)),
         log: options.log,
@@ -143,21 +135,7 @@ export class TaskRunner {
    * store, read from the store: another process may run the session's task.
    */
   async activeTaskId(sessionId: string): Promise<string | undefined> {
-    if (!this.#claims) return this.#lanes.holder(sessionId);
-    const { items } = await this.#o.store.listTasks({ sessionId, status: [...ACTIVE_STATUSES] }, { limit: 100 });
-    const holder = items.find((task) => task.status !== "queued") ?? items.at(-1);
-    return holder?.id;
-  }
-
-  /** Tells this process and the others sharing the store that a task may run now. */
-  #wake(): void {
-    this.#claimLoop?.poke();
-    void this.#signals?.signal("work");
-  }
-
-  #heard(topic: SignalTopic, payload: string): void {
-    if (topic === "work") this.#claimLoop?.poke();
-    else if (topic === "cancel") this.#running.get(payload)?.controller.abort(new TaskCancelledError());
+    return this.#shared ? this.#shared.activeTaskId(sessionId) : this.#lanes.holder(sessionId);
   }
 
   /** Number of tasks running right now. */
@@ -195,8 +173,8 @@ export class TaskRunner {
     await this.#o.store.createTask(task);
     // The status message is the acknowledgement: posted at once, edited when the task starts.
     void this.status.update(task.address, this.#view(task, "queued"));
-    if (this.#claims) {
-      this.#wake();
+    if (this.#shared) {
+      this.#shared.wake();
       return task;
     }
     const next = this.#lanes.enqueue(task.sessionId, task.id);
@@ -211,66 +189,23 @@ export class TaskRunner {
    */
   async recover(): Promise<{ resumed: number; waiting: number }> {
     const { store } = this.#o;
-    if (this.#claimLoop) {
+    if (this.#shared) {
       // Shared: whatever may run is claimed from the database, now and at every sweep.
-      this.#unlisten = this.#signals?.onSignal((topic, payload) => this.#heard(topic, payload));
-      this.#claimLoop.start();
-      void this.#showMissedFinals(Date.now());
+      this.#shared.start((taskId) => this.#running.get(taskId)?.controller.abort(new TaskCancelledError()));
+      void this.#showMissedFinals();
       this.#o.log.info({ instance: this.instanceId }, "taking tasks from the shared store");
       return { resumed: 0, waiting: 0 };
     }
-    const active: Task[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await store.listTasks({ status: [...ACTIVE_STATUSES] }, { limit: 1000, ...(cursor ? { cursor } : {}) });
-      active.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor);
-    // Oldest first; a task that already started (running or waiting) holds its session.
-    active.sort((a, b) => Number(b.startedAt !== undefined) - Number(a.startedAt !== undefined) || a.createdAt - b.createdAt);
-    const now = Date.now();
-    let resumed = 0;
-    let waiting = 0;
-    const toSchedule: string[] = [];
-    for (const task of active) {
-      if (this.#lanes.holder(task.sessionId) === undefined && task.status !== "queued") {
-        this.#lanes.hold(task.sessionId, task.id);
-        if (task.status === "waiting") {
-          waiting++;
-          void this.#reshowQuestion(task);
-          continue;
-        }
-        const expired = store.exclusive || !task.lease || task.lease.until < now;
-        if (!expired) continue;
-        resumed++;
-        toSchedule.push(task.id);
-        continue;
-      }
-      const next = this.#lanes.enqueue(task.sessionId, task.id);
-      if (next) {
-        resumed++;
-        toSchedule.push(next);
-      }
-    }
-    for (const id of toSchedule) this.#schedule(id);
-    void this.#showMissedFinals(now);
-    this.#o.log.info({ resumed, waiting }, "tasks recovered");
-    return { resumed, waiting };
+    const { run, waiting } = planLanes(await activeTasks(store), this.#lanes, store.exclusive, Date.now());
+    for (const task of waiting) void this.#reshowQuestion(task);
+    for (const id of run) this.#schedule(id);
+    void this.#showMissedFinals();
+    this.#o.log.info({ resumed: run.length, waiting: waiting.length }, "tasks recovered");
+    return { resumed: run.length, waiting: waiting.length };
   }
 
-  /** A task that ended just before a crash may not have shown its final state: show it now. */
-  async #showMissedFinals(now: number): Promise<void> {
-    const recent = now - 24 * 3600_000;
-    let cursor: string | undefined;
-    do {
-      const page = await this.#o.store.listTasks({ status: ["completed", "failed", "cancelled"] }, { limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const task of page.items) {
-        if ((task.finishedAt ?? 0) < recent || (await this.status.shownFinal(task.id))) continue;
-        const state = task.status === "completed" ? "completed" : task.status === "failed" ? "failed" : "cancelled";
-        void this.status.final(task.address, this.#view(task, state, task.error ? { error: task.error } : {}));
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+  #showMissedFinals(): Promise<void> {
+    return showMissedFinals(this.#o.store, this.status, (task, state) => this.#view(task, state, task.error ? { error: task.error } : {}), Date.now());
   }
 
   /**
@@ -282,53 +217,28 @@ export class TaskRunner {
     if (by !== undefined) this.#events.cancelledBy(taskId, by);
     // Marked first, so the event that asked is known before anything else happens to the task.
     if (eventKey !== undefined) await store.updateTask(taskId, { cancelEvent: eventKey });
-    for (;;) {
-      const task = await store.getTask(taskId);
-      if (!task || isFinished(task.status)) {
-        this.#events.cancelledBy(taskId, undefined);
-        return task;
-      }
-      const run = this.#running.get(taskId);
-      if (!run && this.#claims && task.status === "running" && task.lease && task.lease.owner !== this.instanceId) {
-        // Running in another process: it hears the signal (or sees the flag when it next claims the task).
-        const requested = await store.updateTask(taskId, { cancelRequested: true });
-        void this.#signals?.signal("cancel", taskId);
-        return (await this.#waitFinished(taskId)) ?? requested;
-      }
-      if (run) {
-        const updated = await store.updateTask(taskId, { cancelRequested: true });
-        run.controller.abort(new TaskCancelledError());
-        // Bounded: a step that ignores its signal must not hold up the caller (an adapter's update loop).
-        const unwound = await Promise.race([run.done.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CANCEL_WAIT_MS).unref())]);
-        const now = await store.getTask(taskId);
-        // The run was already parking when the abort came: it stopped without ending the task, so end it now.
-        if (unwound && now && !isFinished(now.status) && !this.#running.has(taskId)) continue;
-        return now ?? updated;
-      }
-      // Not running: end it now, unless it changed under us (then look again).
-      const ended = await this.#finish(task, "cancelled", {}, task.rev);
-      if (ended) return ended;
-    }
-  }
-
-  /** Polls until the task ends or CANCEL_WAIT_MS pass; the task as last read. */
-  async #waitFinished(taskId: string): Promise<Task | undefined> {
-    const until = Date.now() + CANCEL_WAIT_MS;
-    for (;;) {
-      const task = await this.#o.store.getTask(taskId);
-      if (!task || isFinished(task.status) || Date.now() >= until) return task;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const task = await cancelTask(
+      {
+        store,
+        owner: this.instanceId,
+        ...(this.#shared ? { shared: { ...(this.#shared.signals ? { signals: this.#shared.signals } : {}) } } : {}),
+        running: (id) => this.#running.get(id),
+        finish: (t, status, ifRev) => this.#finish(t, status, {}, ifRev),
+      },
+      taskId,
+    );
+    if (!task || isFinished(task.status)) this.#events.cancelledBy(taskId, undefined);
+    return task;
   }
 
   /** Resolves once the pending question of a task has been posted (and its id recorded). */
   async questionPosted(taskId: string): Promise<void> {
-    await this.#posting.get(taskId);
+    await this.#posts.questionPosted(taskId);
   }
 
   /** Schedules a task that was answered (status set to queued by the caller). */
   resume(taskId: string): void {
-    if (this.#claims) this.#wake();
+    if (this.#shared) this.#shared.wake();
     else if (this.#running.has(taskId)) this.#rerun.add(taskId);
     else this.#schedule(taskId);
   }
@@ -336,8 +246,7 @@ export class TaskRunner {
   /** Stops taking work and interrupts running tasks; they keep `running` and resume at the next start. */
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
-    this.#claimLoop?.stop();
-    this.#unlisten?.();
+    this.#shared?.stop();
     this.#queue.clear();
     for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
     const all = Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
@@ -347,7 +256,7 @@ export class TaskRunner {
   /** Resolves when no task is running or queued to run in this process, and every final status is shown. */
   async idle(): Promise<void> {
     while (this.#queue.size > 0 || this.#queue.pending > 0 || this.#running.size > 0 || this.#finals.size > 0) {
-      await this.#claimLoop?.settled();
+      await this.#shared?.settled();
       await this.#queue.onIdle();
       await Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
     }
@@ -377,7 +286,7 @@ export class TaskRunner {
 
   /** Writes of a running task: with a shared store, only while this process holds its lease. */
   #fenced(): { leaseOwner: string } | undefined {
-    return this.#claims ? { leaseOwner: this.instanceId } : undefined;
+    return this.#shared ? { leaseOwner: this.instanceId } : undefined;
   }
 
   async #execute(taskId: string, claimed?: Task): Promise<void> {
@@ -432,7 +341,7 @@ export class TaskRunner {
       const history = await store.listMessages(task.sessionId, this.#o.historyWindow);
       void this.status.update(task.address, this.#view(task, "running"));
       void this.#o.delivery.typing(task.address);
-      lease = new TaskLease({ store, ...(this.#claims ? { claims: this.#claims } : {}), taskId, owner: this.instanceId, leaseMs: this.#o.leaseMs, abort: (reason) => controller.abort(reason), log });
+      lease = new TaskLease({ store, ...(this.#shared ? { claims: this.#shared.claims } : {}), taskId, owner: this.instanceId, leaseMs: this.#o.leaseMs, abort: (reason) => controller.abort(reason), log });
       const held = lease;
       timers.push(setInterval(() => void this.#o.delivery.typing(task.address), 4500));
       const timeoutMs = workflow.timeoutMs ?? this.#o.timeoutMs;
@@ -494,7 +403,7 @@ export class TaskRunner {
     if (error instanceof ParkSignal && !signal.aborted) return;
     if (reason instanceof LeaseLostSignal || error instanceof LeaseLostSignal) {
       // Another process runs it now: nothing more is written or posted from here.
-      this.#o.log.warn({ taskId: task.id }, "task taken over by another process; this run stops");
+      log.warn({ taskId: task.id }, "task taken over by another process; this run stops");
       this.status.forget(task.id);
       return;
     }
@@ -527,19 +436,13 @@ export class TaskRunner {
       this.#fenced(),
     );
     if (!parked) {
-      if (this.#claims) throw new LeaseLostSignal(task.id);
+      if (this.#shared) throw new LeaseLostSignal(task.id);
       return task;
     }
     this.#events.parked(parked, pending);
     this.#o.onSessionState?.(task.sessionId, "waiting");
     void this.status.update(parked.address, this.#view(parked, "waiting"));
-    const posting = this.#posts.question(parked, false);
-    this.#posting.set(task.id, posting);
-    try {
-      await posting;
-    } finally {
-      if (this.#posting.get(task.id) === posting) this.#posting.delete(task.id);
-    }
+    await this.#posts.questionTracked(parked);
     return parked;
   }
 
@@ -587,10 +490,10 @@ export class TaskRunner {
         if (sent) await store.putOutbox(task.id, "error", { messageId: sent.id, platform: ended.address.platform, at: now });
       }
     }
-    const next = this.#claims ? undefined : this.#lanes.release(ended.sessionId, ended.id);
+    const next = this.#shared ? undefined : this.#lanes.release(ended.sessionId, ended.id);
     if (next) this.#schedule(next);
     // Shared: the session's next task may run here or in another process.
-    if (this.#claims) this.#wake();
+    this.#shared?.wake();
     this.#o.onSessionState?.(ended.sessionId, next ? "running" : "idle");
     // Shown without holding the task's concurrency slot; `idle()` waits for it, so it means everything is shown.
     if (status === "completed") {

@@ -25,6 +25,25 @@ export class TaskPosts {
    * Posts the pending question of a task; `again` re-posts it (e.g. the console after a restart)
    * even when the outbox says it was posted. A failure is logged: the next start posts it.
    */
+  /** Question posts in flight, so an answer can wait for the question's message id. */
+  readonly #posting = new Map<string, Promise<void>>();
+
+  /** Like `question`, remembered while in flight (see `questionPosted`). */
+  async questionTracked(task: Task): Promise<void> {
+    const posting = this.question(task, false);
+    this.#posting.set(task.id, posting);
+    try {
+      await posting;
+    } finally {
+      if (this.#posting.get(task.id) === posting) this.#posting.delete(task.id);
+    }
+  }
+
+  /** Resolves once the question of a task being posted by this process is posted (and its id recorded). */
+  async questionPosted(taskId: string): Promise<void> {
+    await this.#posting.get(taskId);
+  }
+
   async question(task: Task, again: boolean): Promise<void> {
     const wait = task.waiting;
     if (!wait) return;

@@ -2,7 +2,6 @@ import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import { newId, type FeedEvent, type Task } from "../../port/index.ts";
 import type { ApiDeps, ApiEnv } from "../access.ts";
-import type { ApiUser } from "../auth.ts";
 import { ChatflowError } from "../../errors.ts";
 import { ApiError } from "../errors.ts";
 import { CHAT_PREFIX, resolveChat } from "./chat-session.ts";

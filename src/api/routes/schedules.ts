@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { ChatflowError } from "../../errors.ts";
-import { sessionKey } from "../../model.ts";
 import type { Schedule } from "../../port/index.ts";
 import { addressIn, visibleSession, type ApiDeps, type ApiEnv } from "../access.ts";
 import type { ApiUser } from "../auth.ts";
