@@ -24,11 +24,14 @@ export async function storeCopy(configFile: string | undefined, from: string | u
   try {
     await target.open();
     try {
-      const counts = await copyStore(source, target);
+      const { closedDuplicates, ...counts } = await copyStore(source, target);
       const said = Object.entries(counts)
-        .map(([kind, n]) => `${n} ${kind}`)
+        .map(([kind, n]) => `${n.toLocaleString("en-US")} ${kind === "journal" ? "journal entries" : kind === "outbox" ? "outbox records" : kind === "feed" ? "feed events" : kind}`)
         .join(", ");
       process.stdout.write(`Copied ${dir} into PostgreSQL (schema ${config.store.schema}): ${said}. The counts on both sides match.\n`);
+      if (closedDuplicates.length > 0) {
+        process.stdout.write(`${closedDuplicates.length} session(s) shared a key with a newer open one and were copied as closed: ${closedDuplicates.join(", ")}.\n`);
+      }
       process.stdout.write("Start the bot with store.driver: postgres (or --store postgres) to run on it.\n");
     } finally {
       await target.close();
