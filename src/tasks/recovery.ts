@@ -56,3 +56,33 @@ export async function showMissedFinals(store: Store, status: StatusMessages, vie
     cursor = page.nextCursor;
   } while (cursor);
 }
+
+/**
+ * With a shared store: waiting tasks whose question was never posted (the process that parked
+ * the task died, or its post failed, before the post was recorded) get it posted by one of the
+ * processes, once `graceMs` after it was asked (the parking process posts it itself meanwhile).
+ * `claim` makes one process do it per minute.
+ */
+export async function postMissedQuestions(
+  store: Store,
+  post: (task: Task) => Promise<void>,
+  claim: (key: string) => Promise<boolean>,
+  now: number,
+  graceMs: number,
+): Promise<number> {
+  let posted = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.listTasks({ status: "waiting" }, { limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const task of page.items) {
+      const wait = task.waiting;
+      if (!wait || now - wait.askedAt < graceMs || now - wait.askedAt > 24 * 3600_000) continue;
+      if ((await store.getOutbox(task.id)).has(`${wait.key}:${wait.token}`)) continue;
+      if (!(await claim(`question-post:${task.id}:${wait.token}:${Math.floor(now / 60_000)}`))) continue;
+      await post(task);
+      posted++;
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return posted;
+}

@@ -12,7 +12,7 @@ import { createContext, ParkSignal } from "./context.ts";
 import { takeAnswer } from "./take-answer.ts";
 import { ReplayCheck } from "./replay-check.ts";
 import { SessionLanes } from "./lanes.ts";
-import { activeTasks, planLanes, showMissedFinals } from "./recovery.ts";
+import { activeTasks, planLanes, postMissedQuestions, showMissedFinals } from "./recovery.ts";
 import { StatusMessages } from "./status-message.ts";
 import { StreamedMessage } from "./streamed-message.ts";
 import { TaskEvents } from "./task-events.ts";
@@ -108,6 +108,7 @@ export class TaskRunner {
   readonly #posts: TaskPosts;
   /** With a shared store (PostgreSQL): tasks come from the database, not from the lanes. */
   readonly #shared: SharedWork | undefined;
+  #questionSweep: NodeJS.Timeout | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
@@ -192,6 +193,14 @@ export class TaskRunner {
     if (this.#shared) {
       // Shared: whatever may run is claimed from the database, now and at every sweep.
       this.#shared.start((taskId) => this.#running.get(taskId)?.controller.abort(new TaskCancelledError()));
+      // A question whose process died before posting it: posted by one of the others.
+      const graceMs = 2 * this.#o.leaseMs;
+      this.#questionSweep = setInterval(() => {
+        void postMissedQuestions(store, (task) => this.#posts.question(task, false), (key) => store.claimEvent(key, Date.now() + 120_000), Date.now(), graceMs).catch((error: unknown) =>
+          this.#o.log.warn({ err: error }, "waiting questions not checked"),
+        );
+      }, Math.max(1000, graceMs / 2));
+      this.#questionSweep.unref();
       void this.#showMissedFinals();
       this.#o.log.info({ instance: this.instanceId }, "taking tasks from the shared store");
       return { resumed: 0, waiting: 0 };
@@ -247,6 +256,7 @@ export class TaskRunner {
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
     this.#shared?.stop();
+    clearInterval(this.#questionSweep);
     this.#queue.clear();
     for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
     const all = Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);
