@@ -92,6 +92,10 @@ export class Db {
       throw this.#failed(error, what);
     }
     let broken = false;
+    // A connection the server ends while it is checked out (idle in a transaction too long: this
+    // process was paused) emits `error` between queries: noted here, the next query rejects.
+    const onError = (): void => void (broken = true);
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn((sql, params) => client.query(sql, params));
@@ -103,6 +107,7 @@ export class Db {
       if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
       throw this.#failed(error, what);
     } finally {
+      client.off("error", onError);
       // A connection that broke is thrown away, not returned to the pool.
       client.release(broken ? true : undefined);
     }
