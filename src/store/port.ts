@@ -122,7 +122,13 @@ export interface Store {
 
   /** The journal of a task: key → entry. */
   getJournal(taskId: string): Promise<Map<string, JournalEntry>>;
-  appendJournal(taskId: string, key: string, entry: JournalEntry): Promise<void>;
+  /**
+   * With `leaseOwner` (stores several processes share): stored only while that owner holds the
+   * task's lease on the store's clock, else rejected with a ChatflowError, code `conflict`, and
+   * nothing stored: a run that lost its task to another process can't write its journal. Stores
+   * one process holds alone (memory, lowdb) need no fence and ignore it.
+   */
+  appendJournal(taskId: string, key: string, entry: JournalEntry, options?: { leaseOwner?: string }): Promise<void>;
 
   getOutbox(taskId: string): Promise<Map<string, OutboxRecord>>;
   putOutbox(taskId: string, key: string, record: OutboxRecord): Promise<void>;

@@ -6,6 +6,7 @@ import type { JournalCall, JournalEntry, PendingWait, Task } from "../store/reco
 import { askCall, reviewCall, stepCall, streamCall } from "./journal-call.ts";
 import type { ReplayCheck } from "./replay-check.ts";
 import { runWithRetries } from "./step-retry.ts";
+import { LeaseLostSignal } from "./lease.ts";
 import type { AskOptions, ReviewOptions, ReviewVerdict, StepOptions, StreamedText, WorkflowContext } from "./workflow.ts";
 
 /**
@@ -46,6 +47,8 @@ export interface ContextDeps {
    * records nothing the process that took the task over may be doing.
    */
   fence?(): Promise<void>;
+  /** With a shared store: this process, so the journal is written only while it holds the task's lease. */
+  leaseOwner?: string;
 }
 
 /** Builds the `ctx` of one run of a workflow. */
@@ -69,7 +72,13 @@ export function createContext(deps: ContextDeps): WorkflowContext {
   };
   const record = async (key: string, value: unknown, call: JournalCall): Promise<void> => {
     const entry: JournalEntry = { ...call, value: value === undefined ? null : value, at: Date.now() };
-    await store.appendJournal(task.id, key, entry);
+    try {
+      await store.appendJournal(task.id, key, entry, deps.leaseOwner !== undefined ? { leaseOwner: deps.leaseOwner } : undefined);
+    } catch (error) {
+      // Another process took the task over while this step ran: it stops here, recording nothing.
+      if (deps.leaseOwner !== undefined && error instanceof ChatflowError && error.code === "conflict") throw new LeaseLostSignal(task.id);
+      throw error;
+    }
     journal.set(key, entry);
   };
 

@@ -73,8 +73,8 @@ export class TaskLease {
   /** Resolves while the lease holds; rejects with LeaseLostSignal once it is lost. */
   async fence(): Promise<void> {
     if (!this.#o.claims) return;
-    // Renewals on time leave two thirds of the lease; less means they were late (a pause, a stall): ask the store.
-    if (!this.#lost && Date.now() < this.#until - this.#o.leaseMs / 2) return;
+    // Renewals on time leave at least two thirds of the lease; less means one is late (a pause, a stall): ask the store.
+    if (!this.#lost && Date.now() < this.#until - (this.#o.leaseMs * 2) / 3 + 50) return;
     if (!(await this.renew()) || this.#lost) throw new LeaseLostSignal(this.#o.taskId);
   }
 

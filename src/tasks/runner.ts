@@ -304,6 +304,11 @@ export class TaskRunner {
       this.#rerun.add(taskId);
       return;
     }
+    // Shared store: a task runs only under a claim (taking the lease here unconditionally could take it from another process).
+    if (this.#shared && !claimed) {
+      this.#shared.wake();
+      return;
+    }
     const { store, log } = this.#o;
     const loaded = claimed ?? (await store.getTask(taskId));
     if (!loaded || isFinished(loaded.status) || loaded.status === "waiting") return;
@@ -311,6 +316,8 @@ export class TaskRunner {
       if (claimed) await store.updateTask(taskId, { lease: undefined }, { leaseOwner: this.instanceId });
       return;
     }
+    // A claimed task may have waited here for a free slot past its lease (this process was busy or paused): still ours?
+    if (claimed && this.#shared && !(await this.#shared.claims.renewLease(taskId, this.instanceId, this.#o.leaseMs))) return;
     if (loaded.cancelRequested) {
       await this.#finish(loaded, "cancelled", {}, undefined, Boolean(claimed));
       return;
@@ -386,6 +393,7 @@ export class TaskRunner {
         },
         openStream: (key) => new StreamedMessage({ store, delivery: this.#o.delivery, log, taskId, address: task.address, key }),
         fence: () => held.fence(),
+        ...(this.#shared ? { leaseOwner: this.instanceId } : {}),
       });
       const result = await workflow.run(ctx, task.input as never);
       if (controller.signal.aborted) throw controller.signal.reason;
@@ -393,8 +401,7 @@ export class TaskRunner {
       replay.finish();
       await progressed;
       // The result is posted only by the process that still holds the task.
-      await held.fence();
-      await this.#complete(task, result);
+      await this.#complete(task, result, () => held.fence());
     } catch (error) {
       await progressed;
       await this.#settleFailure(task, error, controller.signal, started);
@@ -403,7 +410,10 @@ export class TaskRunner {
       for (const timer of timers) clearInterval(timer);
       this.#running.delete(taskId);
       settle();
-      if (this.#rerun.delete(taskId)) this.#schedule(taskId);
+      if (this.#rerun.delete(taskId)) {
+        if (this.#shared) this.#shared.wake();
+        else this.#schedule(taskId);
+      }
     }
   }
 
@@ -461,10 +471,10 @@ export class TaskRunner {
     await this.#posts.question(task, !visible);
   }
 
-  async #complete(task: Task, result: TaskResult): Promise<void> {
+  async #complete(task: Task, result: TaskResult, fence: () => Promise<void>): Promise<void> {
     // Post first, then mark completed: a crash in between replays the (journaled) run and the outbox skips the post.
     // The final status comes last (see #finish): "done" is never shown for a task a crash could still resume.
-    const posted = await this.#posts.result(task, result);
+    const posted = await this.#posts.result(task, result, fence);
     await this.#finish(task, "completed", { result: posted }, undefined, true);
   }
 

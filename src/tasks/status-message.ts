@@ -112,7 +112,7 @@ export class StatusMessages {
     let existing = (await this.#store.getOutbox(view.taskId)).get(OUTBOX_KEY);
     if (existing && !existing.pending) return { id: existing.messageId, fresh: false };
     // Shared store: the process that acknowledged the task and the one that runs it may both come here at once; one posts, the other edits.
-    if (this.#shared && !existing && !(await this.#store.claimEvent(`status-post:${view.taskId}`, Date.now() + 7 * 86400_000))) {
+    if (this.#shared && !(await this.#store.claimEvent(`status-post:${view.taskId}`, Date.now() + 7 * 86400_000))) {
       const posted = await this.#postedElsewhere(view.taskId);
       if (posted && !posted.pending) return { id: posted.messageId, fresh: false };
       // Not recorded in time (that process died mid-post): as after a crash, ask the platform, else post.

@@ -64,14 +64,21 @@ export class TaskPosts {
   /**
    * Posts a task's result, unless the outbox has it or the workflow showed it already (a
    * streamed answer, `shownIn`), and enters it in history; resolves with the result as stored.
+   * The post is marked pending in the outbox first and sent with a key: a run that takes over
+   * after a crash between the two asks the platform (`recall`) before posting again. `fence`
+   * is awaited just before sending (a run that lost its task to another process stops there).
    */
-  async result(task: Task, result: TaskResult): Promise<TaskResult> {
+  async result(task: Task, result: TaskResult, fence?: () => Promise<void>): Promise<TaskResult> {
     const clean: TaskResult = { text: String(result?.text ?? ""), ...(result?.links?.length ? { links: result.links } : {}) };
     const shownIn = (result as { shownIn?: unknown } | undefined)?.shownIn;
-    const outbox = await this.#store.getOutbox(task.id);
-    let messageId = outbox.get("result")?.messageId ?? (Array.isArray(shownIn) && shownIn.length > 0 ? String(shownIn.at(-1)) : undefined);
+    const recorded = (await this.#store.getOutbox(task.id)).get("result");
+    let messageId = (recorded && !recorded.pending ? recorded.messageId : undefined) ?? (Array.isArray(shownIn) && shownIn.length > 0 ? String(shownIn.at(-1)) : undefined);
     if (!messageId) {
-      const sent = await this.#delivery.send(task.address, { kind: "result", taskId: task.id, text: clean.text, ...(clean.links ? { links: clean.links } : {}) });
+      const key = `${task.id}:result`;
+      const recalled = recorded?.pending ? await this.#delivery.recall(task.address, key) : undefined;
+      if (!recorded) await this.#store.putOutbox(task.id, "result", { messageId: "", pending: true, platform: task.address.platform, at: Date.now() });
+      await fence?.();
+      const sent = recalled ?? (await this.#delivery.send(task.address, { kind: "result", taskId: task.id, text: clean.text, key, ...(clean.links ? { links: clean.links } : {}) }));
       messageId = sent.id;
       await this.#store.putOutbox(task.id, "result", { messageId, platform: task.address.platform, at: Date.now() });
     }

@@ -24,7 +24,7 @@ const WATCHER = "watcher-token-0123456789";
 // MULTI_CHANNELS / MULTI_PER_CHANNEL make a smaller run when looking into a failure.
 const CHANNELS = Number(process.env.MULTI_CHANNELS ?? 30);
 const PER_CHANNEL = Number(process.env.MULTI_PER_CHANNEL ?? 10);
-const LEASE_SECONDS = 2;
+const LEASE_SECONDS = 3;
 
 let db: TestDatabase | undefined;
 let dir: string | undefined;
@@ -181,7 +181,7 @@ it("three instances run 300 tasks with questions and reviews through a SIGKILL a
       for (const [key, entry] of journal) {
         if (!key.startsWith("step:")) continue;
         const doneAt = log.findIndex((line) => line.startsWith(`done ${task.id} ${key} ${String(entry.value)} `));
-        expect(doneAt, `journaled ${key} of task ${n} has its run in the log`).toBeGreaterThanOrEqual(0);
+        expect(doneAt, `journaled ${key} of task ${n} (${String(entry.value)}) has its run in the log: ${log.filter((line) => line.includes(task.id)).join(" | ")}`).toBeGreaterThanOrEqual(0);
         expect(log.slice(doneAt + 1).some((line) => line.startsWith(`start ${task.id} ${key} `)), `${key} of task ${n} ran again`).toBe(false);
       }
     }

@@ -310,6 +310,21 @@ describe("a process stalled inside a transaction", () => {
   }, 20_000);
 });
 
+describe("fenced journal writes", () => {
+  it("appendJournal with leaseOwner stores only while that owner holds the lease; otherwise conflict and nothing stored", async () => {
+    const store = await open(freshSchema());
+    await store.createSession(session("s1"));
+    await store.createTask(task("t1", { sessionId: "s1" }));
+    const [claimed] = await store.claimTasks("one", 60_000, 1);
+    expect(claimed?.id).toBe("t1");
+    await store.appendJournal("t1", "step:a#0", { value: 1, at: 1 }, { leaseOwner: "one" });
+    const refused = await store.appendJournal("t1", "step:b#0", { value: 2, at: 2 }, { leaseOwner: "two" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ChatflowError);
+    expect((refused as ChatflowError).code).toBe("conflict");
+    expect([...(await store.getJournal("t1")).keys()]).toEqual(["step:a#0"]);
+  });
+});
+
 describe("text PostgreSQL can't keep", () => {
   it("a message holding a NUL character is stored with U+FFFD in its place, and a written-out \\u0000 stays as typed", async () => {
     const store = await open(freshSchema());

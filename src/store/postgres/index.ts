@@ -171,7 +171,7 @@ class PgStore implements PostgresStore {
   deleteTasks = async (ids: string[]): Promise<void> => this.#open().tasks.delete(ids);
 
   getJournal = async (taskId: string): Promise<Map<string, JournalEntry>> => this.#open().tasks.getJournal(taskId);
-  appendJournal = async (taskId: string, key: string, entry: JournalEntry): Promise<void> => this.#open().tasks.appendJournal(taskId, key, entry);
+  appendJournal = async (taskId: string, key: string, entry: JournalEntry, options?: { leaseOwner?: string }): Promise<void> => this.#open().tasks.appendJournal(taskId, key, entry, options);
   getOutbox = async (taskId: string): Promise<Map<string, OutboxRecord>> => this.#open().tasks.getOutbox(taskId);
   putOutbox = async (taskId: string, key: string, record: OutboxRecord): Promise<void> => this.#open().tasks.putOutbox(taskId, key, record);
 

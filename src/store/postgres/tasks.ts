@@ -92,8 +92,21 @@ export class Tasks {
     return this.#entries<JournalEntry>(this.db.t.journal, taskId, `read the journal of task ${taskId}`);
   }
 
-  appendJournal(taskId: string, key: string, entry: JournalEntry): Promise<void> {
-    return this.#put(this.db.t.journal, taskId, key, json(bounded("journal entry", `${taskId}/${key}`, entry)), `store the journal entry ${taskId}/${key}`);
+  appendJournal(taskId: string, key: string, entry: JournalEntry, options: { leaseOwner?: string } = {}): Promise<void> {
+    const data = json(bounded("journal entry", `${taskId}/${key}`, entry));
+    const what = `store the journal entry ${taskId}/${key}`;
+    if (options.leaseOwner === undefined) return this.#put(this.db.t.journal, taskId, key, data, what);
+    const t = this.db.t;
+    return this.serial.run(`${t.journal}:${taskId}/${key}`, async () => {
+      const { rowCount } = await this.db.query(
+        what,
+        `INSERT INTO ${t.journal} (task_id, key, data)
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM ${t.tasks} WHERE id = $1 AND lease_owner = $4 AND lease_until > ${NOW_MS})
+         ON CONFLICT (task_id, key) DO UPDATE SET data = EXCLUDED.data`,
+        [taskId, key, data, options.leaseOwner],
+      );
+      if (!rowCount) throw new ChatflowError("conflict", `The journal entry ${taskId}/${key} was not stored: ${options.leaseOwner} no longer holds the task's lease.`);
+    });
   }
 
   async getOutbox(taskId: string): Promise<Map<string, OutboxRecord>> {
