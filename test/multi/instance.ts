@@ -26,7 +26,7 @@ const counted = defineWorkflow({
     const step = (id: string) =>
       ctx.step(id, async (signal) => {
         const key = `${ctx.taskId} step:${id}#0`;
-        appendFileSync(stepsLog, `start ${key} ${instance}\n`);
+        appendFileSync(stepsLog, `start ${key} ${instance} ${Date.now()}\n`);
         await sleep(20 + Math.floor(Math.random() * 40), undefined, { signal });
         const nonce = Math.random().toString(36).slice(2);
         appendFileSync(stepsLog, `done ${key} ${nonce} ${instance}\n`);

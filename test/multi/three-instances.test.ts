@@ -3,9 +3,11 @@
  * test, see platform.ts) and their HTTP APIs: 300 tasks with questions and reviews, each
  * answered on another instance than the one that asked (by a button through the platform, or
  * over the HTTP API), while one instance is SIGKILLed and another SIGSTOPped past its lease.
- * Then: every task completed once, no journaled step ran twice, no result or status message
- * posted twice (beyond a post in flight at the kill), one task at a time per session in
- * order, and an SSE client on the first instance saw every event of all three, in order.
+ * Then: every task completed once, no journaled step ran twice (a step the stopped instance
+ * had already begun when it was stopped may run again, as one in flight at a kill does: counted
+ * and reported), no result or status message posted twice (beyond a post in flight at the
+ * kill), one task at a time per session in order, and an SSE client on the first instance saw
+ * every event of all three, in order.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -137,6 +139,7 @@ it("three instances run 300 tasks with questions and reviews through a SIGKILL a
   paused.child.kill("SIGSTOP");
   await sleep(LEASE_SECONDS * 1000 * 2 + 1000);
   paused.child.kill("SIGCONT");
+  const resumedAt = Date.now();
   paused.paused = false;
   const timedOut = await Promise.race([done.then(() => false), sleep(Number(process.env.MULTI_TIMEOUT_MS ?? 300_000)).then(() => true)]);
   if (timedOut) {
@@ -165,6 +168,12 @@ it("three instances run 300 tasks with questions and reviews through a SIGKILL a
     expect(tasks).toHaveLength(CHANNELS * PER_CHANNEL);
     const log = (await readFile(path.join(dir, "steps.log"), "utf8")).trim().split("\n");
     const repeatedPosts: string[] = [];
+    // A step the paused instance had begun (past its lease check) when it was stopped writes its first line only once resumed: in flight at the stop, like one at a kill, it may run again.
+    const inFlightAtStop = (line: string) => {
+      const [, , , by, at] = line.split(" ");
+      return by === "b" && Number(at) <= resumedAt + 2000;
+    };
+    const rerunInFlight: string[] = [];
     for (const task of tasks) {
       const n = Number(String((task.input as { text: string }).text).split(" ")[1]);
       expect(task.status, `task ${n}`).toBe("completed");
@@ -182,7 +191,9 @@ it("three instances run 300 tasks with questions and reviews through a SIGKILL a
         if (!key.startsWith("step:")) continue;
         const doneAt = log.findIndex((line) => line.startsWith(`done ${task.id} ${key} ${String(entry.value)} `));
         expect(doneAt, `journaled ${key} of task ${n} (${String(entry.value)}) has its run in the log: ${log.filter((line) => line.includes(task.id)).join(" | ")}`).toBeGreaterThanOrEqual(0);
-        expect(log.slice(doneAt + 1).some((line) => line.startsWith(`start ${task.id} ${key} `)), `${key} of task ${n} ran again`).toBe(false);
+        const again = log.slice(doneAt + 1).filter((line) => line.startsWith(`start ${task.id} ${key} `));
+        expect(again.filter((line) => !inFlightAtStop(line)), `${key} of task ${n} ran again`).toEqual([]);
+        if (again.length > 0) rerunInFlight.push(`${task.id} ${key}`);
       }
     }
     expect(repeatedPosts.length, `posts repeated: ${repeatedPosts.join("; ")}`).toBeLessThanOrEqual(2);
@@ -219,7 +230,7 @@ it("three instances run 300 tasks with questions and reviews through a SIGKILL a
     });
     const seen = sse!.events.map((e) => Number(e.id));
     expect(seen).toEqual(feed);
-    console.log(`three instances: ${Date.now() - began} ms, ${tasks.length} tasks, ${answers} answers (${httpAnswers} over HTTP), ${feed.length} events, posts repeated: ${repeatedPosts.length}`);
+    console.log(`three instances: ${Date.now() - began} ms, ${tasks.length} tasks, ${answers} answers (${httpAnswers} over HTTP), ${feed.length} events, posts repeated: ${repeatedPosts.length}, steps in flight at the SIGSTOP run again: ${rerunInFlight.length}`);
   } finally {
     await store.close();
   }
