@@ -5,6 +5,7 @@
 import { runEngineBench } from "./engine.ts";
 import { runLlmBench } from "./llm.ts";
 import { machine } from "./machine.ts";
+import { runScaleBench } from "./scale.ts";
 import { runSchedulerBench } from "./scheduler.ts";
 import { runStoreBench } from "./store.ts";
 import { runDiscordBench } from "./discord.ts";
@@ -22,4 +23,5 @@ if (!only || only === "slack") results.slack = await runSlackBench();
 if (!only || only === "discord") results.discord = await runDiscordBench();
 if (!only || only === "llm") results.llm = await runLlmBench();
 if (!only || only === "web") results.web = await runWebBench();
+if (!only || only === "scale") results.scale = await runScaleBench();
 console.log(JSON.stringify(results, null, 2));
