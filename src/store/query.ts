@@ -12,13 +12,13 @@ import type { FeedFilter, FeedPageRequest, Page, PageRequest, SessionFilter, Tas
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE_SIZE = 50;
 
-type SortKey = [time: number, id: string];
+export type SortKey = [time: number, id: string];
 
-function encodeCursor(key: SortKey): string {
+export function encodeCursor(key: SortKey): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
-function decodeCursor(cursor: string): SortKey {
+export function decodeCursor(cursor: string): SortKey {
   try {
     const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];

@@ -3,25 +3,8 @@
  * newest first with the id breaking ties (descending, bytewise), keyset cursors in the same
  * format (base64url of `[time, id]`), or an offset.
  */
-import { ChatflowError } from "../../errors.ts";
-import { DEFAULT_PAGE_SIZE } from "../query.ts";
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from "../query.ts";
 import type { Page, PageRequest } from "../port.ts";
-
-type SortKey = [time: number, id: string];
-
-function encodeCursor(key: SortKey): string {
-  return Buffer.from(JSON.stringify(key)).toString("base64url");
-}
-
-function decodeCursor(cursor: string): SortKey {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new ChatflowError("validation", `Invalid page cursor: ${JSON.stringify(cursor)}. Pass the nextCursor of the previous page.`);
-}
 
 /** WHERE conditions with their parameters, numbered as they are added. */
 export class Conditions {
