@@ -1,4 +1,5 @@
 import type { Host } from "../../src/port/index.ts";
+import { decodeAction } from "../../src/port/index.ts";
 
 /** What a person sees who submits a form (a review's Edit, a free-text Answer) nobody waits for any more. */
 export const FORM_EXPIRED = "This form has expired: the task it belonged to is no longer waiting for it.";
@@ -42,17 +43,36 @@ export class FormCheck {
     if (form.messageButtons && !form.messageButtons.includes(form.button)) return true;
     const host = this.#host;
     if (!host || form.taskId === undefined) return false;
-    let timer: NodeJS.Timeout | undefined;
     // A slow store must not cost the person Discord's "This interaction failed": then the engine decides.
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CHECK_WITHIN_MS)));
-    const gone = host.tasks.get(form.taskId).then((task) => task?.status !== "waiting");
-    try {
-      return await Promise.race([gone, late]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return (await quickly(host.tasks.get(form.taskId).then((task) => task?.status !== "waiting"))) ?? false;
+  }
+
+  /**
+   * The draft under review that a review's Edit button (its engine action id) opens, from the
+   * engine: for a review this process did not post (another process of several, or before a
+   * restart). Undefined when the review no longer waits or the engine is slow to say.
+   */
+  async review(actionId: string): Promise<{ draft: string; taskId: string } | undefined> {
+    const decoded = decodeAction(actionId);
+    const host = this.#host;
+    if (!decoded || !host) return undefined;
+    const task = await quickly(host.tasks.get(decoded.taskId));
+    const wait = task?.status === "waiting" ? task.waiting : undefined;
+    if (!task || wait?.kind !== "review" || wait.token !== decoded.token) return undefined;
+    return { draft: wait.data ?? "", taskId: task.id };
+  }
+}
+
+/** What `work` resolves to within CHECK_WITHIN_MS; undefined when it fails or is later. */
+async function quickly<T>(work: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CHECK_WITHIN_MS)));
+  try {
+    return await Promise.race([work, late]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

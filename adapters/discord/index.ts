@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Client, GatewayIntentBits, Partials } from "discord.js";
 import type { Adapter } from "../../src/port/index.ts";
 import type { AdapterFactoryContext } from "../../src/port/index.ts";
@@ -70,16 +71,21 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   const client = hostClient ?? ownClient(config, apiUrl);
   const interactions = new Interactions();
   const keys = new ActionKeys((id) => id.length <= CUSTOM_ID_PAYLOAD_MAX);
-  const outbound = new DiscordOutbound({ client, interactions, keys, token, botId: () => client.user?.id });
+  let lifecycle: DiscordLifecycle | undefined;
+  const outbound = new DiscordOutbound({ client, interactions, keys, token, botId: () => lifecycle?.botId });
   const replies = new PrivateReplies();
   const receiver = new DiscordReceiver({ outbound, interactions, keys, replies, forms: new FormCheck(), log, plugin: hostClient !== undefined });
-  const lifecycle = new DiscordLifecycle({ client, receiver, config, token, apiUrl, log, plugin: hostClient !== undefined });
+  const gatewayClient = hostClient ? undefined : () => ownClient(config, apiUrl);
+  lifecycle = new DiscordLifecycle({ client, receiver, config, token, apiUrl, log, plugin: hostClient !== undefined, ...(gatewayClient ? { gatewayClient } : {}) });
+  const started = lifecycle;
   return {
     platform: "discord",
+    // Standalone, one process of several holds the gateway (two sessions on a shard both receive every event).
+    ...(hostClient ? {} : { singleReceiver: { name: `discord:gateway:${botIdOf(token)}`, receive: (on: boolean) => started.receive(on) } }),
     capabilities: { editIntervalMs: config.editIntervalMs, maxTextLength: LIMITS.content, persistentMessages: true },
-    start: (handler, context) => lifecycle.start(handler, context),
-    stop: () => lifecycle.stop(),
-    connected: () => lifecycle.connected,
+    start: (handler, context) => started.start(handler, context),
+    stop: () => started.stop(),
+    connected: () => started.connected,
     send(address, message) {
       // The answer to /help, /status, /history, /tasks or /schedule list: that person's alone.
       const command = replies.answering(address, message);
@@ -89,6 +95,13 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     recall: (address, key) => outbound.recall(address, key),
     notify: (event, text, notice) => receiver.notify(event, text, notice),
   };
+}
+
+/** The bot's user id from its token (the token's first part is it, base64): names the gateway's lead without the secret. */
+function botIdOf(token: string): string {
+  const head = token.split(".", 1)[0] ?? "";
+  const decoded = Buffer.from(head, "base64").toString("utf8");
+  return /^\d{5,25}$/.test(decoded) ? decoded : createHash("sha256").update(token).digest("hex").slice(0, 12);
 }
 
 /**

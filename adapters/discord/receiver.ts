@@ -5,7 +5,7 @@ import { Handoff } from "../../src/port/index.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Address, InboundCommand, InboundEvent } from "../../src/model.ts";
 import type { ActionKeys } from "../../src/port/index.ts";
-import { isActionId } from "../../src/port/index.ts";
+import { decodeAction, isActionId } from "../../src/port/index.ts";
 import { argsOf, type ReceivedOption } from "./commands.ts";
 import { customIdsOf, FORM_EXPIRED, type FormCheck } from "./forms.ts";
 import type { Interactions } from "./interactions.ts";
@@ -138,7 +138,8 @@ export class DiscordReceiver {
     const actionId = this.#o.keys.decode(payload);
     if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
     if (modal) {
-      const draft = this.#o.outbound.reviews.get(interaction.message.id)?.draft ?? "";
+      // Posted by this process, or else (another process, before a restart) as the engine has it.
+      const draft = this.#o.outbound.reviews.get(interaction.message.id)?.draft ?? (await this.#o.forms.review(actionId))?.draft ?? "";
       return void (await interaction.showModal(editModal(payload, draft)));
     }
     // Within 3 s: the press is taken; the engine's answer edits the question.
@@ -170,7 +171,7 @@ export class DiscordReceiver {
     } else {
       const payload = id.slice(`${MODAL_PREFIX}edit:`.length);
       const actionId = this.#o.keys.decode(payload);
-      const taskId = interaction.message ? this.#o.outbound.reviews.get(interaction.message.id)?.taskId : undefined;
+      const taskId = (interaction.message ? this.#o.outbound.reviews.get(interaction.message.id)?.taskId : undefined) ?? (actionId !== undefined ? decodeAction(actionId)?.taskId : undefined);
       if (actionId === undefined || (await this.#o.forms.expired({ button: MODAL_PREFIX + payload, messageButtons, ...(taskId ? { taskId } : {}) }))) return this.#expiredForm(interaction);
       const feedback = field("feedback");
       event = { kind: "action", id: interaction.id, address, raw: interaction.toJSON(), actionId, text: field("draft"), ...(feedback ? { feedback } : {}) };

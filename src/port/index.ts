@@ -12,4 +12,4 @@ export { parseSection, parseHttpUrl } from "./config-section.ts";
 export { matchChoice } from "./choices.ts";
 export { isFinished } from "../store/records.ts";
 export { newId, derivedId } from "../ids.ts";
-export { isActionId } from "../tasks/actions.ts";
+export { isActionId, decodeAction } from "../tasks/actions.ts";

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { buttonsOf, shown, startDiscordBot } from "./discord-setup.ts";
+import { createMemoryStore } from "../../src/store/memory.ts";
+import { startFakeDiscord } from "../fakes/discord/server.ts";
+import { startBotOn, waitForRecorded } from "../helpers.ts";
+import { buttonsOf, discordAdapterFor, shown, startDiscordBot } from "./discord-setup.ts";
 import { cleanupList } from "./telegram-setup.ts";
 
 // The whole engine on the real discord.js-based adapter against the fake Discord; assertions
@@ -129,5 +132,31 @@ describe("discord bot: a channel closed to the bot", () => {
     await fake.waitUntil(() => fake.messages(dm.id).filter((m) => /· demo\*\*/.test(shown(m))).at(-1)?.content.startsWith("**Done · demo**"), 10_000, "the final status in the DM");
     // One status message in the DM, edited in place there.
     expect(fake.messages(dm.id).filter((m) => /· demo\*\*/.test(shown(m)))).toHaveLength(1);
+  });
+});
+
+describe("discord bot: a review posted by another process", () => {
+  it("its Edit form starts from the draft the engine holds (after a restart, or on an instance that did not post it)", async () => {
+    const fake = await startFakeDiscord();
+    const store = createMemoryStore();
+    const first = await startBotOn(discordAdapterFor(fake), { store });
+    cleanup.add(() => fake.close());
+    fake.slashCommand({ name: "demo", user: fake.alice.id, options: { text: "tell me about owls" } });
+    const question = await fake.waitUntil(() => fake.messages(fake.channel.id).find((m) => m.content === "Which kind of answer do you want?"), 5000, "the question");
+    await waitForRecorded(store, question.id);
+    fake.press({ user: fake.alice.id, messageId: question.id, label: "Detailed report" });
+    const review = await fake.waitUntil(() => fake.messages(fake.channel.id).find((m) => m.content.startsWith("Publish this draft?")), 5000, "the review");
+    await waitForRecorded(store, review.id);
+    await first.bot.stop();
+
+    // A process that never saw the review post: the draft comes from the engine.
+    const second = await startBotOn(discordAdapterFor(fake), { store });
+    cleanup.add(() => second.bot.stop());
+    const edit = fake.press({ user: fake.alice.id, messageId: review.id, label: "Edit" });
+    const form = await fake.waitUntil(() => fake.modals.find((m) => m.interactionId === edit.interactionId), 5000, "the Edit form");
+    expect(JSON.stringify(form.components)).toContain("Report: tell me about owls");
+    fake.submitModal({ interaction: edit.interactionId, values: { draft: "Owls hunt at night." } });
+    await fake.waitUntil(() => fake.messages(fake.channel.id).find((m) => m.content.startsWith("Owls hunt at night.")), 5000, "the result");
+    expect(fake.violations).toEqual([]);
   });
 });

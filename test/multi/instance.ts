@@ -8,6 +8,7 @@
 import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createDiscordAdapter } from "../../adapters/discord/index.ts";
 import { createTelegramAdapter } from "../../adapters/telegram/index.ts";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { createBot } from "../../src/app.ts";
@@ -50,7 +51,7 @@ const bot = await createBot({
   config: {
     store: { driver: "postgres" },
     tasks: { busy: "queue", concurrency: 8, leaseSeconds: Number(process.env.MULTI_LEASE_SECONDS ?? 2), retryBaseMs: 5 },
-    routes: { default: { message: "counted" } },
+    routes: { default: { message: "counted", commands: { counted: "counted" } } },
     reviewers: ["web:watcher"],
     // MULTI_SCHEDULE: a one-second schedule, from the config file as an operator would write it, on every instance.
     ...(process.env.MULTI_SCHEDULE
@@ -63,6 +64,10 @@ const bot = await createBot({
     // MULTI_TELEGRAM_API: Telegram by long polling against the fake, each instance under its own path so the fake tells pollers apart.
     ...(process.env.MULTI_TELEGRAM_API
       ? [createTelegramAdapter({ token: process.env.MULTI_TELEGRAM_TOKEN!, apiRoot: `${process.env.MULTI_TELEGRAM_API}/${instance}`, editIntervalMs: 50, logger: silentLogger() })]
+      : []),
+    // MULTI_DISCORD_API: Discord against the fake (its gateway held by one instance at a time), /counted in the fake's guild.
+    ...(process.env.MULTI_DISCORD_API
+      ? [createDiscordAdapter({ token: process.env.MULTI_DISCORD_TOKEN!, apiUrl: process.env.MULTI_DISCORD_API, guildId: process.env.MULTI_DISCORD_GUILD!, editIntervalMs: 50, logger: silentLogger() })]
       : []),
   ],
   workflows: [counted],

@@ -9,7 +9,9 @@ import type { Json } from "./protocol.ts";
  * intents checked: 4004, 4013, 4014) → READY; heartbeats (op 1) acked with op 11; RESUME
  * (op 6) replays the dispatches after the client's sequence, then RESUMED, or answers op 9
  * when the session can't resume. Dispatches while the client is away wait in the session's
- * log and are replayed on resume, as Discord does.
+ * log and are replayed on resume, as Discord does. The fake has one shard and keeps one session:
+ * an IDENTIFY while another identified socket is still open is recorded in `overlaps` (Discord
+ * would then send every event to both: the bot answers twice).
  */
 
 export interface GatewayHooks {
@@ -52,6 +54,8 @@ export class Gateway {
   identifies = 0;
   resumes = 0;
   heartbeats = 0;
+  /** IDENTIFYs accepted while another identified socket was still open (when, and how many were open). */
+  readonly overlaps: Array<{ at: number; open: number }> = [];
   /** HELLO's heartbeat_interval (Discord's is 41250 ms). */
   heartbeatIntervalMs = 41_250;
   /** Answer heartbeats (set false to make the client see a zombie connection and resume). */
@@ -60,6 +64,8 @@ export class Gateway {
   readonly #hooks: GatewayHooks;
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sockets = new Set<WebSocket>();
+  /** Sockets that identified or resumed, while open. */
+  readonly #identified = new Set<WebSocket>();
   #origin = "";
 
   constructor(hooks: GatewayHooks) {
@@ -105,6 +111,7 @@ export class Gateway {
     ws.on("close", (code) => {
       connection.closeCode = code;
       this.#sockets.delete(ws);
+      this.#identified.delete(ws);
       if (this.session?.socket === ws) delete this.session.socket;
       this.#hooks.changed();
     });
@@ -150,6 +157,9 @@ export class Gateway {
     if ((intents & PRIVILEGED & ~this.#hooks.privilegedIntents()) !== 0) return void ws.close(4014, "Disallowed intent(s).");
     connection.did = "identify";
     this.identifies++;
+    const others = [...this.#identified].filter((other) => other !== ws && other.readyState === WebSocket.OPEN).length;
+    if (others > 0) this.overlaps.push({ at: Date.now(), open: others });
+    this.#identified.add(ws);
     const session: Session = { id: crypto.randomUUID().replace(/-/g, ""), seq: 0, intents, log: [], socket: ws };
     this.session = session;
     session.seq++;
@@ -167,6 +177,7 @@ export class Gateway {
     }
     connection.did = "resume";
     this.resumes++;
+    this.#identified.add(ws);
     if (session.socket && session.socket !== ws) session.socket.terminate();
     session.socket = ws;
     for (const entry of session.log) if (entry.s > (d.seq as number)) this.#send(ws, { op: 0, ...entry });

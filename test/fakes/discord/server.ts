@@ -239,6 +239,10 @@ export class FakeDiscord {
   get identifies(): number {
     return this.#gateway.identifies;
   }
+  /** IDENTIFYs accepted while another identified socket was open: two sessions at once, each receiving every event. */
+  get gatewayOverlaps(): ReadonlyArray<{ at: number; open: number }> {
+    return this.#gateway.overlaps;
+  }
   /** RESUMEs accepted. */
   get resumes(): number {
     return this.#gateway.resumes;
