@@ -1,3 +1,4 @@
+import { limitersOf } from "./store/limits.ts";
 import path from "node:path";
 import { createStats } from "./stats.ts";
 import type { Adapter, CommandInfo } from "./port/adapter.ts";
@@ -210,7 +211,8 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   const stats = createStats();
   const delivery = new Delivery(adapters, log, stats);
   const sessions = new Sessions(store, config.sessions.maxIdleHours * 3600_000);
-  const quota = new TaskQuota({ perMinute: config.tasks.startsPerUserPerMinute, setting: "tasks.startsPerUserPerMinute" });
+  const limiters = limitersOf(baseStore);
+  const quota = new TaskQuota({ perMinute: config.tasks.startsPerUserPerMinute, setting: "tasks.startsPerUserPerMinute" }, limiters);
   const runner = new TaskRunner({
     quota,
     report,
@@ -256,7 +258,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   // Shared store: connections only one process may hold receive in the process that leads them.
   const receivers = hasLeadership(baseStore) ? adapters.flatMap((adapter) => (adapter.singleReceiver ? [adapter.singleReceiver] : [])) : [];
   const leaders = hasLeadership(baseStore) && receivers.length > 0 ? new LeaderGate({ leadership: baseStore, owner: instanceId, leaseMs: config.tasks.leaseSeconds * 1000, receivers, log }) : undefined;
-  const host = createHost({ config, store, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, leads: () => leaders?.leads() ?? [], handle: engine.handle });
+  const host = createHost({ config, store, limiters, sessions, runner, starts, answers, scheduler, events, quota, stats, workflowNames: () => [...workflows.keys()], adapters: () => adapters, leads: () => leaders?.leads() ?? [], handle: engine.handle });
   const maintenance = { store, sessions, log, report, retentionMs: config.tasks.retentionHours * 3600_000 };
   let stopMaintenance: (() => void) | undefined;
 

@@ -79,7 +79,7 @@ export function createApi(given: ApiOptions): OpenAPIHono<ApiEnv> {
   const options = withDefaults(given);
   const { engine: host, log } = options;
   const deps = { host, platform: options.platform, idempotency: new IdempotencyKeys(host.keys) };
-  const limits = new Limits(options.limits);
+  const limits = new Limits(options.limits, (o) => host.keys.limiter(o));
   // Task starts are counted by the engine on every path; the API only sets its users' limit.
   if (options.limits.tasksPerMinute !== undefined) host.tasks.limitPlatform(options.platform, { perMinute: options.limits.tasksPerMinute, setting: "adapters.web.rateLimit.tasksPerMinute" });
   const streams = options.streams ?? new EventStreams();

@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterRes } from "rate-limiter-flexible";
+import { memoryLimiter, type Limiter, type LimiterFactory } from "../store/limits.ts";
 import { ApiError, retryAfterSeconds } from "./errors.ts";
 
 export interface LimitSettings {
@@ -14,16 +15,17 @@ export interface LimitSettings {
 }
 
 /**
- * Per-user rate limits, and failed sign-ins per client address (rate-limiter-flexible, in
- * memory: one process). Over a limit, an ApiError 429 with Retry-After in whole seconds.
+ * Per-user rate limits, and failed sign-ins per client address (rate-limiter-flexible: in
+ * memory, or in the store several instances share, so a limit holds across them). Over a
+ * limit, an ApiError 429 with Retry-After in whole seconds.
  */
 export class Limits {
-  readonly #requests: RateLimiterMemory;
-  readonly #signIns: RateLimiterMemory;
+  readonly #requests: Limiter;
+  readonly #signIns: Limiter;
 
-  constructor(settings: LimitSettings) {
-    this.#requests = new RateLimiterMemory({ keyPrefix: "req", points: settings.requestsPerMinute, duration: 60 });
-    this.#signIns = new RateLimiterMemory({ keyPrefix: "signin", points: settings.failedSignInsPerMinute, duration: 60 });
+  constructor(settings: LimitSettings, limiters: LimiterFactory = memoryLimiter) {
+    this.#requests = limiters({ prefix: "req", points: settings.requestsPerMinute, durationSeconds: 60 });
+    this.#signIns = limiters({ prefix: "signin", points: settings.failedSignInsPerMinute, durationSeconds: 60 });
   }
 
   /**
@@ -49,7 +51,7 @@ export class Limits {
 
 }
 
-async function consume(limiter: RateLimiterMemory, user: string, what: string): Promise<void> {
+async function consume(limiter: Limiter, user: string, what: string): Promise<void> {
   try {
     await limiter.consume(user);
   } catch (rejection) {

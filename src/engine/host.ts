@@ -1,3 +1,4 @@
+import type { LimiterFactory } from "../store/limits.ts";
 import type { Adapter } from "../port/adapter.ts";
 import { hasTaskClaims } from "../store/coordination.ts";
 import type { Config } from "../config/schema.ts";
@@ -26,6 +27,8 @@ export interface HostParts {
   scheduler: Scheduler;
   events: EventFeed;
   quota: TaskQuota;
+  /** Rate limits, shared by the instances when the store is. */
+  limiters: LimiterFactory;
   stats: EngineStats;
   workflowNames: () => string[];
   adapters: () => readonly Adapter[];
@@ -97,6 +100,7 @@ export function createHost(parts: HostParts): Host {
     keys: {
       claim: (key, ttlMs) => store.claimEvent(key, Date.now() + ttlMs),
       seen: (key) => store.hasEvent(key),
+      limiter: (options) => parts.limiters(options),
     },
     async health() {
       let storeHealth: { ok: boolean; error?: string } = { ok: true };

@@ -3,6 +3,7 @@
  * it. The engine implements it (src/app.ts); the edges see nothing else of it: no store, no
  * runner, nothing they could write to behind the engine's rules.
  */
+import type { Limiter, LimiterOptions } from "../store/limits.ts";
 import type { FeedEvent, FeedFilter, FeedListener, NewFeedEvent, Unsubscribe } from "../events/types.ts";
 import type { SubscribeOptions } from "../events/feed.ts";
 import type { Address, InboundEvent, Message, Session } from "../model.ts";
@@ -190,6 +191,11 @@ export interface HostEvents {
 export interface HostKeys {
   claim(key: string, ttlMs: number): Promise<boolean>;
   seen(key: string): Promise<boolean>;
+  /**
+   * A rate limit per key (rate-limiter-flexible): counted in the store where several
+   * processes share it, so it holds across instances; else in this process's memory.
+   */
+  limiter(options: LimiterOptions): Limiter;
 }
 
 /** The engine as the edges see it. */

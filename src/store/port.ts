@@ -21,6 +21,10 @@ export interface TaskFilter {
   workflow?: string;
   /** Tasks that finished before this epoch ms. */
   finishedBefore?: number;
+  /** Tasks that finished at or after this epoch ms. */
+  finishedAfter?: number;
+  /** Tasks last changed at or after this epoch ms (`updatedAt`). */
+  updatedAfter?: number;
 }
 
 /** Which feed events to read: all conditions given must hold; none given means every event. */

@@ -80,7 +80,9 @@ export function matchTask(t: Task, f: TaskFilter): boolean {
     (f.sessionId === undefined || t.sessionId === f.sessionId) &&
     (f.workflow === undefined || t.workflow === f.workflow) &&
     (f.owner === undefined || t.owner === f.owner) &&
-    (f.finishedBefore === undefined || (t.finishedAt !== undefined && t.finishedAt < f.finishedBefore))
+    (f.finishedBefore === undefined || (t.finishedAt !== undefined && t.finishedAt < f.finishedBefore)) &&
+    (f.finishedAfter === undefined || (t.finishedAt !== undefined && t.finishedAt >= f.finishedAfter)) &&
+    (f.updatedAfter === undefined || t.updatedAt >= f.updatedAfter)
   );
 }
 

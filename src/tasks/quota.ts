@@ -1,6 +1,7 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterRes } from "rate-limiter-flexible";
 import { RateLimitError } from "../errors.ts";
 import type { Address } from "../model.ts";
+import { memoryLimiter, type Limiter, type LimiterFactory } from "../store/limits.ts";
 
 /** Where a platform's limit comes from, named in the refusal so an operator knows what to raise. */
 export interface QuotaLimit {
@@ -14,16 +15,19 @@ export interface QuotaLimit {
  * How many tasks one person may cause per minute, whatever the path: a message or a command
  * in any chat, a POST over the API, a schedule's fire (counted against the person who made
  * it). The runner takes a point for every task it creates, so no door skips the rule.
- * Counts are per `platform:user`, in memory (one process; rate-limiter-flexible).
+ * Counts are per `platform:user` (rate-limiter-flexible): in memory, or in the store where
+ * several processes share it, so the limit holds across instances.
  */
 export class TaskQuota {
   /** Limiters by per-minute value, shared by the platforms with the same limit. */
-  readonly #limiters = new Map<number, RateLimiterMemory>();
+  readonly #limiters = new Map<number, Limiter>();
   readonly #byPlatform = new Map<string, QuotaLimit>();
   readonly #fallback: QuotaLimit;
+  readonly #make: LimiterFactory;
 
-  constructor(fallback: QuotaLimit) {
+  constructor(fallback: QuotaLimit, limiters: LimiterFactory = memoryLimiter) {
     this.#fallback = fallback;
+    this.#make = limiters;
   }
 
   /** Gives one platform its own limit (the web adapter's `rateLimit.tasksPerMinute`). */
@@ -52,10 +56,10 @@ export class TaskQuota {
     }
   }
 
-  #limiter(perMinute: number): RateLimiterMemory {
+  #limiter(perMinute: number): Limiter {
     let limiter = this.#limiters.get(perMinute);
     if (!limiter) {
-      limiter = new RateLimiterMemory({ keyPrefix: `tasks-${perMinute}`, points: perMinute, duration: 60 });
+      limiter = this.#make({ prefix: `tasks-${perMinute}`, points: perMinute, durationSeconds: 60 });
       this.#limiters.set(perMinute, limiter);
     }
     return limiter;

@@ -9,7 +9,7 @@ import { ReplayCheck } from "./replay-check.ts";
 import { SessionLanes } from "./lanes.ts";
 import type { SubmitRequest, TaskRunnerOptions } from "./runner-options.ts";
 export type { SubmitRequest, TaskRunnerOptions } from "./runner-options.ts";
-import { activeTasks, planLanes, postMissedQuestions, showMissedFinals } from "./recovery.ts";
+import { activeTasks, planLanes, showMissedFinals, startMissedSweep, type SweepWindow } from "./recovery.ts";
 import { StatusMessages } from "./status-message.ts";
 import { StreamedMessage } from "./streamed-message.ts";
 import { TaskEvents } from "./task-events.ts";
@@ -59,7 +59,7 @@ export class TaskRunner {
   readonly #posts: TaskPosts;
   /** With a shared store (PostgreSQL): tasks come from the database, not from the lanes. */
   readonly #shared: SharedWork | undefined;
-  #questionSweep: NodeJS.Timeout | undefined;
+  #stopSweep: (() => void) | undefined;
 
   constructor(options: TaskRunnerOptions) {
     this.#o = options;
@@ -144,28 +144,21 @@ export class TaskRunner {
     if (this.#shared) {
       // Shared: whatever may run is claimed from the database, now and at every sweep.
       this.#shared.start((taskId) => this.#running.get(taskId)?.controller.abort(new TaskCancelledError()));
-      // A question whose process died before posting it: posted by one of the others.
-      const graceMs = 2 * this.#o.leaseMs;
-      this.#questionSweep = setInterval(() => {
-        void postMissedQuestions(store, (task) => this.#posts.question(task, false), (key) => store.claimEvent(key, Date.now() + 120_000), Date.now(), graceMs).catch((error: unknown) =>
-          this.#o.log.warn({ err: error }, "waiting questions not checked"),
-        );
-      }, Math.max(1000, graceMs / 2));
-      this.#questionSweep.unref();
-      void this.#showMissedFinals();
+      // Questions and final statuses whose process died before posting them: posted by one of the others.
+      this.#stopSweep = startMissedSweep({ store, graceMs: 2 * this.#o.leaseMs, postQuestion: (task) => this.#posts.question(task, false), showFinals: (window) => this.#showMissedFinals(window), log: this.#o.log });
       this.#o.log.info({ instance: this.instanceId }, "taking tasks from the shared store");
       return { resumed: 0, waiting: 0 };
     }
     const { run, waiting } = planLanes(await activeTasks(store), this.#lanes, store.exclusive, Date.now());
     for (const task of waiting) void this.#reshowQuestion(task);
     for (const id of run) this.#schedule(id);
-    void this.#showMissedFinals();
+    void this.#showMissedFinals({ since: Date.now() - 24 * 3600_000 });
     this.#o.log.info({ resumed: run.length, waiting: waiting.length }, "tasks recovered");
     return { resumed: run.length, waiting: waiting.length };
   }
 
-  #showMissedFinals(): Promise<void> {
-    return showMissedFinals(this.#o.store, this.status, (task, state) => this.#view(task, state, task.error ? { error: task.error } : {}), Date.now());
+  #showMissedFinals(window: SweepWindow): Promise<number> {
+    return showMissedFinals(this.#o.store, this.status, (task, state) => this.#view(task, state, task.error ? { error: task.error } : {}), window);
   }
 
   /**
@@ -207,7 +200,7 @@ export class TaskRunner {
   async stop(graceMs = 5000): Promise<void> {
     this.#stopping = true;
     this.#shared?.stop();
-    clearInterval(this.#questionSweep);
+    this.#stopSweep?.();
     this.#queue.clear();
     for (const run of this.#running.values()) run.controller.abort(new ShutdownSignal());
     const all = Promise.all([...[...this.#running.values()].map((run) => run.done), ...this.#finals]);

@@ -324,6 +324,13 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
         expect(await list({ owner: "u1" })).toEqual(["d", "c", "a"]);
         expect(await list({ finishedBefore: T0 + 15 })).toEqual(["b"]);
         expect(await list({ finishedBefore: T0 + 21 })).toEqual(["c", "b"]);
+        expect(await list({ finishedAfter: T0 + 10 })).toEqual(["c", "b"]);
+        expect(await list({ finishedAfter: T0 + 11 })).toEqual(["c"]);
+        expect(await list({ finishedAfter: T0 + 5, finishedBefore: T0 + 15 })).toEqual(["b"]);
+        // Last changed: `updatedAt` as written (a waiting task parked recently, for the question sweep).
+        await store.updateTask("d", { updatedAt: T0 + 500 });
+        expect(await list({ status: "waiting", updatedAfter: T0 + 500 })).toEqual(["d"]);
+        expect(await list({ status: "waiting", updatedAfter: T0 + 501 })).toEqual([]);
         expect(await list({ sessionId: "none" })).toEqual([]);
         // A task moved to another session is found under the new one only.
         await store.updateTask("a", { sessionId: "s2" });

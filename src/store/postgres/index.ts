@@ -11,6 +11,8 @@
  *
  * The URL is a secret: it appears in no log line and no error (errors.ts).
  */
+import type { Limiter, LimiterOptions, SharedLimits } from "../limits.ts";
+import { PostgresLimiter } from "./limits.ts";
 import type pg from "pg";
 import { ChatflowError } from "../../errors.ts";
 import type { Message, Session } from "../../model.ts";
@@ -50,6 +52,7 @@ export { SCHEMA_VERSION } from "./migrate.ts";
 export type PostgresStore = Store &
   TaskClaims &
   Leadership &
+  SharedLimits &
   StoreImport &
   StoreSignals & {
     watchFeed(listener: (lastSeq: number) => void): () => void;
@@ -207,6 +210,8 @@ class PgStore implements PostgresStore {
   dbNow = async (): Promise<number> => this.#open().claims.dbNow();
 
   lead = async (name: string, owner: string, leaseMs: number): Promise<boolean> => this.#open().leaders.lead(name, owner, leaseMs);
+  /** A rate limit counted in the database for every process on it (built at its first use, once the store is open). */
+  limiter = (options: LimiterOptions): Limiter => new PostgresLimiter(() => this.#open().db, options);
   resign = async (name: string, owner: string): Promise<void> => this.#open().leaders.resign(name, owner);
 
   importSessions = async (sessions: Session[]): Promise<void> => this.#open().importer.importSessions(sessions);

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from "../../errors.ts";
 import { lockKey, type Db, type Tables } from "./db.ts";
+import { RATE_LIMITS_TABLE } from "./limits.ts";
 
 interface Migration {
   version: number;
@@ -109,6 +110,16 @@ const MIGRATIONS: Migration[] = [
         owner text NOT NULL,
         until float8 NOT NULL
       );
+    `,
+  },
+  {
+    version: 3,
+    name: "recently finished and recently parked tasks (the sweeps for finals and questions); rate limits shared by the instances",
+    sql: (t) => `
+      CREATE TABLE ${t.schema}.${RATE_LIMITS_TABLE} (key text PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint);
+      ALTER TABLE ${t.tasks} ADD COLUMN updated_at float8 GENERATED ALWAYS AS ((data->>'updatedAt')::float8) STORED;
+      CREATE INDEX tasks_finished ON ${t.tasks} (finished_at) WHERE finished_at IS NOT NULL;
+      CREATE INDEX tasks_waiting_updated ON ${t.tasks} (updated_at) WHERE status = 'waiting';
     `,
   },
 ];

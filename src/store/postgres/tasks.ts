@@ -74,6 +74,8 @@ export class Tasks {
     if (filter.owner !== undefined) where.add("owner = $?", filter.owner);
     if (filter.workflow !== undefined) where.add("workflow = $?", filter.workflow);
     if (filter.finishedBefore !== undefined) where.add("finished_at < $?", filter.finishedBefore);
+    if (filter.finishedAfter !== undefined) where.add("finished_at >= $?", filter.finishedAfter);
+    if (filter.updatedAfter !== undefined) where.add("updated_at >= $?", filter.updatedAfter);
     const run = async (sql: string, params: unknown[]) => (await this.db.query<{ data: Task; t: number; id: string }>("list tasks", sql, params)).rows;
     return pageOf(run, this.db.t.tasks, "created_at", where, page);
   }
