@@ -83,6 +83,21 @@ export class Db {
     }
   }
 
+  /**
+   * Several statements sent as one (the simple query protocol: no parameters, so values are
+   * inlined with `literal`), which PostgreSQL runs as one transaction: one round trip, and
+   * nothing waits on this process between the statements. Resolves each statement's result.
+   */
+  async script(what: string, sql: string): Promise<pg.QueryResult[]> {
+    try {
+      const results = (await this.pool.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+      this.#failure = undefined;
+      return Array.isArray(results) ? results : [results];
+    } catch (error) {
+      throw this.#failed(error, what);
+    }
+  }
+
   /** `fn` inside BEGIN … COMMIT on one connection; rolled back when it throws. */
   async tx<T>(what: string, fn: (query: Query) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;

@@ -1,9 +1,9 @@
 /**
  * The feed: one ordered list of events for every process sharing the database.
  *
- * Numbering. An append is one transaction that first takes an advisory lock fixed for the
- * schema (`pg_advisory_xact_lock`), then its seqs from the `feed_seq` sequence, inserts its
- * events, and commits (which releases the lock). So appends number one transaction after the
+ * Numbering. An append is one transaction (one script of statements, one round trip) that
+ * first takes an advisory lock fixed for the schema (`pg_advisory_xact_lock`), then its seqs
+ * from the `feed_seq` sequence, inserts its events, and commits (which releases the lock). So appends number one transaction after the
  * other, and a transaction's seqs are above those of every append committed before it: seq
  * order is commit order. A reader that saw seq N has therefore seen every event numbered
  * below N, and paging on with `after` = N skips nothing written late. Within this process,
@@ -16,6 +16,7 @@
 import type { FeedFilter, FeedPageRequest } from "../port.ts";
 import { feedLimit, feedSessions } from "../query.ts";
 import type { FeedRecord, NewFeedRecord } from "../records.ts";
+import pg from "pg";
 import { bounded, json, lockKey, type Db } from "./db.ts";
 import { isConnectionFailure } from "./errors.ts";
 import { SerialBatcher } from "./serial.ts";
@@ -38,19 +39,28 @@ export class Feed {
     return this.#appends.push(JSON.parse(json(events)) as NewFeedRecord[]);
   }
 
+  /**
+   * One round trip: the lock, the numbering and insert, and the NOTIFY as one script (one
+   * transaction), so the lock is never held while this process waits (or is paused).
+   */
   async #append(calls: NewFeedRecord[][]): Promise<FeedRecord[][]> {
     const all = calls.flat();
     const t = this.db.t;
-    return this.db.tx(all.length === 1 ? `store a ${all[0]!.type} event of session ${all[0]!.sessionId}` : `store ${all.length} feed events`, async (query) => {
-      await query("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey(this.db.schema, "feed")]);
-      const { rows } = await query<{ seq: string }>(`SELECT nextval('${t.feedSeq}') AS seq FROM generate_series(1, $1)`, [all.length]);
-      const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
-      let i = 0;
-      const stored = calls.map((events) => events.map((e) => ({ seq: seqs[i++]!, ...e })));
-      await insertFeed(query, t.feed, stored.flat());
-      await query("SELECT pg_notify($1, $2)", [feedChannel(this.db.schema), String(seqs.at(-1))]);
-      return stored;
-    });
+    const what = all.length === 1 ? `store a ${all[0]!.type} event of session ${all[0]!.sessionId}` : `store ${all.length} feed events`;
+    const results = await this.db.script(
+      what,
+      `SELECT pg_advisory_xact_lock(${lockKey(this.db.schema, "feed")}::bigint);
+       WITH numbered AS (
+         SELECT nextval('${t.feedSeq}') AS seq, x.r FROM (SELECT r, ord FROM jsonb_array_elements(${pg.escapeLiteral(json(all))}::jsonb) WITH ORDINALITY AS e(r, ord) ORDER BY ord) AS x
+       ), inserted AS (
+         INSERT INTO ${t.feed} (seq, session_id, task_id, at, data) SELECT seq, r->>'sessionId', r->>'taskId', (r->>'at')::float8, r FROM numbered
+       )
+       SELECT seq::text AS seq FROM numbered;
+       SELECT pg_notify(${pg.escapeLiteral(feedChannel(this.db.schema))}, (SELECT max(seq) FROM ${t.feed})::text);`,
+    );
+    const seqs = (results[1]!.rows as Array<{ seq: string }>).map((r) => Number(r.seq)).sort((a, b) => a - b);
+    let i = 0;
+    return calls.map((events) => events.map((e) => ({ seq: seqs[i++]!, ...e })));
   }
 
   /** Events matching `filter` with seq > `after`, oldest first; committed events only, which are a prefix of the numbering. */
