@@ -153,7 +153,7 @@ export class EventFeed {
       .then(
         async (events) => {
           // Shared: delivered by the tail, with the other processes' events in seq order.
-          if (tail) return tail.caughtUp(events.at(-1)?.seq ?? 0);
+          if (tail) return tail.caughtUp(events as FeedEvent[]);
           for (const e of events) this.#notify(freeze(e as FeedEvent));
         },
         (error: unknown) => {
@@ -224,15 +224,34 @@ class FeedTail {
     private readonly sessionSeen: ((sessionId: string) => Promise<void>) | undefined,
   ) {
     this.#seq = head;
-    this.#unwatch = store.watchFeed!(() => this.pull());
+    this.#unwatch = store.watchFeed!((lastSeq, events) => this.offer(lastSeq, events as FeedEvent[] | undefined));
   }
 
-  /** Resolves once every event up to `seq` has been handed on. */
-  caughtUp(seq: number): Promise<void> {
+  /** Resolves once every event up to the last of `appended` (this process's append) has been handed on. */
+  caughtUp(appended: readonly FeedEvent[]): Promise<void> {
+    const seq = appended.at(-1)?.seq ?? 0;
     if (seq <= this.#seq) return Promise.resolve();
     const reached = new Promise<void>((resolve) => this.#waiters.push({ seq, resolve }));
-    this.pull();
+    this.offer(seq, appended);
     return reached;
+  }
+
+  /**
+   * The feed grew up to `lastSeq`, with `events` when they are known (this process appended
+   * them, or the NOTIFY carried them). Seqs are taken in commit order, so events that start
+   * right after this tail's last seq and run without a gap to `lastSeq` are all there is: they
+   * are handed on without a read. Otherwise (a gap: someone else's append between, a sequence
+   * number lost to a failed append) the tail reads on. Already seen: nothing to do.
+   */
+  offer(lastSeq: number, events?: readonly FeedEvent[]): void {
+    if (lastSeq <= this.#seq) return;
+    if (this.#reading) {
+      this.#again = true;
+      return;
+    }
+    const next = events?.filter((e) => e.seq > this.#seq);
+    const continues = next !== undefined && next.length > 0 && next[0]!.seq === this.#seq + 1 && next.at(-1)!.seq === lastSeq && next.every((e, i) => i === 0 || e.seq === next[i - 1]!.seq + 1);
+    this.#reading = this.#read(continues ? next : undefined).finally(() => (this.#reading = undefined));
   }
 
   pull(): void {
@@ -243,7 +262,13 @@ class FeedTail {
     this.#reading = this.#read().finally(() => (this.#reading = undefined));
   }
 
-  async #read(): Promise<void> {
+  /** Hands on `known` (events that continue the tail), then reads on while the feed may have grown. */
+  async #read(known?: readonly FeedEvent[]): Promise<void> {
+    if (known) {
+      await this.#hand(known);
+      this.#release();
+      if (!this.#again) return;
+    }
     do {
       this.#again = false;
       for (;;) {
@@ -255,19 +280,24 @@ class FeedTail {
           setTimeout(() => this.pull(), 1000).unref();
           return;
         }
-        for (const event of page) {
-          if (this.sessionSeen && !this.#sessions.has(event.sessionId)) {
-            if (this.#sessions.size >= 100_000) this.#sessions.clear();
-            this.#sessions.add(event.sessionId);
-            await this.sessionSeen(event.sessionId).catch((error: unknown) => this.log?.warn({ err: error, sessionId: event.sessionId }, "a new session's followers were not told"));
-          }
-          this.#seq = event.seq;
-          this.deliver(freeze(event));
-        }
+        await this.#hand(page);
         this.#release();
         if (page.length < REPLAY_PAGE) break;
       }
     } while (this.#again);
+  }
+
+  async #hand(events: readonly FeedEvent[]): Promise<void> {
+    for (const event of events) {
+      if (event.seq <= this.#seq) continue;
+      if (this.sessionSeen && !this.#sessions.has(event.sessionId)) {
+        if (this.#sessions.size >= 100_000) this.#sessions.clear();
+        this.#sessions.add(event.sessionId);
+        await this.sessionSeen(event.sessionId).catch((error: unknown) => this.log?.warn({ err: error, sessionId: event.sessionId }, "a new session's followers were not told"));
+      }
+      this.#seq = event.seq;
+      this.deliver(freeze(event));
+    }
   }
 
   #release(): void {

@@ -168,9 +168,11 @@ export interface Store {
    * coalesced, and the listener is also called (with the current highest seq) once the watch
    * is set up and after a lost connection came back, so a reader catches up on what it may
    * have missed. Resolves nothing; returns the function that stops the listener. Stores used
-   * by one process only (memory, lowdb) leave it out.
+   * by one process only (memory, lowdb) leave it out. `events`, when given, are the events of
+   * the append that ends at `lastSeq`, in seq order (PostgreSQL sends a small append's events
+   * with its NOTIFY): a reader whose tail they continue may take them without a read.
    */
-  watchFeed?(listener: (lastSeq: number) => void): () => void;
+  watchFeed?(listener: (lastSeq: number, events?: FeedRecord[]) => void): () => void;
   /** Optional, with `watchFeed`: the highest seq appended so far (0 for an empty feed), where a live reader starts. */
   feedHead?(): Promise<number>;
 

@@ -256,6 +256,28 @@ describe("health, the feed watch, close", () => {
   });
 });
 
+describe("the feed's NOTIFY", () => {
+  it("carries a small append's events, so a reader on another store needs no read; a large append sends only its last seq", async () => {
+    const schema = freshSchema();
+    const reader = await open(schema);
+    const writer = await open(schema);
+    const heard: Array<{ last: number; events?: Array<{ seq: number; type: string }> }> = [];
+    const stop = reader.watchFeed((last, events) => heard.push({ last, ...(events ? { events: events.map((e) => ({ seq: e.seq, type: e.type })) } : {}) }));
+    // The watch is set up when it reports the head (0: an empty feed).
+    await vi.waitFor(() => expect(heard.length).toBeGreaterThan(0), { timeout: 5_000, interval: 20 });
+    const small = await writer.appendFeedEvents([
+      { type: "a", sessionId: "s1", at: 1, data: { text: "héllo \u0000 \"quoted\"" } },
+      { type: "b", sessionId: "s1", at: 2, data: {} },
+    ]);
+    await vi.waitFor(() => expect(heard.at(-1)?.last).toBe(small.at(-1)!.seq), { timeout: 5_000, interval: 20 });
+    expect(heard.at(-1)!.events).toEqual(small.map((e) => ({ seq: e.seq, type: e.type })));
+    const [big] = await writer.appendFeedEvents([{ type: "c", sessionId: "s1", at: 3, data: { text: "x".repeat(10_000) } }]);
+    await vi.waitFor(() => expect(heard.at(-1)?.last).toBe(big!.seq), { timeout: 5_000, interval: 20 });
+    expect(heard.at(-1)!.events).toBeUndefined();
+    stop();
+  });
+});
+
 describe("signals between processes", () => {
   it("a signal sent through one store is heard by every store on the data, itself included; a reconnect makes everyone look again", async () => {
     const app = `sig-${freshSchema()}`;

@@ -10,8 +10,10 @@
  * calls are queued in call order (SerialBatcher): appends made together share one
  * transaction, and seqs follow the order of the calls even when they are not awaited.
  *
- * After the events, the transaction calls `pg_notify('<schema>_feed', '<last seq>')`:
- * PostgreSQL delivers it at commit, to every store's feed watch (watch.ts).
+ * After the events, the transaction calls `pg_notify('<schema>_feed', …)` with the last seq,
+ * and the events themselves when they fit in the payload: PostgreSQL delivers it at commit,
+ * in commit order, to every store's feed watch (watch.ts), whose reader then needs no read
+ * when the events continue its tail.
  */
 import type { FeedFilter, FeedPageRequest } from "../port.ts";
 import { feedLimit, feedSessions } from "../query.ts";
@@ -20,6 +22,9 @@ import pg from "pg";
 import { bounded, json, lockKey, type Db } from "./db.ts";
 import { isConnectionFailure } from "./errors.ts";
 import { SerialBatcher } from "./serial.ts";
+
+/** The most bytes of events a NOTIFY carries (PostgreSQL's payload limit is 8,000); a larger append sends only its last seq. */
+const NOTIFY_EVENTS_BYTES = 7_500;
 
 /** The NOTIFY channel of a schema's feed. */
 export const feedChannel = (schema: string) => `${schema}_feed`;
@@ -55,10 +60,14 @@ export class Feed {
        ), inserted AS (
          INSERT INTO ${t.feed} (seq, session_id, task_id, at, data) SELECT seq, r->>'sessionId', r->>'taskId', (r->>'at')::float8, r FROM numbered
        )
-       SELECT seq::text AS seq FROM numbered;
-       SELECT pg_notify(${pg.escapeLiteral(feedChannel(this.db.schema))}, (SELECT max(seq) FROM ${t.feed})::text);`,
+       , told AS (
+         SELECT max(seq) AS last, jsonb_agg(r || jsonb_build_object('seq', seq) ORDER BY seq)::text AS events FROM numbered
+       )
+       SELECT array_to_json(ARRAY(SELECT seq FROM numbered ORDER BY seq))::text AS seqs,
+         pg_notify(${pg.escapeLiteral(feedChannel(this.db.schema))}, CASE WHEN octet_length(events) <= ${NOTIFY_EVENTS_BYTES} THEN '{"last":' || last || ',"events":' || events || '}' ELSE last::text END)
+       FROM told;`,
     );
-    const seqs = (results[1]!.rows as Array<{ seq: string }>).map((r) => Number(r.seq)).sort((a, b) => a - b);
+    const seqs = (JSON.parse((results[1]!.rows[0] as { seqs: string }).seqs) as number[]).sort((a, b) => a - b);
     let i = 0;
     return calls.map((events) => events.map((e) => ({ seq: seqs[i++]!, ...e })));
   }

@@ -55,7 +55,7 @@ export type PostgresStore = Store &
   SharedLimits &
   StoreImport &
   StoreSignals & {
-    watchFeed(listener: (lastSeq: number) => void): () => void;
+    watchFeed(listener: (lastSeq: number, events?: FeedRecord[]) => void): () => void;
     feedHead(): Promise<number>;
     health(): { ok: boolean; error?: string };
   };
@@ -184,7 +184,7 @@ class PgStore implements PostgresStore {
   appendFeedEvents = async (events: NewFeedRecord[]): Promise<FeedRecord[]> => this.#open().feed.append(events);
   readFeed = async (filter?: FeedFilter, page?: FeedPageRequest): Promise<FeedRecord[]> => this.#open().feed.read(filter, page);
   pruneFeed = async (options: { before: number }): Promise<number> => this.#open().feed.prune(options.before);
-  watchFeed = (listener: (lastSeq: number) => void): (() => void) => this.#open().listen.watchFeed(listener);
+  watchFeed = (listener: (lastSeq: number, events?: FeedRecord[]) => void): (() => void) => this.#open().listen.watchFeed(listener);
   feedHead = async (): Promise<number> => this.#open().feed.lastSeq();
 
   /** Tells every process on this database, this one included (NOTIFY); never rejects: a lost hint is logged. */

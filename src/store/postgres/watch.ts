@@ -7,6 +7,7 @@
  * feed's last seq, signal listeners a `work` and a `schedules` signal with empty payloads.
  */
 import pg from "pg";
+import type { FeedRecord } from "../records.ts";
 import type { SignalTopic } from "../signals.ts";
 import type { PostgresStoreLogger } from "./connect.ts";
 
@@ -17,7 +18,10 @@ const TOPICS: readonly SignalTopic[] = ["work", "cancel", "schedules"];
 export interface ListenOptions {
   /** The settings of the dedicated connection. */
   config: pg.ClientConfig;
-  /** The channel of feed appends (payload: the last seq) and the channel of signals (payload: `topic:payload`). */
+  /**
+   * The channel of feed appends (payload: the last seq, or `{"last": seq, "events": [...]}` for
+   * a small append) and the channel of signals (payload: `topic:payload`).
+   */
   feedChannel: string;
   signalChannel: string;
   /** The feed's last seq, read through the pool. */
@@ -27,9 +31,10 @@ export interface ListenOptions {
 }
 
 type SignalListener = (topic: SignalTopic, payload: string) => void;
+type FeedListener = (lastSeq: number, events?: FeedRecord[]) => void;
 
 export class Listen {
-  readonly #feed = new Set<(lastSeq: number) => void>();
+  readonly #feed = new Set<FeedListener>();
   readonly #signals = new Set<SignalListener>();
   #client: pg.Client | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -39,8 +44,8 @@ export class Listen {
 
   constructor(private readonly options: ListenOptions) {}
 
-  watchFeed(listener: (lastSeq: number) => void): () => void {
-    const entry = (seq: number) => listener(seq);
+  watchFeed(listener: FeedListener): () => void {
+    const entry: FeedListener = (seq, events) => listener(seq, events);
     this.#feed.add(entry);
     this.#start();
     return () => void this.#feed.delete(entry);
@@ -79,8 +84,8 @@ export class Listen {
 
   #heard(channel: string, payload: string): void {
     if (channel === this.options.feedChannel) {
-      const seq = Number(payload);
-      if (Number.isFinite(seq)) this.#tell(this.#feed, seq);
+      const heard = feedPayload(payload);
+      if (heard) this.#tell(this.#feed, heard.last, heard.events);
       return;
     }
     if (channel !== this.options.signalChannel) return;
@@ -135,5 +140,21 @@ export class Listen {
     } catch (error) {
       drop(error as Error);
     }
+  }
+}
+
+/** A feed NOTIFY's payload: the last seq, with the append's events when they fit (feed.ts). */
+export function feedPayload(payload: string): { last: number; events?: FeedRecord[] } | undefined {
+  if (!payload.startsWith("{")) {
+    const last = Number(payload);
+    return Number.isFinite(last) ? { last } : undefined;
+  }
+  try {
+    const parsed = JSON.parse(payload) as { last?: unknown; events?: unknown };
+    if (typeof parsed.last !== "number") return undefined;
+    const events = Array.isArray(parsed.events) && parsed.events.every((e) => typeof (e as { seq?: unknown })?.seq === "number") ? (parsed.events as FeedRecord[]) : undefined;
+    return { last: parsed.last, ...(events ? { events } : {}) };
+  } catch {
+    return undefined;
   }
 }
