@@ -211,6 +211,11 @@ class FeedTail {
   #seq: number;
   #reading: Promise<void> | undefined;
   #again = false;
+  /** Set by pull(): the next round reads whatever was offered. */
+  #mustRead = false;
+  /** Events offered while a read was under way, and the highest seq offered. */
+  #offered: FeedEvent[] = [];
+  #offeredLast = 0;
   readonly #waiters: { seq: number; resolve: () => void }[] = [];
   readonly #unwatch: () => void;
   /** Sessions whose events this process has heard of (bounded: forgotten wholesale past 100k). */
@@ -240,21 +245,25 @@ class FeedTail {
    * The feed grew up to `lastSeq`, with `events` when they are known (this process appended
    * them, or the NOTIFY carried them). Seqs are taken in commit order, so events that start
    * right after this tail's last seq and run without a gap to `lastSeq` are all there is: they
-   * are handed on without a read. Otherwise (a gap: someone else's append between, a sequence
-   * number lost to a failed append) the tail reads on. Already seen: nothing to do.
+   * are handed on without a read (also when they come while a read is under way: kept until it
+   * ends). Otherwise (a gap: someone else's append between, a sequence number lost to a failed
+   * append; no events) the tail reads on. Already seen: nothing to do.
    */
   offer(lastSeq: number, events?: readonly FeedEvent[]): void {
     if (lastSeq <= this.#seq) return;
+    if (!events || events.length === 0) return this.pull();
+    this.#offered.push(...events);
+    this.#offeredLast = Math.max(this.#offeredLast, lastSeq);
     if (this.#reading) {
       this.#again = true;
       return;
     }
-    const next = events?.filter((e) => e.seq > this.#seq);
-    const continues = next !== undefined && next.length > 0 && next[0]!.seq === this.#seq + 1 && next.at(-1)!.seq === lastSeq && next.every((e, i) => i === 0 || e.seq === next[i - 1]!.seq + 1);
-    this.#reading = this.#read(continues ? next : undefined).finally(() => (this.#reading = undefined));
+    this.#reading = this.#read(this.#takeOffered()).finally(() => (this.#reading = undefined));
   }
 
+  /** The feed may have grown, nothing known about how: read on. */
   pull(): void {
+    this.#mustRead = true;
     if (this.#reading) {
       this.#again = true;
       return;
@@ -262,29 +271,51 @@ class FeedTail {
     this.#reading = this.#read().finally(() => (this.#reading = undefined));
   }
 
-  /** Hands on `known` (events that continue the tail), then reads on while the feed may have grown. */
+  /** The events offered that continue the tail without a gap up to the last seq offered; undefined when a read is needed. */
+  #takeOffered(): readonly FeedEvent[] | undefined {
+    const last = this.#offeredLast;
+    const offered = this.#offered;
+    this.#offered = [];
+    this.#offeredLast = 0;
+    if (this.#mustRead) return undefined;
+    const next = offered.filter((e) => e.seq > this.#seq).sort((a, b) => a.seq - b.seq).filter((e, i, all) => i === 0 || e.seq !== all[i - 1]!.seq);
+    if (last <= this.#seq) return [];
+    const continues = next.length > 0 && next[0]!.seq === this.#seq + 1 && next.at(-1)!.seq === last && next.every((e, i) => i === 0 || e.seq === next[i - 1]!.seq + 1);
+    return continues ? next : undefined;
+  }
+
+  /** Hands on `known` (events that continue the tail) or reads on; again while the feed may have grown meanwhile. */
   async #read(known?: readonly FeedEvent[]): Promise<void> {
-    if (known) {
-      await this.#hand(known);
-      this.#release();
-      if (!this.#again) return;
-    }
-    do {
-      this.#again = false;
-      for (;;) {
-        let page: FeedEvent[];
-        try {
-          page = (await this.store.readFeed({}, { after: this.#seq, limit: REPLAY_PAGE })) as FeedEvent[];
-        } catch (error) {
-          this.log?.warn({ err: error }, "the shared feed could not be read; trying again in a second");
-          setTimeout(() => this.pull(), 1000).unref();
-          return;
-        }
-        await this.#hand(page);
+    let next = known;
+    for (;;) {
+      if (next) {
+        await this.#hand(next);
         this.#release();
-        if (page.length < REPLAY_PAGE) break;
+      } else {
+        this.#mustRead = false;
+        if (!(await this.#readPages())) return;
       }
-    } while (this.#again);
+      if (!this.#again) return;
+      this.#again = false;
+      next = this.#takeOffered();
+    }
+  }
+
+  /** Reads the feed after the tail to its end; false when the store failed (a read is tried again in a second). */
+  async #readPages(): Promise<boolean> {
+    for (;;) {
+      let page: FeedEvent[];
+      try {
+        page = (await this.store.readFeed({}, { after: this.#seq, limit: REPLAY_PAGE })) as FeedEvent[];
+      } catch (error) {
+        this.log?.warn({ err: error }, "the shared feed could not be read; trying again in a second");
+        setTimeout(() => this.pull(), 1000).unref();
+        return false;
+      }
+      await this.#hand(page);
+      this.#release();
+      if (page.length < REPLAY_PAGE) return true;
+    }
   }
 
   async #hand(events: readonly FeedEvent[]): Promise<void> {
