@@ -1,3 +1,4 @@
+import { isAgent } from "./agents/define-agent.ts";
 import { limitersOf } from "./store/limits.ts";
 import path from "node:path";
 import { createStats } from "./stats.ts";
@@ -176,7 +177,14 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
     ["assistant", createAssistantWorkflow(config, env)],
   ]);
   for (const remote of config.workflows.remote) workflows.set(remote.name, createRemoteWorkflow(remoteOptions(remote, env)));
-  for (const workflow of options.workflows ?? []) workflows.set(workflow.name, workflow);
+  for (const workflow of options.workflows ?? []) {
+    // An agent defined without a model talks to the one `llm:` configures.
+    if (isAgent(workflow) && !workflow.hasModel) workflow.useConfiguredModel(() => {
+      const setup = llmFromConfig(config, env);
+      return { model: setup.model, settings: setup.settings };
+    });
+    workflows.set(workflow.name, workflow);
+  }
   const composer = composerFromConfig(config, env);
   for (const name of routedWorkflows(config.routes)) {
     if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);

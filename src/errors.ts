@@ -109,3 +109,11 @@ export class NetworkError extends ChatflowError {
     super("network", message, options);
   }
 }
+
+/** Validation issues (zod's, or any with a path and a message) as one sentence naming the fields: `text: Required; amount: Too small`. */
+export function issuesInOneLine(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
+}

@@ -63,9 +63,4 @@ export function errorResponse(c: Context, error: unknown, log: (error: unknown) 
 }
 
 /** A zod failure as one sentence naming the field: `text: Required`. */
-export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  return issues
-    .slice(0, 3)
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
-    .join("; ");
-}
+export { issuesInOneLine as describeIssues } from "../errors.ts";

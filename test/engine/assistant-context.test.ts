@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/model.ts";
-import { conversationFor } from "../../src/workflows/assistant/context.ts";
+import { conversationFor } from "../../src/agents/conversation.ts";
 
 let n = 0;
 const msg = (role: Message["role"], source: Message["source"], text: string): Message => ({ id: `m${++n}`, sessionId: "s", role, source, text, at: n });

@@ -1,8 +1,8 @@
 import { generateText, type ModelMessage } from "ai";
 import { ChatflowError } from "../../errors.ts";
 import type { Message } from "../../model.ts";
-import { conversationFor } from "./context.ts";
-import { modelFailure } from "./model-call.ts";
+import { conversationFor } from "../../agents/conversation.ts";
+import { modelFailure } from "../../agents/model-call.ts";
 import type { LlmSetup } from "./provider.ts";
 
 /** What a schedule with a `prompt` asks for at one slot. */

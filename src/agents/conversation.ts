@@ -1,5 +1,5 @@
 import type { ModelMessage } from "ai";
-import type { Message } from "../../model.ts";
+import type { Message } from "../model.ts";
 
 /** A rough token count for budgeting: about four characters a token, plus a few per message. */
 export function estimateTokens(text: string): number {

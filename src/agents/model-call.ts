@@ -1,11 +1,10 @@
-import { APICallError, RetryError, streamText, tool, type LanguageModel, type ModelMessage } from "ai";
-import { NonRetriableError } from "../../errors.ts";
+import { APICallError, RetryError, streamText, tool, type LanguageModel, type ModelMessage, type ToolSet } from "ai";
+import { NonRetriableError } from "../errors.ts";
 import { z } from "zod";
-import type { StreamedText } from "../../tasks/workflow.ts";
-import type { Config } from "../../config/schema.ts";
+import type { StreamedText } from "../tasks/workflow.ts";
 
-/** The tools the model may call: both pause the task until the person answers. */
-export const TOOLS = {
+/** The tools every agent has unless turned off: both pause the task until the person answers. */
+export const BUILT_IN_TOOLS = {
   ask_user: tool({
     description: "Ask the person a clarifying question when you can't answer without a detail they know. Offer choices when there are a few clear options.",
     inputSchema: z.object({ question: z.string().min(1), choices: z.array(z.string().min(1)).max(10).optional() }),
@@ -16,11 +15,23 @@ export const TOOLS = {
   }),
 };
 
+/** What a model call needs besides the model: the `llm:` settings (Config["llm"] has them). */
+export interface ModelSettings {
+  temperature?: number;
+  maxTokens?: number;
+  timeoutSeconds: number;
+  /** Named in failures (a 404 says which model). */
+  model?: string;
+  baseURL?: string;
+}
+
 /** One tool call the model made, as journaled. */
 export interface ToolCallRecord {
   id: string;
   name: string;
   input: unknown;
+  /** Why the call can't be made (input that does not fit the tool's schema, a tool that does not exist), as the model will be told. */
+  invalid?: string;
 }
 
 /** What one model call gave: its text (streamed into `out`) and the tool calls it made. */
@@ -33,16 +44,18 @@ export interface Turn {
 
 /**
  * One model call over the AI SDK: streams the answer into `out` as it arrives and returns the
- * text and any tool calls (which the workflow turns into questions or reviews). The SDK
- * retries 429 and 5xx with backoff; `signal` aborts the request at once (/cancel).
+ * text and any tool calls (which the agent runs, or turns into questions or reviews). `tools`
+ * go to the model without their `execute` (the SDK never runs them: the agent does, as
+ * journaled steps). The SDK retries 429 and 5xx with backoff; `signal` aborts the request at
+ * once (/cancel).
  */
-export async function callModel(options: { model: LanguageModel; llm: Config["llm"]; messages: ModelMessage[]; out: StreamedText; signal: AbortSignal }): Promise<Turn> {
+export async function callModel(options: { model: LanguageModel; llm: ModelSettings; tools: ToolSet; messages: ModelMessage[]; out: StreamedText; signal: AbortSignal }): Promise<Turn> {
   const { model, llm, messages, out, signal } = options;
   const timeout = AbortSignal.timeout(Math.round(llm.timeoutSeconds * 1000));
   const result = streamText({
     model,
     messages,
-    tools: TOOLS,
+    tools: describedOnly(options.tools),
     temperature: llm.temperature,
     maxOutputTokens: llm.maxTokens,
     abortSignal: AbortSignal.any([signal, timeout]),
@@ -61,7 +74,8 @@ export async function callModel(options: { model: LanguageModel; llm: Config["ll
         text += part.text;
         out.show(text);
       } else if (part.type === "tool-call") {
-        toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+        const invalid = part.invalid ? errorText(part.error) : undefined;
+        toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input, ...(invalid !== undefined ? { invalid } : {}) });
       } else if (part.type === "error") {
         throw part.error;
       }
@@ -87,7 +101,7 @@ export interface ModelFailure {
  * unknown model names llm.model, and the SDK's own retries (429, 5xx) are not repeated.
  * Undefined for an error that is not the model API's (it is thrown as it is).
  */
-export function modelFailure(error: unknown, llm: Config["llm"], timedOut: boolean): ModelFailure | undefined {
+export function modelFailure(error: unknown, llm: ModelSettings, timedOut: boolean): ModelFailure | undefined {
   if (timedOut) return { message: `The model did not answer within ${llm.timeoutSeconds} s (llm.timeoutSeconds).`, permanent: false };
   const cause = RetryError.isInstance(error) ? error.lastError : error;
   const status = APICallError.isInstance(cause) ? cause.statusCode : undefined;
@@ -100,8 +114,23 @@ export function modelFailure(error: unknown, llm: Config["llm"], timedOut: boole
 }
 
 /** A failed model call as the task's error: a sentence, not retried again by the runner. */
-export function modelError(error: unknown, llm: Config["llm"], timedOut: boolean): Error {
+export function modelError(error: unknown, llm: ModelSettings, timedOut: boolean): Error {
   const failure = modelFailure(error, llm, timedOut);
   if (failure) return new NonRetriableError(failure.message);
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The tools as the model sees them: what they are and take, never how they run or whether they need approval. */
+function describedOnly(tools: ToolSet): ToolSet {
+  const described: ToolSet = {};
+  for (const [name, t] of Object.entries(tools)) {
+    const { execute: _execute, needsApproval: _approval, onInputAvailable: _a, onInputDelta: _d, onInputStart: _s, ...rest } = t as typeof t & Record<string, unknown>;
+    described[name] = rest as ToolSet[string];
+  }
+  return described;
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error ?? "invalid");
+  return text.length > 1000 ? `${text.slice(0, 1000)}…` : text;
 }
