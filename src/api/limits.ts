@@ -1,5 +1,5 @@
 import { RateLimiterRes } from "rate-limiter-flexible";
-import { memoryLimiter, type Limiter, type LimiterFactory } from "../store/limits.ts";
+import type { Limiter, LimiterOptions } from "../port/index.ts";
 import { ApiError, retryAfterSeconds } from "./errors.ts";
 
 export interface LimitSettings {
@@ -23,7 +23,7 @@ export class Limits {
   readonly #requests: Limiter;
   readonly #signIns: Limiter;
 
-  constructor(settings: LimitSettings, limiters: LimiterFactory = memoryLimiter) {
+  constructor(settings: LimitSettings, limiters: (options: LimiterOptions) => Limiter) {
     this.#requests = limiters({ prefix: "req", points: settings.requestsPerMinute, durationSeconds: 60 });
     this.#signIns = limiters({ prefix: "signin", points: settings.failedSignInsPerMinute, durationSeconds: 60 });
   }

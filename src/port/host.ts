@@ -4,6 +4,8 @@
  * runner, nothing they could write to behind the engine's rules.
  */
 import type { Limiter, LimiterOptions } from "../store/limits.ts";
+
+export type { Limiter, LimiterOptions };
 import type { FeedEvent, FeedFilter, FeedListener, NewFeedEvent, Unsubscribe } from "../events/types.ts";
 import type { SubscribeOptions } from "../events/feed.ts";
 import type { Address, InboundEvent, Message, Session } from "../model.ts";

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,19 +123,19 @@ class Platform {
   }
 }
 
-async function setup(): Promise<{ llm: FakeLlm; platform: Platform; spawn: () => Promise<Worker> }> {
+async function setup(env: Record<string, string> = {}): Promise<{ llm: FakeLlm; platform: Platform; spawn: () => Promise<Worker>; dir: string }> {
   const llm = await startFakeLlm();
   cleanups.push(() => llm.close());
   const dir = await mkdtemp(path.join(tmpdir(), "chatflow-assistant-crash-"));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const platform = new Platform();
   const spawn = async () => {
-    const w = spawnWorker(worker, { CRASH_DIR: dir, LLM_BASE_URL: llm.baseURL, LLM_API_KEY: llm.apiKey }, (fn) => cleanups.push(fn));
+    const w = spawnWorker(worker, { CRASH_DIR: dir, LLM_BASE_URL: llm.baseURL, LLM_API_KEY: llm.apiKey, ...env }, (fn) => cleanups.push(fn));
     platform.attach(w);
     await w.ready;
     return w;
   };
-  return { llm, platform, spawn };
+  return { llm, platform, spawn, dir };
 }
 
 async function kill(w: Worker): Promise<void> {
@@ -249,6 +249,36 @@ describe("assistant: SIGKILL in the middle of a streamed answer", () => {
     expect(llm.completions).toHaveLength(2);
     expect(llm.violations).toEqual([]);
 
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+});
+
+describe("agent: SIGKILL after a tool ran, before the next model call", () => {
+  it("after a restart neither the first model call nor the tool runs again; the next call is made and answered once", async () => {
+    const { llm, platform, spawn, dir } = await setup({ CRASH_AGENT: "1" });
+    // The model asks for the tool; the call after it hangs until the process dies; made again, it answers.
+    llm.script({ toolCalls: [{ id: "call_look", name: "lookup_order", arguments: { order: "A-17" } }] }, { hang: true }, (request) => ({
+      text: `Your order ${JSON.parse(String(request.messages.find((m) => m.role === "tool")?.content)).order} has shipped.`,
+    }));
+    const lookups = async () => (await readFile(path.join(dir, "lookups.log"), "utf8").catch(() => "")).split("\n").filter(Boolean);
+
+    const first = await spawn();
+    platform.deliver({ kind: "message", text: "Where is order A-17?" });
+    // The second model call arrived: the tool's step finished (and was journaled) before it.
+    await llm.waitUntil(() => llm.requests.length >= 2, 20_000, "the model call after the tool");
+    expect(await lookups()).toHaveLength(1);
+    await kill(first);
+
+    const second = await spawn();
+    const answer = await platform.waitUntil(() => platform.posted((m) => m.kind === "reply" && m.text.startsWith("Your"))[0], "the answer after the restart");
+    await platform.waitUntil(() => platform.shown(answer.id) === "Your order A-17 has shipped.", "the whole answer shown");
+    await platform.probeUntil((tasks) => tasks[0]?.status === "completed", "the task completed");
+    // The tool ran once, in the first process; the model was called three times: the first call
+    // (journaled, not made again), the one cut off by the kill, and that one made again.
+    expect((await lookups()).map((line) => line.split(" ")[0])).toEqual(["A-17"]);
+    expect(llm.requests).toHaveLength(3);
+    expect(llm.violations).toEqual([]);
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   }, 60_000);

@@ -3,19 +3,42 @@
  * adapter, the assistant configured against the test's fake LLM (LLM_BASE_URL, LLM_API_KEY), so
  * plain messages go to it. The test may ask what the store holds (`probe`): the answer is only
  * sent once all of it is on disk, so a SIGKILL right after it loses none of it.
+ * CRASH_AGENT=1: plain messages go to an agent (defineAgent, on the configured model) with one
+ * tool whose every execution appends a line to CRASH_DIR/lookups.log (synchronously: a kill
+ * can't lose it), so the test counts how often it ran.
  */
+import { appendFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { defineAgent, tool } from "../../src/index.ts";
 import { createBot } from "../../src/app.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { createIpcAdapter } from "./ipc-adapter.ts";
 
+const agent = defineAgent({
+  name: "orders",
+  tools: {
+    lookup_order: tool({
+      description: "Finds an order by its number",
+      inputSchema: z.object({ order: z.string() }),
+      execute: async ({ order }) => {
+        appendFileSync(path.join(process.env.CRASH_DIR!, "lookups.log"), `${order} ${process.pid}\n`);
+        return { order, status: "shipped" };
+      },
+    }),
+  },
+});
+
 const bot = await createBot({
   config: {
+    ...(process.env.CRASH_AGENT ? { routes: { default: { message: "orders" } } } : {}),
     store: { dir: process.env.CRASH_DIR! },
     llm: { baseURL: process.env.LLM_BASE_URL!, model: "fake-model", systemPrompt: "Be brief." },
     tasks: { retryBaseMs: 5, stepRetries: 0 },
     log: { level: "silent" },
   },
   adapters: [createIpcAdapter()],
+  workflows: process.env.CRASH_AGENT ? [agent] : [],
   logger: silentLogger(),
 });
 await bot.start();
