@@ -38,6 +38,7 @@ export {
 } from "./errors.ts";
 export { createRecordingAdapter, type RecordingAdapter, type RecordedNotice } from "./testing/recording-adapter.ts";
 export { runWorkflow, type RunWorkflowOptions, type ScriptedAnswer, type WorkflowRun } from "./testing/run-workflow.ts";
+export { scriptedModel, type ScriptedModel, type ScriptedTurn } from "./testing/scripted-model.ts";
 export { defineAgent, isAgent, type Agent, type AgentOptions, type AgentModel } from "./agents/define-agent.ts";
 export type { ModelSettings } from "./agents/model-call.ts";
 /** The AI SDK's tool definition, for an agent's tools (the same function as `import { tool } from "ai"`). */
