@@ -71,7 +71,7 @@ async function startBot(llm: FakeLlm, adapterOptions: { editIntervalMs?: number;
     llm: { baseURL: llm.baseURL, model: llm.model },
   });
   const adapter = createTelegramAdapter({ token: telegram.token, apiRoot: telegram.apiRoot, logger: silentLogger(), ...adapterOptions });
-  const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config, env)], logger: silentLogger() });
+  const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config)], logger: silentLogger(), env });
   await bot.start();
   return {
     telegram,

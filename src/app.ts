@@ -1,4 +1,5 @@
 import { isAgent } from "./agents/define-agent.ts";
+import { McpServers } from "./agents/mcp.ts";
 import { limitersOf } from "./store/limits.ts";
 import path from "node:path";
 import { createStats } from "./stats.ts";
@@ -174,17 +175,17 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
   if (halfConfigured) log.warn({}, halfConfigured);
   const workflows = new Map<string, Workflow<any>>([
     ["demo", createDemoWorkflow(config.workflows.demo)],
-    ["assistant", createAssistantWorkflow(config, env)],
+    ["assistant", createAssistantWorkflow(config)],
   ]);
   for (const remote of config.workflows.remote) workflows.set(remote.name, createRemoteWorkflow(remoteOptions(remote, env)));
-  for (const workflow of options.workflows ?? []) {
-    // An agent defined without a model talks to the one `llm:` configures.
-    if (isAgent(workflow) && !workflow.hasModel) workflow.useConfiguredModel(() => {
-      const setup = llmFromConfig(config, env);
-      return { model: setup.model, settings: setup.settings };
-    });
-    workflows.set(workflow.name, workflow);
-  }
+  for (const workflow of options.workflows ?? []) workflows.set(workflow.name, workflow);
+  // Agents: the model `llm:` configures (for those without their own) and its MCP servers.
+  const mcp = new McpServers(config.llm.mcpServers, env, log);
+  const configuredModel = () => {
+    const setup = llmFromConfig(config, env);
+    return { model: setup.model, settings: setup.settings };
+  };
+  for (const workflow of workflows.values()) if (isAgent(workflow)) workflow.bind({ model: configuredModel, mcp: (choice) => mcp.tools(choice) });
   const composer = composerFromConfig(config, env);
   for (const name of routedWorkflows(config.routes)) {
     if (!workflows.has(name)) throw new ConfigError(`routes: the workflow "${name}" does not exist (known: ${[...workflows.keys()].join(", ")}).`);
@@ -303,6 +304,7 @@ export async function createBot(options: BotOptions = {}): Promise<Bot> {
       await events.flush();
       events.close();
       await store.close();
+      await mcp.close();
       log.info("chatflow stopped");
     },
     handle: engine.handle,

@@ -4,6 +4,7 @@ import { ChatflowError, NonRetriableError } from "../errors.ts";
 import { defineWorkflow, type Workflow, type WorkflowContext, type WorkflowResult } from "../tasks/workflow.ts";
 import { conversationFor } from "./conversation.ts";
 import { BUILT_IN_TOOLS, callModel, type ModelSettings, type ToolCallRecord } from "./model-call.ts";
+import type { McpChoice, McpTools } from "./mcp.ts";
 import { runToolCall, toolTitle } from "./tool-run.ts";
 
 /** The model an agent talks to, and how. */
@@ -33,15 +34,25 @@ export interface AgentOptions {
   requestReview?: boolean;
   /** Whether the model sees the session's recent history (default true), or only the request. */
   history?: boolean;
+  /** The MCP servers of `llm.mcpServers` whose tools it may call: `all`, or their names. Default none. */
+  mcpServers?: McpChoice;
+}
+
+/** What the bot running an agent gives it. */
+export interface AgentServices {
+  /** The configured `llm:` model, for an agent without its own. Throws a ConfigError naming what to set. */
+  model?: () => AgentModel;
+  /** The tools of the configured MCP servers. */
+  mcp?: (choice: McpChoice) => Promise<McpTools>;
 }
 
 /** An agent is a workflow (route it, schedule it, test it with runWorkflow like any other). */
 export interface Agent extends Workflow<{ text: string }> {
   readonly agent: true;
-  /** Whether it has a model: its own, or one bound with useConfiguredModel. */
+  /** Whether it has a model of its own. */
   readonly hasModel: boolean;
-  /** Used by the bot for an agent defined without a model: the configured `llm:`. Throws a ConfigError naming what to set. */
-  useConfiguredModel(resolve: () => AgentModel): void;
+  /** Called by the bot that runs it: the configured model (used when the agent has none of its own) and MCP servers. */
+  bind(services: AgentServices): void;
 }
 
 const DEFAULT_SETTINGS: ModelSettings & { maxContextTokens: number } = { temperature: 0.7, maxTokens: 1024, timeoutSeconds: 60, maxContextTokens: 8000 };
@@ -61,20 +72,19 @@ export function isAgent(workflow: object): workflow is Agent {
  * shows which tool runs.
  */
 export function defineAgent(options: AgentOptions): Agent {
-  let configured: (() => AgentModel) | undefined;
+  let services: AgentServices = {};
   let resolved: AgentModel | undefined;
   const modelFor = (): AgentModel => {
     if (resolved) return resolved;
     const given = typeof options.model === "function" ? options.model() : options.model;
     if (given && typeof given === "object" && "model" in given && "settings" in given) return (resolved = given);
     if (given) return (resolved = { model: given as LanguageModel, settings: DEFAULT_SETTINGS });
-    if (!configured) throw new ChatflowError("validation", `The agent ${options.name} has no model: give defineAgent a model, or run it in a bot with llm: configured.`);
-    return (resolved = configured());
+    if (!services.model) throw new ChatflowError("validation", `The agent ${options.name} has no model: give defineAgent a model, or run it in a bot with llm: configured.`);
+    return (resolved = services.model());
   };
-  const tools: ToolSet = {
+  const builtIn: ToolSet = {
     ...(options.askUser === false ? {} : { ask_user: BUILT_IN_TOOLS.ask_user }),
     ...(options.requestReview === false ? {} : { request_review: BUILT_IN_TOOLS.request_review }),
-    ...options.tools,
   };
   const workflow = defineWorkflow({
     name: options.name,
@@ -93,6 +103,13 @@ export function defineAgent(options: AgentOptions): Agent {
       const system = options.system ?? (setup.settings as { systemPrompt?: string }).systemPrompt ?? DEFAULT_SYSTEM;
       const maxSteps = options.maxSteps ?? (setup.settings as { maxSteps?: number }).maxSteps ?? 5;
       const history = options.history === false ? [] : ctx.history;
+      // MCP servers: their tools now (a server that can't give them is said, and the agent goes on without).
+      const mcp = options.mcpServers && services.mcp ? await services.mcp(options.mcpServers) : undefined;
+      for (const problem of mcp?.problems ?? []) {
+        ctx.log.warn({ agent: options.name }, problem);
+        await ctx.progress(0, problem);
+      }
+      const tools: ToolSet = { ...builtIn, ...mcp?.tools, ...options.tools };
       const messages: ModelMessage[] = await ctx.step("context", () => withRequest(conversationFor(history, system, settings.maxContextTokens), input.text));
       for (let call = 0; call < maxSteps; call++) {
         const out = ctx.stream("answer");
@@ -115,11 +132,11 @@ export function defineAgent(options: AgentOptions): Agent {
     ...workflow,
     agent: true as const,
     get hasModel() {
-      return options.model !== undefined || configured !== undefined;
+      return options.model !== undefined;
     },
-    useConfiguredModel(resolve: () => AgentModel) {
-      configured = resolve;
-      resolved = undefined;
+    bind(given: AgentServices) {
+      services = given;
+      if (options.model === undefined) resolved = undefined;
     },
   };
 }

@@ -1,7 +1,29 @@
 import { z } from "zod";
 
 /** Routes for one adapter: which workflow handles plain messages and which handles each command. */
-export const routeSchema = z
+export /** One MCP server (src/agents/mcp.ts): started as a command (stdio), or reached at a URL (Streamable HTTP). */
+const mcpServerSchema = z
+  .object({
+    /** Names the server in `requireApproval`, logs and an agent's `mcpServers`: letters, digits, - and _. */
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "1-32 letters, digits, - or _"),
+    /** Stdio: the command and its arguments. */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    /** Stdio: the names of environment variables passed on to the server (nothing else of chatflow's environment is). */
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable's name")).default([]),
+    /** HTTP: the server's URL. */
+    url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+    /** HTTP: headers; `${NAME}` in a value is taken from the environment (secrets never go in the file). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Tools that wait for a person's approval before they run: a list of tool names, or `all`. */
+    requireApproval: z.union([z.literal("all"), z.array(z.string())]).default([]),
+    /** Longest wait for the server to start and list its tools, or for one call, in s. Default 30. */
+    timeoutSeconds: z.number().positive().default(30),
+  })
+  .strict()
+  .refine((server) => (server.command === undefined) !== (server.url === undefined), { message: "give either command (a stdio server) or url (an HTTP server)" });
+
+const routeSchema = z
   .object({
     /** Workflow for plain messages; `null` turns plain messages into a /help hint. */
     message: z.string().min(1).nullable().optional(),
@@ -193,6 +215,8 @@ export const configSchema = z
         maxContextTokens: z.number().int().positive().default(8000),
         /** Most model calls in one answer (tool calls and their results included). Default 5. */
         maxSteps: z.number().int().min(1).max(20).default(5),
+        /** MCP servers whose tools the assistant (and agents that ask for them) may call. */
+        mcpServers: z.array(mcpServerSchema).default([]),
       })
       .strict()
       .prefault({}),

@@ -17,6 +17,8 @@ export interface RunWorkflowOptions {
   config?: ConfigInput;
   /** Give up after this many ms. Default 10,000. */
   timeoutMs?: number;
+  /** Where secrets are read from (LLM_API_KEY, an MCP server's header variables); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface WorkflowRun {
@@ -41,6 +43,7 @@ export async function runWorkflow<I>(workflow: Workflow<I>, input: I, options: R
     adapters: [adapter],
     workflows: [workflow],
     logger: silentLogger(),
+    ...(options.env ? { env: options.env } : {}),
   });
   await bot.start();
   const script = [...(options.answers ?? [])];

@@ -26,7 +26,7 @@ async function start(fake: FakeLlm | undefined, over: { key?: string; model?: st
   });
   const adapter = createRecordingAdapter({ capabilities: { editIntervalMs: 20 } });
   const env = fake ? { LLM_API_KEY: over.key ?? fake.apiKey } : {};
-  const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config, env)], logger: silentLogger() });
+  const bot = await createBot({ config, store: createMemoryStore(), adapters: [adapter], workflows: [createAssistantWorkflow(config)], logger: silentLogger(), env });
   await bot.start();
   stops.push(() => bot.stop());
   return { bot, adapter, say: (text) => adapter.deliver({ kind: "message", id: `e${++events}`, address, text }) };
