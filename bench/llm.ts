@@ -17,6 +17,8 @@
  * 3. The engine's overhead per streamed answer beside the AI SDK called directly (streamText
  *    over createOpenAICompatible, the whole stream consumed) on the same fake with the same
  *    scripted answer, in interleaved rounds (bench/compare.ts). Target: under 10%.
+ * 4. The engine's overhead per agent loop (model call, tool call, model call) beside the same
+ *    loop with the AI SDK directly: bench/agent.ts. Target: under 10%.
  * Run: `npm run bench -- llm` (or `node --expose-gc --import tsx bench/llm.ts`); JSON on
  * stdout, a summary with the machine on stderr (and the AI SDK's console warnings, counted).
  * About 1.5-2 minutes on 2 cores.
@@ -31,6 +33,7 @@ import { createAssistantWorkflow } from "../src/workflows/assistant/index.ts";
 import { startFakeLlm, type FakeLlm, type RecordedRequest, type TextReply } from "../test/fakes/llm/server.ts";
 import { startFakeTelegram, type FakeTelegram, type RecordedCall } from "../test/fakes/telegram/server.ts";
 import { compareVariants, comparisonLines, formatSpread, measure, overheadFigures, type Rate, spread, type Spread } from "./compare.ts";
+import { agentOverhead } from "./agent.ts";
 import { machine, machineLine } from "./machine.ts";
 
 /** The adapter's pacing lifted (part 3): the engine's own cost, not Telegram's limits. */
@@ -357,6 +360,7 @@ export async function runLlmBench(): Promise<Record<string, unknown>> {
       fastStream: await fastStream(2000, { editIntervalMs: EDIT_INTERVAL_MS }),
       fastStreamUnthrottled: await fastStream(2000, { editIntervalMs: EDIT_INTERVAL_MS, throttle: UNPACED }),
       overhead: await overhead(),
+      agentOverhead: await agentOverhead(),
       sdkConsoleWarnings: warnings.seen(),
     };
     // On stderr, so that stdout stays one JSON document (bench/run.ts).
@@ -386,11 +390,12 @@ function countSdkWarnings(): { seen(): { count: number; distinct: string[] }; re
 
 type Figures = Record<string, unknown>;
 
-function summary(results: { machine: Figures; firstVisible: Figures; firstVisibleFollowUps: Figures; fastStream: Figures; fastStreamUnthrottled: Figures; overhead: Figures; sdkConsoleWarnings: { count: number; distinct: string[] } }): string {
+function summary(results: { machine: Figures; firstVisible: Figures; firstVisibleFollowUps: Figures; fastStream: Figures; fastStreamUnthrottled: Figures; overhead: Figures; agentOverhead: Figures; sdkConsoleWarnings: { count: number; distinct: string[] } }): string {
   const m = results.machine;
   const f = results.firstVisible;
   const u = results.firstVisibleFollowUps;
   const o = results.overhead;
+  const a = results.agentOverhead;
   const w = results.sdkConsoleWarnings;
   const verdict = (ok: unknown) => (ok ? "ok" : "FAIL");
   const perAnswer = o.msPerAnswer as Record<string, Spread>;
@@ -406,6 +411,10 @@ function summary(results: { machine: Figures; firstVisible: Figures; firstVisibl
     ...Object.entries(perAnswer).map(([variant, spreadMs]) => `  ${variant.padEnd(19)} ${formatSpread(spreadMs, " ms")}`),
     ...comparisonLines(o).slice(-1),
     `  ${verdict(o.ok)}`,
+    `4. overhead per agent loop (${a.loop}; answer ${a.chunksPerAnswer} chunks ${a.delayBetweenChunksMs} ms apart; ${a.loopsPerRound} loops × ${a.rounds} interleaved rounds (+${a.warmupRounds} warm-up); engine on ${a.store}), ms per loop:`,
+    ...Object.entries(a.msPerLoop as Record<string, Spread>).map(([variant, spreadMs]) => `  ${variant.padEnd(19)} ${formatSpread(spreadMs, " ms")}`),
+    ...comparisonLines(a).slice(-1),
+    `  ${verdict(a.ok)}`,
     `AI SDK console warnings: ${w.count}${w.distinct.length > 0 ? ` (${w.distinct.map((t) => JSON.stringify(t.slice(0, 90) + "…")).join("; ")})` : ""}`,
   ].join("\n");
 }
