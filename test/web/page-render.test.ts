@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { sign } from "hono/jwt";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { defineAgent, scriptedModel, tool } from "../../src/index.ts";
 import { defineWorkflow } from "../../src/tasks/workflow.ts";
 import { launchBrowser, watchPage } from "./browser.ts";
 import { JWT_SECRET, startWebBot, type WebBot } from "./web-setup.ts";
@@ -39,6 +41,22 @@ const notes = defineWorkflow<{ text: string }>({
   },
 });
 
+/** /refund: an agent whose one tool needs approval (a scripted model asks for it once, then answers). */
+const refunds: number[] = [];
+const refundsAgent = defineAgent({
+  name: "refunds",
+  description: "refunds an order",
+  model: scriptedModel([{ toolCalls: [{ name: "refund", input: { amount: 30, reason: "arrived broken" } }] }, "Refunded 30."]).model,
+  tools: {
+    refund: tool({
+      description: "Refunds an amount to the customer",
+      inputSchema: z.object({ amount: z.number().positive(), reason: z.string() }),
+      needsApproval: true,
+      execute: async ({ amount }) => (refunds.push(amount), `refunded ${amount}`),
+    }),
+  },
+});
+
 let browser: Browser | undefined;
 let w: WebBot;
 const contexts: BrowserContext[] = [];
@@ -46,8 +64,8 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   w = await startWebBot({
-    config: { workflows: { demo: { stepDelayMs: 20 } }, routes: { default: { message: "demo", commands: { demo: "demo", notes: "notes" } } } },
-    workflows: [notes],
+    config: { workflows: { demo: { stepDelayMs: 20 } }, routes: { default: { message: "demo", commands: { demo: "demo", notes: "notes", refund: "refunds" } } } },
+    workflows: [notes, refundsAgent],
   });
   browser = await launchBrowser();
 }, 60_000);
@@ -137,6 +155,25 @@ describe("web chat page: what the bot writes, as people see it", () => {
     expect(text).toContain('Not links: [a](javascript:alert(1)) [b](data:text/html,hi) <img src=x onerror="window.__xss=1"> & 1 < 2');
     expect(await md.locator("img, b, script").count()).toBe(0);
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("I: an agent's tool that needs approval: a card with the tool, its description and its input; approved, the tool runs once (screenshot in test-results/)", async () => {
+    const { page, problems } = await openSignedIn(PHONE, "dark");
+    await send(page, "/refund my order arrived broken");
+    const log = page.getByRole("log", { name: "Conversation" });
+    const card = log.locator("article", { hasText: "Allow refund?" });
+    await card.waitFor();
+    expect(await card.innerText()).toContain("Allow refund? (Refunds an amount to the customer)");
+    const shown = await card.innerText();
+    expect(shown).toContain('"amount": 30');
+    expect(shown).toContain('"reason": "arrived broken"');
+    await expect.poll(() => card.getByRole("button").allInnerTexts(), WAIT).toEqual(expect.arrayContaining(["Approve", "Reject", "Edit"]));
+    await page.screenshot({ path: `${RESULTS}page-agent-approval-phone-dark.png` });
+    await card.getByRole("button", { name: "Approve", exact: true }).click();
+    await log.locator("article.result", { hasText: "Refunded 30." }).waitFor();
+    expect(refunds).toEqual([30]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     expect(problems).toEqual([]);
   }, 60_000);
 
