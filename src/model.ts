@@ -139,7 +139,7 @@ export interface OutboundMessage {
   progress?: Progress;
   actions?: Action[];
   /** The draft under review, shown apart from the question. */
-  review?: { data: string };
+  review?: { data: string; /** What the data is (default "Draft"). */ label?: string };
   links?: Link[];
   /** The engine expects a free-text reply (Telegram: ForceReply). */
   expectsText?: boolean;

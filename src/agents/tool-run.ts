@@ -60,7 +60,7 @@ async function approve(ctx: WorkflowContext, call: ToolCallRecord, tool: Tool, i
   let problem = "";
   for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
     const question = `${problem}Allow ${title}?${tool.description ? ` (${tool.description.trim()})` : ""}`;
-    const verdict = await ctx.review(question, { data: shown, id: `approve:${call.id}` });
+    const verdict = await ctx.review(question, { data: shown, label: "Input", id: `approve:${call.id}` });
     if (!verdict.approved) return { approved: false, ...(verdict.feedback ? { feedback: verdict.feedback } : {}) };
     if (verdict.edited === undefined || verdict.edited.trim() === shown.trim()) return { approved: true, input };
     const checked = await checkInput(tool, verdict.edited);

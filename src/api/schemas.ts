@@ -15,6 +15,8 @@ export const WaitSchema = z
     choices: z.array(z.string()).optional(),
     /** The draft under review. */
     data: z.string().optional(),
+    /** What the draft is, for people (absent: a draft; "Input" for an agent's tool call). */
+    label: z.string().optional(),
   })
   .openapi("Wait");
 

@@ -18,7 +18,7 @@ export function taskView(task: Task) {
     waitingFor: wait
       ? wait.kind === "ask"
         ? { kind: "question" as const, question: wait.question, ...(wait.choices ? { choices: wait.choices } : {}) }
-        : { kind: "review" as const, question: wait.question, ...(wait.data !== undefined ? { data: wait.data } : {}) }
+        : { kind: "review" as const, question: wait.question, ...(wait.data !== undefined ? { data: wait.data } : {}), ...(wait.label ? { label: wait.label } : {}) }
       : null,
     result: task.result ? { text: task.result.text, ...(task.result.links?.length ? { links: task.result.links } : {}) } : null,
     error: task.error ?? null,

@@ -21,7 +21,7 @@ export interface FeedEventData {
   /** The task asks a question and waits; `expectsText` when the answer is typed, not picked. */
   question: { question: string; choices?: string[]; expectsText: boolean };
   /** The task asks for a review of `data` and waits. */
-  review: { question: string; data?: string };
+  review: { question: string; data?: string; /** What `data` is (absent: a draft). */ label?: string };
   /** A question or review was answered (once the answer is stored): by whom, and what. */
   answered: { kind: "ask"; by?: string; answer: string } | { kind: "review"; by?: string; approved: boolean; edited?: string; feedback?: string };
   /**

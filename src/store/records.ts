@@ -29,6 +29,8 @@ export interface PendingWait {
   choices?: string[];
   /** The draft under review. */
   data?: string;
+  /** What the draft is, for people (default "Draft"). */
+  label?: string;
   /** Review sub-state: waiting for a verdict, for the corrected text, or for feedback. */
   phase?: "verdict" | "edit-text" | "feedback";
   /** The corrected text, kept while the feedback is asked for. */

@@ -45,7 +45,7 @@ export function questionMessage(task: Task, wait: PendingWait): OutboundMessage 
       kind: "review",
       taskId: task.id,
       text: wait.question,
-      review: { data: wait.data ?? "" },
+      review: { data: wait.data ?? "", ...(wait.label ? { label: wait.label } : {}) },
       actions: [
         { id: encodeAction(task.id, wait.token, { type: "approve" }), label: "Approve", role: "approve", style: "primary" },
         { id: encodeAction(task.id, wait.token, { type: "reject" }), label: "Reject", role: "reject", style: "danger" },

@@ -143,7 +143,7 @@ export function createContext(deps: ContextDeps): WorkflowContext {
       const { entry, call } = replay.replay({ key, call: reviewCall(question, options.data, options.id), byId: options.id !== undefined });
       if (entry) return entry.value as ReviewVerdict;
       throwIfAborted();
-      await deps.park({ kind: "review", key, question, data: options.data, phase: "verdict", ...waitIdentity(call) });
+      await deps.park({ kind: "review", key, question, data: options.data, ...(options.label ? { label: options.label } : {}), phase: "verdict", ...waitIdentity(call) });
       throw new ParkSignal();
     },
   };

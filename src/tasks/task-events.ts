@@ -36,7 +36,7 @@ export class TaskEvents {
     if (wait.kind === "ask") {
       this.emit({ type: "question", ...about, data: { question: wait.question, ...(wait.choices ? { choices: wait.choices } : {}), expectsText: !wait.choices } });
     } else {
-      this.emit({ type: "review", ...about, data: { question: wait.question, ...(wait.data !== undefined ? { data: wait.data } : {}) } });
+      this.emit({ type: "review", ...about, data: { question: wait.question, ...(wait.data !== undefined ? { data: wait.data } : {}), ...(wait.label ? { label: wait.label } : {}) } });
     }
   }
 

@@ -28,6 +28,8 @@ export interface AskOptions {
 export interface ReviewOptions {
   /** The draft to approve, reject or edit. */
   data: string;
+  /** What `data` is, for people (the web page's heading over it); default "Draft". An agent's tool approval says "Input". */
+  label?: string;
   /** A stable name for this review (default: none, it is known by its order); see `AskOptions.id`. */
   id?: string;
 }

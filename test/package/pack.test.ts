@@ -173,7 +173,8 @@ console.log(JSON.stringify({ status: run.task.status, text: run.task.result?.tex
   it("ships declarations that type-check a TypeScript consumer (NodeNext)", async () => {
     writeFileSync(
       path.join(consumer, "check.ts"),
-      `import { defineWorkflow, runWorkflow, type WorkflowRun } from "chatflow";
+      `import { defineAgent, defineWorkflow, runWorkflow, scriptedModel, tool, type WorkflowRun } from "chatflow";
+import { z } from "zod";
 import { createConsoleAdapter } from "chatflow/console";
 import { createTelegramAdapter } from "chatflow/telegram";
 import { createSlackAdapter } from "chatflow/slack";
@@ -189,6 +190,12 @@ const greeting = defineWorkflow<{ text: string }>({
   },
 });
 export const done: Promise<WorkflowRun> = runWorkflow(greeting, { text: "ada" }, { answers: ["Casual", { approved: true }] });
+// An agent with a tool of its own, tested on a scripted model.
+export const agent = defineAgent({
+  name: "lookup",
+  model: scriptedModel(["Found it."]).model,
+  tools: { find: tool({ description: "Finds a thing", inputSchema: z.object({ name: z.string() }), execute: async ({ name }) => name.length, needsApproval: true }) },
+});
 export const adapters = [createConsoleAdapter, createTelegramAdapter, createSlackAdapter];
 
 // Every type in the Bot's signature can be named by a consumer.

@@ -168,6 +168,8 @@ describe("web chat page: what the bot writes, as people see it", () => {
     const shown = await card.innerText();
     expect(shown).toContain('"amount": 30');
     expect(shown).toContain('"reason": "arrived broken"');
+    // Headed as what it is: the tool's input, not a draft.
+    expect(await card.locator("details > summary").innerText()).toBe("Input");
     await expect.poll(() => card.getByRole("button").allInnerTexts(), WAIT).toEqual(expect.arrayContaining(["Approve", "Reject", "Edit"]));
     await page.screenshot({ path: `${RESULTS}page-agent-approval-phone-dark.png` });
     await card.getByRole("button", { name: "Approve", exact: true }).click();

@@ -1020,7 +1020,7 @@ function questionNode(ev) {
 
 function reviewNode(ev) {
   const taskId = ev.taskId;
-  const { question, data } = ev.data;
+  const { question, data, label } = ev.data;
   const node = bubble("bot review", "Review", question, ev.at, { markdown: true });
   const draft = typeof data === "string" ? data : data === undefined ? "" : JSON.stringify(data, null, 2);
   if (draft) {
@@ -1028,7 +1028,7 @@ function reviewNode(ev) {
     const details = document.createElement("details");
     details.className = "draft";
     details.open = true;
-    const summary = textElement("summary", "Draft");
+    const summary = textElement("summary", typeof label === "string" && label ? label : "Draft");
     details.append(summary, textElement("pre", draft));
     node.append(details);
     view.reviews.set(taskId, { draft, details, summary });
