@@ -50,7 +50,20 @@ export async function runToolCall(ctx: WorkflowContext, call: ToolCallRecord, to
     }
   });
   if (!result.ok) return { type: "error-text", value: `The tool ${call.name} failed: ${result.error}` };
+  // An MCP tool's failure comes as a result marked isError.
+  const failed = mcpFailure(result.output);
+  if (failed !== undefined) return { type: "error-text", value: `The tool ${call.name} failed: ${failed}` };
+  // The tool's own conversion for the model (an MCP tool's content parts), as the AI SDK would apply it.
+  if (tool.toModelOutput) return (await tool.toModelOutput({ toolCallId: call.id, input: input as never, output: result.output as never })) as Output;
   return typeof result.output === "string" ? { type: "text", value: result.output } : { type: "json", value: result.output as never };
+}
+
+/** The text of an MCP tool result marked `isError`; undefined for any other output. */
+function mcpFailure(output: unknown): string | undefined {
+  if (output === null || typeof output !== "object" || (output as { isError?: unknown }).isError !== true) return undefined;
+  const content = (output as { content?: unknown }).content;
+  const texts = Array.isArray(content) ? content.flatMap((part) => (typeof (part as { text?: unknown })?.text === "string" ? [(part as { text: string }).text] : [])) : [];
+  return texts.join(" ").trim() || "it reported an error";
 }
 
 /** The review card of a tool call that needs approval; the person may correct the input (JSON). */

@@ -50,7 +50,7 @@ describe("agents and MCP servers", () => {
       timeoutMs: 30_000,
     });
     expect(run.task.status).toBe("completed");
-    expect(fake.completions[0]!.tools?.map((t) => t.name).sort()).toEqual(["ask_user", "delete_note", "request_review", "weather"]);
+    expect(fake.completions[0]!.tools?.map((t) => t.name).sort()).toEqual(["ask_user", "delete_note", "inventory", "request_review", "weather"]);
     expect(run.asked.map((m) => m.text)).toEqual(["Allow delete_note (notes)? (Deletes a note for good)"]);
     expect(toolResults(fake)).toMatchObject({ w1: expect.stringContaining("Sunny in Oslo"), d1: expect.stringContaining("deleted n-7") });
     const calls = (await readFile(log, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { tool: string });
@@ -61,7 +61,7 @@ describe("agents and MCP servers", () => {
     const fake = await llm();
     const mcp = await startFakeMcpHttp({ token: "mcp-secret-token" });
     cleanups.push(() => mcp.close());
-    fake.script({ toolCalls: [{ id: "w2", name: "weather", arguments: { city: "Rome" } }] }, { text: "I was not allowed to look." });
+    fake.script({ toolCalls: [{ id: "w2", name: "weather", arguments: { city: "Rome" } }] }, { text: "I was not allowed to look." }, { toolCalls: [{ id: "i1", name: "inventory", arguments: { item: "owl" } }] }, { text: "The inventory is down." });
     const agent = defineAgent({ name: "web-tools", model: modelOf(fake), mcpServers: "all" });
     const run = await runWorkflow(agent, { text: "weather in Rome?" }, {
       config: { llm: { mcpServers: [{ name: "web", url: mcp.url, headers: { Authorization: "Bearer ${MCP_TOKEN}" }, requireApproval: "all" }] } },
@@ -72,6 +72,15 @@ describe("agents and MCP servers", () => {
     expect(mcp.refused).toBe(0);
     expect(mcp.calls).toEqual([]);
     expect(toolResults(fake).w2).toBe("The person did not allow this call: not now");
+
+    // A call the server answers with isError: the model hears it failed, with the server's words.
+    const again = await runWorkflow(defineAgent({ name: "stock", model: modelOf(fake), mcpServers: ["web"] }), { text: "owls in stock?" }, {
+      config: { llm: { mcpServers: [{ name: "web", url: mcp.url, headers: { Authorization: "Bearer ${MCP_TOKEN}" } }] } },
+      env: { MCP_TOKEN: "mcp-secret-token" },
+    });
+    expect(again.task.status).toBe("completed");
+    expect(mcp.calls.map((c) => c.tool)).toEqual(["inventory"]);
+    expect(toolResults(fake).i1).toBe("The tool inventory failed: the inventory backend is down");
   });
 
   it("a server that does not start: the status says so, the agent goes on without its tools", async () => {

@@ -1,7 +1,7 @@
 /**
  * The fake MCP server's tools, built on the official TypeScript SDK (@modelcontextprotocol/sdk,
  * MIT): `weather` answers from its input, `delete_note` stands for a tool with a side effect
- * (configured to need approval in the tests), `slow` waits until its call is cancelled. Each
+ * (configured to need approval in the tests), `inventory` fails (a result marked isError). Each
  * call is reported to `record` before it answers.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -21,6 +21,10 @@ export function fakeMcpServer(record: (call: McpCall) => void): McpServer {
   server.registerTool("delete_note", { description: "Deletes a note for good", inputSchema: { id: z.string() } }, async ({ id }) => {
     record({ tool: "delete_note", input: { id } });
     return { content: [{ type: "text", text: `deleted ${id}` }] };
+  });
+  server.registerTool("inventory", { description: "Stock of an item (its backend is down)", inputSchema: { item: z.string() } }, async ({ item }) => {
+    record({ tool: "inventory", input: { item } });
+    return { content: [{ type: "text", text: "the inventory backend is down" }], isError: true };
   });
   return server;
 }
