@@ -121,7 +121,8 @@ export function defineAgent(options: AgentOptions): Agent {
         if (turn.text.trim()) await out.finish(turn.text);
         messages.push(assistantTurn(turn.text, turn.toolCalls));
         for (const toolCall of turn.toolCalls) {
-          await ctx.progress(Math.min(95, Math.round(((call + 1) / maxSteps) * 90)), `${toolTitle(toolCall.name, tools[toolCall.name])}…`);
+          // The status names the tool at work; asking the person shows as waiting for them.
+          if (!(toolCall.name in builtIn)) await ctx.progress(Math.min(95, Math.round(((call + 1) / maxSteps) * 90)), `${toolTitle(toolCall.name, tools[toolCall.name])}…`);
           messages.push(toolMessage(toolCall, await answerToolCall(ctx, toolCall, tools, messages)));
         }
       }

@@ -162,6 +162,8 @@ describe("defineAgent", () => {
     expect(run.task.status).toBe("completed");
     expect(run.asked.map((m) => m.text)).toEqual(["Refund or replace?"]);
     expect(toolResults(fake).q1).toBe("replace");
+    // The status named the lookup, never the built-in asking (the question shows as waiting for the person).
+    expect(run.task.step).toBe("Looking up the order…");
     // The task was parked and replayed from the top after the answer: the lookup ran once.
     expect(looked).toEqual(["B-2"]);
     expect(fake.completions).toHaveLength(3);
