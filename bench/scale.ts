@@ -50,6 +50,7 @@ import { defineWorkflow } from "../src/tasks/workflow.ts";
 import { createRecordingAdapter } from "../src/testing/recording-adapter.ts";
 import { startTestServer, type TestServer } from "../test/postgres/server.ts";
 import { Platform, type Instance, type Post } from "../test/multi/platform.ts";
+import { openSse, type SseClient } from "../test/web/sse.ts";
 import { spread } from "./compare.ts";
 import { machine, machineLine } from "./machine.ts";
 import {
@@ -62,7 +63,6 @@ import {
   createDatabase,
   latencySummary,
   now,
-  openStampedSse,
   queryCounts,
   round,
   serverTransactions,
@@ -394,11 +394,11 @@ function resultCounter(platform: Platform): { count(prefix: string): number; by(
 }
 
 /** Latencies from each append on another process than `at` to its arrival at the client. */
-function crossInstanceLatencies(run: Run, sse: { events: { seq: number; at: number }[] }, at: string, from: number, to: number): { cross: number[]; local: number[] } {
+function crossInstanceLatencies(run: Run, sse: SseClient, at: string, from: number, to: number): { cross: number[]; local: number[] } {
   const cross: number[] = [];
   const local: number[] = [];
   for (const e of sse.events) {
-    const a = run.appended.get(e.seq);
+    const a = e.id !== undefined ? run.appended.get(Number(e.id)) : undefined;
     if (!a || a.at < from || a.at > to) continue;
     (a.instance === at ? local : cross).push(e.at - a.at);
   }
@@ -448,7 +448,7 @@ async function ioRun(kind: "lowdb" | "postgres", instances: number, cleanup: Cle
   try {
     const ids = ["a", "b", "c"].slice(0, instances);
     const [first] = await spawnAll(run, ids);
-    const sse = await openStampedSse(`${first!.url}/api/v1/events?all=true`, TOKEN);
+    const sse = await openSse(`${first!.url}/api/v1/events?all=true`, { Authorization: `Bearer ${TOKEN}` });
     if (sse.status !== 200) throw new Error(`scale bench: SSE answered ${sse.status}`);
     const results = resultCounter(platform);
     // Warm-up: a few tiny tasks per process (JIT, first connections).
@@ -552,7 +552,7 @@ async function eventsAndTakeover(cleanup: Cleanup): Promise<{ events: Record<str
     await waitFor(() => results.count("tiny") >= 30, "the warm-up tasks", 60_000, 20);
 
     // 5. Events appended on B and C, at A's SSE client.
-    const sse = await openStampedSse(`${a!.url}/api/v1/events?all=true`, TOKEN);
+    const sse = await openSse(`${a!.url}/api/v1/events?all=true`, { Authorization: `Bearer ${TOKEN}` });
     if (sse.status !== 200) throw new Error(`scale bench: SSE answered ${sse.status}`);
     await sleep(200);
     const started = now();

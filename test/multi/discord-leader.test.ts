@@ -12,10 +12,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import { startFakeDiscord, type FakeDiscord } from "../fakes/discord/server.ts";
 import { freshDatabase, type TestDatabase } from "../postgres/database.ts";
+import { allTasksCompleted, leadersOf, sleep } from "./leaders.ts";
 import { Platform } from "./platform.ts";
 
 const script = fileURLToPath(new URL("./instance.ts", import.meta.url));
@@ -32,8 +32,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 it("one instance holds the gateway; killed, another connects within the lease, never two sessions at once, and commands are answered once", async () => {
   db = await freshDatabase();
   dir = await mkdtemp(path.join(tmpdir(), "chatflow-discord-leader-"));
@@ -49,15 +47,8 @@ it("one instance holds the gateway; killed, another connects within the lease, n
   });
   const p = platform;
   for (const id of ["a", "b", "c"]) await p.spawn(id);
-  const leaderNow = async (): Promise<string[]> => {
-    const leads: string[] = [];
-    for (const instance of p.live()) {
-      const health = (await (await fetch(`${instance.url}/healthz`)).json()) as { instance: { id: string; leads: string[] }; adapters: Record<string, { connected: boolean }> };
-      expect(health.adapters.discord?.connected, `${health.instance.id}: the adapter sends whether or not it leads`).toBe(true);
-      if (health.instance.leads.some((name) => name.startsWith("discord:gateway:"))) leads.push(health.instance.id);
-    }
-    return leads;
-  };
+  const leaderNow = () =>
+    leadersOf(p, "discord:gateway:", (health) => expect(health.adapters.discord?.connected, `${health.instance.id}: the adapter sends whether or not it leads`).toBe(true));
   const leading = async (): Promise<string> => {
     const since = Date.now();
     for (;;) {
@@ -91,16 +82,7 @@ it("one instance holds the gateway; killed, another connects within the lease, n
   expect((await resultOf(3)).content).toBe("result 3 none approved");
 
   // Killed once its work is stored as done (see above).
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    for (let i = 0; (await client.query("SELECT count(*)::int AS n FROM chatflow.tasks WHERE status <> 'completed'")).rows[0].n > 0; i++) {
-      if (i > 600) throw new Error("the tasks were never all stored as completed");
-      await sleep(50);
-    }
-  } finally {
-    await client.end();
-  }
+  await allTasksCompleted(db.url);
   const victim = p.instances.find((i) => i.id === first)!;
   const killedAt = Date.now();
   victim.child.kill("SIGKILL");

@@ -5,45 +5,20 @@
  * log to a side file, appended synchronously with the instance's id, so the test can tell
  * whether a journaled step ever ran twice, and where.
  */
-import { appendFileSync } from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createDiscordAdapter } from "../../adapters/discord/index.ts";
 import { createTelegramAdapter } from "../../adapters/telegram/index.ts";
 import { createWebAdapter } from "../../adapters/web/index.ts";
 import { createBot } from "../../src/app.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { defineWorkflow } from "../../src/tasks/workflow.ts";
+import { countedWorkflow } from "../crash/counted-workflow.ts";
 import { createIpcAdapter } from "../crash/ipc-adapter.ts";
 
 const dir = process.env.MULTI_DIR!;
 const instance = process.env.CHATFLOW_INSTANCE_ID!;
 const stepsLog = path.join(dir, "steps.log");
 
-const counted = defineWorkflow({
-  name: "counted",
-  async run(ctx, input: { text: string }) {
-    const n = Number(input.text.split(" ")[1]);
-    const step = (id: string) =>
-      ctx.step(id, async (signal) => {
-        const key = `${ctx.taskId} step:${id}#0`;
-        appendFileSync(stepsLog, `start ${key} ${instance} ${Date.now()}\n`);
-        await sleep(20 + Math.floor(Math.random() * 40), undefined, { signal });
-        const nonce = Math.random().toString(36).slice(2);
-        appendFileSync(stepsLog, `done ${key} ${nonce} ${instance}\n`);
-        return nonce;
-      });
-    await ctx.progress(10, "one");
-    await step("one");
-    const choice = n % 2 === 0 ? await ctx.ask("Pick one", { choices: ["x", "y"] }) : "none";
-    await ctx.progress(50, "two");
-    await step("two");
-    const verdict = n % 3 === 0 ? await ctx.review("Fine?", { data: `draft ${n}` }) : { approved: true };
-    await ctx.progress(80, "three");
-    await step("three");
-    return { text: `result ${n} ${choice} ${verdict.approved ? "approved" : "rejected"}` };
-  },
-});
+const counted = countedWorkflow({ name: "counted", stepsLog, delayMs: { min: 20, spread: 40 }, instance });
 
 const env = { ...process.env };
 const web = createWebAdapter({ config: { port: 0 }, env });

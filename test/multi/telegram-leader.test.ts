@@ -10,10 +10,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, expect, it } from "vitest";
 import { startFakeTelegram, type FakeTelegram } from "../fakes/telegram/server.ts";
 import { freshDatabase, type TestDatabase } from "../postgres/database.ts";
+import { allTasksCompleted, leadersOf, sleep } from "./leaders.ts";
 import { Platform } from "./platform.ts";
 
 const script = fileURLToPath(new URL("./instance.ts", import.meta.url));
@@ -29,8 +29,6 @@ afterAll(async () => {
   await db?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it("the polling leader is killed: another instance polls within the lease, never two at once, and messages are answered once", async () => {
   db = await freshDatabase();
@@ -48,14 +46,7 @@ it("the polling leader is killed: another instance polls within the lease, never
   const p = platform;
   for (const id of ["a", "b", "c"]) await p.spawn(id);
   // Who polls: the instances' health says which one leads.
-  const leaderNow = async (): Promise<string[]> => {
-    const leads: string[] = [];
-    for (const instance of p.live()) {
-      const health = (await (await fetch(`${instance.url}/healthz`)).json()) as { instance: { id: string; leads: string[] } };
-      if (health.instance.leads.some((name) => name.startsWith("telegram:polling:"))) leads.push(health.instance.id);
-    }
-    return leads;
-  };
+  const leaderNow = () => leadersOf(p, "telegram:polling:");
   let leaders: string[] = [];
   for (let i = 0; i < 200 && leaders.length === 0; i++) {
     leaders = await leaderNow();
@@ -74,22 +65,8 @@ it("the polling leader is killed: another instance polls within the lease, never
     throw new Error(`no result for "${text}"`);
   };
   await answered("task 1");
-  // The kill must not land between the result's post and its record: a post in flight at a death
-  // may appear twice (README, "When an instance dies"), and Telegram can't be asked whether it was
-  // sent. That window is not what this test is about, so wait until task 1 is stored as completed.
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    for (let i = 0; ; i++) {
-      const open = await client.query("SELECT count(*)::int AS n FROM chatflow.tasks WHERE status <> 'completed'");
-      if (open.rows[0].n === 0) break;
-      if (i > 600) throw new Error("task 1 was never stored as completed");
-      await sleep(50);
-    }
-  } finally {
-    await client.end();
-  }
-
+  // Killed once its work is stored as done (see leaders.ts).
+  await allTasksCompleted(db.url);
   const victim = p.instances.find((i) => i.id === first)!;
   const killedAt = Date.now();
   victim.child.kill("SIGKILL");
