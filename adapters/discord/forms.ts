@@ -1,3 +1,4 @@
+import type { Address } from "../../src/model.ts";
 import type { Host } from "../../src/port/index.ts";
 import { decodeAction } from "../../src/port/index.ts";
 
@@ -50,15 +51,16 @@ export class FormCheck {
   /**
    * The draft under review that a review's Edit button (its engine action id) opens, from the
    * engine: for a review this process did not post (another process of several, or before a
-   * restart). Undefined when the review no longer waits or the engine is slow to say.
+   * restart). Undefined when the review no longer waits, the person may not decide it (only
+   * its starter and the reviewers see its draft here), or the engine is slow to say.
    */
-  async review(actionId: string): Promise<{ draft: string; taskId: string } | undefined> {
+  async review(actionId: string, by: Address): Promise<{ draft: string; taskId: string } | undefined> {
     const decoded = decodeAction(actionId);
     const host = this.#host;
     if (!decoded || !host) return undefined;
     const task = await quickly(host.tasks.get(decoded.taskId));
     const wait = task?.status === "waiting" ? task.waiting : undefined;
-    if (!task || wait?.kind !== "review" || wait.token !== decoded.token) return undefined;
+    if (!task || wait?.kind !== "review" || wait.token !== decoded.token || !host.tasks.mayAct(task, by)) return undefined;
     return { draft: wait.data ?? "", taskId: task.id };
   }
 }

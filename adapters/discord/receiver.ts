@@ -139,7 +139,7 @@ export class DiscordReceiver {
     if (actionId === undefined) return void (await interaction.reply({ content: EXPIRED, flags: MessageFlags.Ephemeral }));
     if (modal) {
       // Posted by this process, or else (another process, before a restart) as the engine has it.
-      const draft = this.#o.outbound.reviews.get(interaction.message.id)?.draft ?? (await this.#o.forms.review(actionId))?.draft ?? "";
+      const draft = this.#o.outbound.reviews.get(interaction.message.id)?.draft ?? (await this.#o.forms.review(actionId, addressOf(interaction)))?.draft ?? "";
       return void (await interaction.showModal(editModal(payload, draft)));
     }
     // Within 3 s: the press is taken; the engine's answer edits the question.

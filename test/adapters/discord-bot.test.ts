@@ -152,6 +152,10 @@ describe("discord bot: a review posted by another process", () => {
     // A process that never saw the review post: the draft comes from the engine.
     const second = await startBotOn(discordAdapterFor(fake), { store });
     cleanup.add(() => second.bot.stop());
+    // Someone who may not decide it gets an empty form (their submission would be refused anyway).
+    const stranger = fake.press({ user: fake.bob.id, messageId: review.id, label: "Edit" });
+    const theirs = await fake.waitUntil(() => fake.modals.find((m) => m.interactionId === stranger.interactionId), 5000, "the stranger's Edit form");
+    expect(JSON.stringify(theirs.components)).not.toContain("Report: tell me about owls");
     const edit = fake.press({ user: fake.alice.id, messageId: review.id, label: "Edit" });
     const form = await fake.waitUntil(() => fake.modals.find((m) => m.interactionId === edit.interactionId), 5000, "the Edit form");
     expect(JSON.stringify(form.components)).toContain("Report: tell me about owls");
