@@ -1,5 +1,5 @@
 import { RateLimiterRes } from "rate-limiter-flexible";
-import type { Limiter, LimiterOptions } from "../port/index.ts";
+import { memoryLimiter, type Limiter, type LimiterOptions } from "../port/index.ts";
 import { ApiError, retryAfterSeconds } from "./errors.ts";
 
 export interface LimitSettings {
@@ -15,17 +15,24 @@ export interface LimitSettings {
 }
 
 /**
- * Per-user rate limits, and failed sign-ins per client address (rate-limiter-flexible: in
- * memory, or in the store several instances share, so a limit holds across them). Over a
- * limit, an ApiError 429 with Retry-After in whole seconds.
+ * Per-user rate limits, and failed sign-ins per client address (rate-limiter-flexible).
+ * Over a limit, an ApiError 429 with Retry-After in whole seconds. Requests are counted in
+ * this process's memory: each instance protects itself, and a database write on every request
+ * would cost more than most requests. Failed sign-ins are counted in the store several
+ * instances share (`shared`), so guesses spread over instances meet one limit; the count is
+ * mirrored here at each failure, so the check every request makes stays in memory.
  */
 export class Limits {
   readonly #requests: Limiter;
+  /** Failed sign-ins as this process knows them (its own, and the shared count at its last failure). */
   readonly #signIns: Limiter;
+  readonly #sharedSignIns: Limiter;
 
-  constructor(settings: LimitSettings, limiters: (options: LimiterOptions) => Limiter) {
-    this.#requests = limiters({ prefix: "req", points: settings.requestsPerMinute, durationSeconds: 60 });
-    this.#signIns = limiters({ prefix: "signin", points: settings.failedSignInsPerMinute, durationSeconds: 60 });
+  constructor(settings: LimitSettings, shared: (options: LimiterOptions) => Limiter) {
+    this.#requests = memoryLimiter({ prefix: "req", points: settings.requestsPerMinute, durationSeconds: 60 });
+    const signIns = { prefix: "signin", points: settings.failedSignInsPerMinute, durationSeconds: 60 };
+    this.#signIns = memoryLimiter(signIns);
+    this.#sharedSignIns = shared(signIns);
   }
 
   /**
@@ -40,9 +47,11 @@ export class Limits {
     throw new ApiError(429, "rate_limited", `Too many failed sign-ins from this address (the limit is ${this.#signIns.points} a minute). Try again in ${seconds} s.`, { "Retry-After": String(seconds) });
   }
 
-  /** Counts a failed sign-in (a credential that was sent and is not valid) against the address. */
+  /** Counts a failed sign-in (a credential that was sent and is not valid) against the address, here and in the shared count. */
   async signInFailed(address: string): Promise<void> {
-    await this.#signIns.penalty(address, 1);
+    const local = await this.#signIns.penalty(address, 1);
+    const shared = await this.#sharedSignIns.penalty(address, 1);
+    if (shared.consumedPoints > local.consumedPoints) await this.#signIns.set(address, shared.consumedPoints, Math.max(1, Math.ceil(shared.msBeforeNext / 1000)));
   }
 
   request(user: string): Promise<void> {

@@ -8,6 +8,7 @@ export type * from "./host.ts";
 export type { Adapter, AdapterCapabilities, AdapterFactoryContext, AdapterModule, AdapterStartContext, CommandInfo, InboundHandler, NoticeOptions } from "./adapter.ts";
 export { Handoff } from "./handoff.ts";
 export { ActionKeys } from "./action-keys.ts";
+export { memoryLimiter } from "../store/limits.ts";
 export { parseSection, parseHttpUrl } from "./config-section.ts";
 export { matchChoice } from "./choices.ts";
 export { isFinished } from "../store/records.ts";

@@ -24,6 +24,8 @@ export interface Limiter {
   penalty(key: string, points?: number): Promise<RateLimiterRes>;
   /** The key's state now; null when it took nothing this window. */
   get(key: string): Promise<RateLimiterRes | null>;
+  /** Sets the key's points for the next `seconds`. */
+  set(key: string, points: number, seconds: number): Promise<RateLimiterRes>;
 }
 
 export type LimiterFactory = (options: LimiterOptions) => Limiter;

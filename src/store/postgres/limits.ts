@@ -34,6 +34,10 @@ export class PostgresLimiter implements Limiter {
     return this.#get().get(key);
   }
 
+  set(key: string, points: number, seconds: number) {
+    return this.#get().set(key, points, seconds);
+  }
+
   #get(): RateLimiterPostgres {
     if (this.#limiter) return this.#limiter;
     const db = this.#db();
